@@ -1,0 +1,51 @@
+import { WinnowError } from "../core/errors.js";
+import type { Reranker } from "../core/types.js";
+
+/**
+ * A reranker described as data, as it comes from CLI flags, a server config file
+ * or a pipeline config: `type` picks the family, the rest is the family's options
+ * (each family validates its own and names the bad field).
+ */
+export interface RerankerSpec {
+  type: string;
+  [option: string]: unknown;
+}
+
+export type RerankerFactory = (spec: RerankerSpec) => Promise<Reranker>;
+
+interface Entry {
+  description: string;
+  /** Lazy so that, e.g., `winnow search` never loads ONNX Runtime. */
+  load: () => Promise<RerankerFactory>;
+}
+
+/** The built-in families. Adding a backend is one row here; no caller changes. */
+const builtins: Record<string, Entry> = {
+};
+
+const custom = new Map<string, Entry>();
+
+/** Registers a reranker family under `type` (overrides a built-in of the same name). */
+export function registerReranker(type: string, factory: RerankerFactory, description = ""): void {
+  custom.set(type, { description, load: async () => factory });
+}
+
+export function rerankerTypes(): Array<{ type: string; description: string }> {
+  const all = new Map<string, Entry>([...Object.entries(builtins), ...custom]);
+  return [...all].map(([type, e]) => ({ type, description: e.description })).sort((a, b) => a.type.localeCompare(b.type));
+}
+
+export async function createReranker(spec: RerankerSpec): Promise<Reranker> {
+  if (spec === null || typeof spec !== "object" || typeof spec.type !== "string") {
+    throw new WinnowError("CONFIG_INVALID", "reranker spec needs a string `type`", { details: { field: "type" } });
+  }
+  const entry = custom.get(spec.type) ?? builtins[spec.type];
+  if (!entry) {
+    const known = rerankerTypes().map((t) => t.type).join(", ");
+    throw new WinnowError("CONFIG_INVALID", `unknown reranker type "${spec.type}" (known: ${known || "none"})`, {
+      details: { field: "type" },
+    });
+  }
+  const factory = await entry.load();
+  return factory(spec);
+}
