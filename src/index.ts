@@ -5,3 +5,4 @@ export * from "./core/inputs.js";
 export * from "./core/ranking.js";
 export * from "./rerankers/registry.js";
 export * from "./core/batch-scorer.js";
+export * from "./core/score-cache.js";

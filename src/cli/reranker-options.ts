@@ -1,0 +1,75 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import type { RerankerSpec } from "../rerankers/registry.js";
+import { UsageError } from "./usage-error.js";
+
+/**
+ * The reranker flags shared by `rerank`, `eval`, `sweep`, `label`…: one way to name
+ * any reranker family from the command line. `--reranker` picks the family; the
+ * common options get flags; anything else goes through repeated `--option key=value`
+ * or a JSON file, and the family's factory validates it.
+ */
+export function addRerankerOptions(cmd: Command, defaultType?: string): Command {
+  return cmd
+    .option("--reranker <type>", "reranker family (see `winnow models` / docs/rerankers.md)", defaultType)
+    .option("--model <id-or-path>", "model id, folder or file for the reranker")
+    .option("--dtype <dtype>", "model weights: fp32 | int8 (ONNX models)")
+    .option("--base-url <url>", "endpoint for hosted APIs and LLM servers")
+    .option("--offline", "never download; use local folders and caches only")
+    .option("--reranker-config <file>", "JSON file with the reranker spec ({\"type\": …, …})")
+    .option("-O, --option <key=value>", "extra reranker option (repeatable; value parsed as JSON when it can be)", collectOption, [] as string[]);
+}
+
+function collectOption(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+interface RerankerFlags {
+  reranker?: string;
+  model?: string;
+  dtype?: string;
+  baseUrl?: string;
+  offline?: boolean;
+  rerankerConfig?: string;
+  option?: string[];
+}
+
+/** The spec the flags describe, or undefined when no reranker was asked for. */
+export function rerankerSpecFromFlags(flags: RerankerFlags): RerankerSpec | undefined {
+  let spec: Partial<RerankerSpec> = {};
+  if (flags.rerankerConfig) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(flags.rerankerConfig, "utf8"));
+    } catch (err) {
+      throw new UsageError(`--reranker-config ${flags.rerankerConfig}: ${(err as Error).message}`);
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new UsageError(`--reranker-config ${flags.rerankerConfig}: expected a JSON object`);
+    }
+    spec = parsed as Partial<RerankerSpec>;
+  }
+  if (flags.reranker) spec.type = flags.reranker;
+  if (flags.model !== undefined) spec.model = flags.model;
+  if (flags.dtype !== undefined) spec.dtype = flags.dtype;
+  if (flags.baseUrl !== undefined) spec.baseUrl = flags.baseUrl;
+  if (flags.offline) spec.offline = true;
+  for (const kv of flags.option ?? []) {
+    const eq = kv.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--option expects key=value, got "${kv}"`);
+    const key = kv.slice(0, eq);
+    const raw = kv.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // plain string
+    }
+    spec[key] = value;
+  }
+  if (spec.type === undefined) {
+    if (Object.keys(spec).length === 0) return undefined;
+    throw new UsageError("reranker options given without --reranker <type>");
+  }
+  return spec as RerankerSpec;
+}
