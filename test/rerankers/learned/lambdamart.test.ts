@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { meanNdcg, predictRows, seededRandom, trainLambdaMart, type RankingData } from "../../../src/rerankers/learned/lambdamart.js";
+import { WinnowError } from "../../../src/core/errors.js";
+
+/** Queries of `perQuery` docs with 5 uniform features; relevance is a known function of x0..x2 (x3, x4 are noise). */
+function synthetic(queries: number, perQuery: number, seed: number): RankingData {
+  const random = seededRandom(seed);
+  const F = 5;
+  const rows = queries * perQuery;
+  const features = new Float64Array(rows * F);
+  const labels = new Float32Array(rows);
+  const queryOffsets = new Int32Array(queries + 1);
+  for (let q = 0; q < queries; q++) {
+    queryOffsets[q + 1] = (q + 1) * perQuery;
+    for (let d = 0; d < perQuery; d++) {
+      const i = q * perQuery + d;
+      for (let f = 0; f < F; f++) features[i * F + f] = random();
+      const x = features.subarray(i * F, i * F + F);
+      // Non-linear: an interaction and a threshold, which trees can learn and a linear model cannot.
+      const utility = 2 * x[0] + (x[1] > 0.5 ? 1 : 0) * x[2] * 2;
+      labels[i] = utility > 2.2 ? 3 : utility > 1.6 ? 2 : utility > 1.0 ? 1 : 0;
+    }
+  }
+  return { featureCount: F, features, labels, queryOffsets };
+}
+
+describe("trainLambdaMart", () => {
+  const train = synthetic(120, 40, 1);
+  const test = synthetic(60, 40, 2);
+
+  it("recovers a known ranking function on held-out queries", () => {
+    const model = trainLambdaMart(train, { trees: 120, learningRate: 0.1, maxLeaves: 8, minSamplesPerLeaf: 20, earlyStoppingRounds: 0 });
+    const learned = meanNdcg(test, predictRows(test, model.trees), 10);
+    // Baselines on the same queries: the input order (random) and the single best feature.
+    const random = meanNdcg(test, new Float64Array(test.labels.length), 10);
+    const x0Only = meanNdcg(test, Float64Array.from({ length: test.labels.length }, (_, i) => test.features[i * 5]), 10);
+    expect(learned).toBeGreaterThan(0.93);
+    expect(learned).toBeGreaterThan(x0Only + 0.03);
+    expect(random).toBeLessThan(0.7);
+    // The noise features carry (almost) none of the gain.
+    const g = model.featureGain;
+    expect(g[0] + g[1] + g[2]).toBeGreaterThan(10 * (g[3] + g[4]));
+  });
+
+  it("is deterministic for a seed and changes with another seed", () => {
+    const params = { trees: 20, featureFraction: 0.6, minSamplesPerLeaf: 20 };
+    const a = trainLambdaMart(train, { ...params, seed: 7 });
+    const b = trainLambdaMart(train, { ...params, seed: 7 });
+    const c = trainLambdaMart(train, { ...params, seed: 8 });
+    expect(JSON.stringify(a.trees)).toBe(JSON.stringify(b.trees));
+    expect(JSON.stringify(a.trees)).not.toBe(JSON.stringify(c.trees));
+  });
+
+  it("starts from the base margin and stops early on a validation split", () => {
+    // A base margin that is already the best ranking: trees cannot improve validation.
+    const withMargin = (d: RankingData): RankingData => ({ ...d, baseMargin: Float64Array.from(d.labels, (l) => l * 10) });
+    const model = trainLambdaMart(withMargin(train), { trees: 200, earlyStoppingRounds: 5 }, { validation: withMargin(test) });
+    expect(model.validHistory[0]).toBeCloseTo(1, 6);
+    expect(model.bestIteration).toBe(0);
+    expect(model.trees).toHaveLength(0);
+    expect(model.validHistory.length).toBeLessThanOrEqual(7);
+  });
+
+  it("reports progress and respects minSamplesPerLeaf and maxLeaves", () => {
+    const seen: number[] = [];
+    const model = trainLambdaMart(train, { trees: 5, maxLeaves: 4, minSamplesPerLeaf: 300 }, { onProgress: (p) => seen.push(p.tree) });
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+    for (const t of model.trees) expect(t.leafValue.length).toBeLessThanOrEqual(4);
+  });
+
+  it("rejects bad parameters and malformed data with typed errors", () => {
+    expect(() => trainLambdaMart(train, { maxLeaves: 1 })).toThrowError(/maxLeaves must be an integer in 2\.\.1024/);
+    expect(() => trainLambdaMart(train, { learningRate: 0 })).toThrowError(WinnowError);
+    const bad = { ...train, queryOffsets: Int32Array.from([0, 5]) };
+    expect(() => trainLambdaMart(bad)).toThrowError(/train\.queryOffsets/);
+  });
+});
