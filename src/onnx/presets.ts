@@ -1,0 +1,58 @@
+/**
+ * Architectures the generator can build. Sizes are the real ones of the models
+ * they stand in for (speed does not depend on weight values), so a generated
+ * minilm-l6 times like cross-encoder/ms-marco-MiniLM-L-6-v2.
+ */
+export type ModelFamily = "bert" | "xlmr";
+/** `sequence-classification` outputs `logits` [batch, num_labels]; `encoder` outputs `last_hidden_state`. */
+export type ModelHead = "sequence-classification" | "encoder";
+
+export interface ModelPreset {
+  family: ModelFamily;
+  head: ModelHead;
+  layers: number;
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  /** Position table size as in config.json (XLM-R reserves padding_idx + 1 extra rows). */
+  maxPositionEmbeddings: number;
+  numLabels: number;
+  layerNormEps: number;
+  description: string;
+}
+
+const tiny = { layers: 2, hidden: 128, heads: 2, intermediate: 512 };
+const minilm = { layers: 6, hidden: 384, heads: 12, intermediate: 1536 };
+
+export const MODEL_PRESETS = {
+  "tiny-bert": {
+    family: "bert", head: "sequence-classification", ...tiny, maxPositionEmbeddings: 512, numLabels: 1, layerNormEps: 1e-12,
+    description: "2-layer BERT cross-encoder (hidden 128), one relevance logit",
+  },
+  "tiny-bert-2label": {
+    family: "bert", head: "sequence-classification", ...tiny, maxPositionEmbeddings: 512, numLabels: 2, layerNormEps: 1e-12,
+    description: "2-layer BERT cross-encoder with two labels (relevance = softmax of label 1)",
+  },
+  "tiny-xlmr": {
+    family: "xlmr", head: "sequence-classification", ...tiny, maxPositionEmbeddings: 514, numLabels: 1, layerNormEps: 1e-5,
+    description: "2-layer XLM-RoBERTa-style cross-encoder (no token_type_ids, Unigram tokenizer)",
+  },
+  "tiny-bi-encoder": {
+    family: "bert", head: "encoder", ...tiny, maxPositionEmbeddings: 512, numLabels: 0, layerNormEps: 1e-12,
+    description: "2-layer BERT encoder, outputs last_hidden_state (for dense retrieval)",
+  },
+  "minilm-l6": {
+    family: "bert", head: "sequence-classification", ...minilm, maxPositionEmbeddings: 512, numLabels: 1, layerNormEps: 1e-12,
+    description: "MiniLM-L6-H384 cross-encoder (the ms-marco-MiniLM-L-6-v2 architecture)",
+  },
+  "minilm-l6-bi-encoder": {
+    family: "bert", head: "encoder", ...minilm, maxPositionEmbeddings: 512, numLabels: 0, layerNormEps: 1e-12,
+    description: "MiniLM-L6-H384 encoder (the all-MiniLM-L6-v2 architecture), outputs last_hidden_state",
+  },
+} as const satisfies Record<string, ModelPreset>;
+
+export type ModelPresetName = keyof typeof MODEL_PRESETS;
+
+export function isModelPresetName(name: string): name is ModelPresetName {
+  return Object.prototype.hasOwnProperty.call(MODEL_PRESETS, name);
+}
