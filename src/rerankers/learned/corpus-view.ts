@@ -1,0 +1,143 @@
+import type { Candidate } from "../../core/types.js";
+
+/** Turns text into index terms (tokenize, lowercase, stop words, stem), as BM25 does. */
+export interface TextAnalyzer {
+  analyze(text: string): string[];
+}
+
+/**
+ * What the feature extractor needs from a BM25 index. Structural, so any index with these
+ * members works (the project's `Bm25Index` does); ids of terms are the index's own.
+ */
+export interface Bm25FeatureIndex {
+  readonly analyzer: TextAnalyzer;
+  readonly docCount: number;
+  readonly avgDocLength: number;
+  termId(term: string): number | undefined;
+  docFreq(termId: number): number;
+  docIndex(id: string): number | undefined;
+  document(i: number): { id: string; text: string; title?: string } | undefined;
+  documentTerms(i: number): { terms: Uint32Array; titleLength: number };
+}
+
+/** A document as the extractor reads it: index terms in order (title first) and the title's length. */
+export interface AnalyzedDocument {
+  /** Query-term slot of each position (-1 = not a query term). */
+  slots: Int16Array;
+  titleLength: number;
+}
+
+/**
+ * Corpus statistics plus a way to read candidates as query-term slots. Two kinds:
+ * backed by a BM25 index (candidates found in it are read from its stored term ids; the
+ * usual pipeline case), or computed from the candidate list alone when no index is
+ * given (the reranker called on arbitrary documents).
+ */
+export interface CorpusView {
+  readonly kind: "index" | "candidates";
+  readonly analyzer: TextAnalyzer;
+  readonly docCount: number;
+  readonly avgDocLength: number;
+  readonly avgTitleLength: number;
+  /** Document frequency of each distinct query term. */
+  docFreqs(terms: readonly string[]): number[];
+  /** Reads candidate c as query-term slots. */
+  readDocument(candidate: Candidate, c: number, terms: readonly string[], slotOf: Map<string, number>): AnalyzedDocument;
+}
+
+function analyzeDocument(analyzer: TextAnalyzer, doc: Candidate["document"], slotOf: Map<string, number>): AnalyzedDocument {
+  const title = doc.title ? analyzer.analyze(doc.title) : [];
+  const text = analyzer.analyze(doc.text);
+  const slots = new Int16Array(title.length + text.length);
+  for (let i = 0; i < title.length; i++) slots[i] = slotOf.get(title[i]) ?? -1;
+  for (let i = 0; i < text.length; i++) slots[title.length + i] = slotOf.get(text[i]) ?? -1;
+  return { slots, titleLength: title.length };
+}
+
+const titleLengthCache = new WeakMap<Bm25FeatureIndex, number>();
+
+/** Mean title length in terms over the index (computed once per index: the index does not store it). */
+function averageTitleLength(index: Bm25FeatureIndex): number {
+  let cached = titleLengthCache.get(index);
+  if (cached === undefined) {
+    let sum = 0;
+    for (let i = 0; i < index.docCount; i++) sum += index.documentTerms(i).titleLength;
+    cached = index.docCount > 0 ? sum / index.docCount : 0;
+    titleLengthCache.set(index, cached);
+  }
+  return cached;
+}
+
+export function indexCorpusView(index: Bm25FeatureIndex): CorpusView {
+  return {
+    kind: "index",
+    analyzer: index.analyzer,
+    docCount: index.docCount,
+    avgDocLength: index.avgDocLength,
+    get avgTitleLength() {
+      return averageTitleLength(index);
+    },
+    docFreqs(terms) {
+      return terms.map((t) => {
+        const id = index.termId(t);
+        return id === undefined || id < 0 ? 0 : index.docFreq(id);
+      });
+    },
+    readDocument(candidate, _c, terms, slotOf) {
+      const i = index.docIndex(candidate.document.id);
+      // Ids can collide with ad-hoc documents (plain strings get "0", "1"…): only trust the
+      // stored terms when the stored text is the candidate's text.
+      const stored = i === undefined || i < 0 ? undefined : index.document(i);
+      if (i === undefined || i < 0 || !stored || stored.text !== candidate.document.text || (stored.title ?? "") !== (candidate.document.title ?? "")) {
+        return analyzeDocument(index.analyzer, candidate.document, slotOf);
+      }
+      const idSlot = new Map<number, number>();
+      terms.forEach((t, s) => {
+        const id = index.termId(t);
+        if (id !== undefined && id >= 0) idSlot.set(id, s);
+      });
+      const { terms: ids, titleLength } = index.documentTerms(i);
+      const slots = new Int16Array(ids.length);
+      for (let p = 0; p < ids.length; p++) slots[p] = idSlot.get(ids[p]) ?? -1;
+      return { slots, titleLength };
+    },
+  };
+}
+
+/**
+ * Statistics from the candidates themselves: N = number of candidates, document
+ * frequencies and average lengths counted over them. IDFs are flatter than corpus IDFs
+ * (every candidate tends to contain the query terms), so scores are less sharp than with
+ * an index, but every feature is defined and the ranking stays BM25-like.
+ */
+export function candidateListView(analyzer: TextAnalyzer, candidates: readonly Candidate[]): CorpusView {
+  const analyzed = candidates.map((c) => ({
+    title: c.document.title ? analyzer.analyze(c.document.title) : [],
+    text: analyzer.analyze(c.document.text),
+  }));
+  const n = candidates.length;
+  let totalLength = 0;
+  let totalTitle = 0;
+  for (const a of analyzed) {
+    totalLength += a.title.length + a.text.length;
+    totalTitle += a.title.length;
+  }
+  const sets = analyzed.map((a) => new Set([...a.title, ...a.text]));
+  return {
+    kind: "candidates",
+    analyzer,
+    docCount: n,
+    avgDocLength: n ? totalLength / n : 0,
+    avgTitleLength: n ? totalTitle / n : 0,
+    docFreqs(terms) {
+      return terms.map((t) => sets.reduce((df, s) => df + (s.has(t) ? 1 : 0), 0));
+    },
+    readDocument(_candidate, c, _terms, slotOf) {
+      const a = analyzed[c];
+      const slots = new Int16Array(a.title.length + a.text.length);
+      for (let i = 0; i < a.title.length; i++) slots[i] = slotOf.get(a.title[i]) ?? -1;
+      for (let i = 0; i < a.text.length; i++) slots[a.title.length + i] = slotOf.get(a.text[i]) ?? -1;
+      return { slots, titleLength: a.title.length };
+    },
+  };
+}

@@ -1,0 +1,265 @@
+import { InvalidInputError } from "../../core/errors.js";
+import type { Candidate } from "../../core/types.js";
+import type { AnalyzedDocument, CorpusView } from "./corpus-view.js";
+
+/**
+ * Relevance features of (query, candidate) pairs. Names are part of a saved model: a
+ * model lists the features it was trained on, by name, and the extractor computes
+ * exactly those, in that order. Bump FEATURE_SET_VERSION when a definition changes.
+ *
+ * Most features are ratios or per-query normalized (score / best score in the list,
+ * fraction of query terms matched…) because the shipped model is applied to
+ * collections it never saw, whose raw BM25 scales differ with query length and corpus size.
+ */
+export const FEATURE_SET_VERSION = 1;
+
+/** BM25 parameters of the computed BM25 features (Anserini's defaults, as the first stage uses). */
+export const FEATURE_BM25 = { k1: 0.9, b: 0.4 } as const;
+
+export const FEATURE_DESCRIPTIONS = {
+  bm25: "BM25 of title + text (k1 0.9, b 0.4) with the view's corpus statistics",
+  bm25_title: "BM25 of the title field alone",
+  bm25_text: "BM25 of the text field alone",
+  bm25_ratio_max: "bm25 / the largest bm25 among the query's candidates",
+  bm25_zscore: "bm25 standardized over the query's candidates",
+  bm25_title_ratio_max: "bm25_title / the largest bm25_title among the candidates (NaN when no title matches)",
+  first_stage_ratio_max: "first-stage score / the largest first-stage score among the candidates",
+  first_stage_rank: "1-based first-stage rank",
+  coverage: "fraction of distinct query terms present",
+  idf_coverage: "IDF-weighted fraction of query terms present",
+  title_coverage: "fraction of distinct query terms present in the title",
+  max_idf_matched_ratio: "largest IDF among matched terms / largest IDF among query terms",
+  proximity: "matched terms / length of the smallest window covering all matched terms (NaN when < 2 match)",
+  bigram_fraction: "fraction of adjacent query-term pairs found adjacent in the document (NaN for 1-term queries)",
+  phrase_match: "1 when the whole analyzed query occurs as a phrase, else 0",
+  term_density: "query-term occurrences / document length",
+  doc_length_ratio: "document length / average document length",
+  query_terms: "number of distinct analyzed query terms",
+} as const;
+
+export type BuiltinFeature = keyof typeof FEATURE_DESCRIPTIONS;
+export const BUILTIN_FEATURES = Object.keys(FEATURE_DESCRIPTIONS) as BuiltinFeature[];
+
+/** Scores produced by earlier stages are features named `score:<name>` (Candidate.scores[name]); NaN when absent. */
+export const EXTRA_SCORE_PREFIX = "score:";
+
+export function validateFeatureNames(names: readonly string[], field = "features"): void {
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new InvalidInputError(`${field} must be a non-empty list of feature names`, { field });
+  }
+  const seen = new Set<string>();
+  for (const n of names) {
+    const ok = typeof n === "string" && ((BUILTIN_FEATURES as string[]).includes(n) || (n.startsWith(EXTRA_SCORE_PREFIX) && n.length > EXTRA_SCORE_PREFIX.length));
+    if (!ok) {
+      throw new InvalidInputError(`${field}: unknown feature "${String(n)}" (known: ${BUILTIN_FEATURES.join(", ")}, or ${EXTRA_SCORE_PREFIX}<name>)`, { field });
+    }
+    if (seen.has(n)) throw new InvalidInputError(`${field}: feature "${n}" listed twice`, { field });
+    seen.add(n);
+  }
+}
+
+/** BM25 IDF as Lucene computes it (always positive). */
+export function bm25Idf(docCount: number, docFreq: number): number {
+  return Math.log(1 + (docCount - docFreq + 0.5) / (docFreq + 0.5));
+}
+
+interface AnalyzedQuery {
+  /** Distinct analyzed terms, in first-occurrence order. */
+  terms: string[];
+  /** Occurrences of each distinct term in the query. */
+  counts: number[];
+  /** The analyzed query as slots, in order (duplicates kept), for bigrams and phrases. */
+  sequence: number[];
+  slotOf: Map<string, number>;
+}
+
+function analyzeQuery(view: CorpusView, text: string): AnalyzedQuery {
+  const tokens = view.analyzer.analyze(text);
+  const slotOf = new Map<string, number>();
+  const terms: string[] = [];
+  const counts: number[] = [];
+  const sequence: number[] = [];
+  for (const t of tokens) {
+    let s = slotOf.get(t);
+    if (s === undefined) {
+      // Slots are Int16: a query of > 32k distinct terms is not a query.
+      if (terms.length >= 32_000) break;
+      s = terms.length;
+      slotOf.set(t, s);
+      terms.push(t);
+      counts.push(0);
+    }
+    counts[s]++;
+    sequence.push(s);
+  }
+  return { terms, counts, sequence, slotOf };
+}
+
+function bm25Part(tf: number, len: number, avgLen: number): number {
+  if (tf === 0) return 0;
+  const { k1, b } = FEATURE_BM25;
+  const norm = avgLen > 0 ? 1 - b + (b * len) / avgLen : 1;
+  return (tf * (k1 + 1)) / (tf + k1 * norm);
+}
+
+/** Smallest window (in positions) containing every distinct matched slot at least once. */
+function smallestCoveringWindow(slots: Int16Array, matched: number, m: number): number {
+  const need = new Int32Array(m);
+  let have = 0;
+  let best = Infinity;
+  let left = 0;
+  for (let right = 0; right < slots.length; right++) {
+    const s = slots[right];
+    if (s < 0) continue;
+    if (need[s]++ === 0) have++;
+    while (have === matched) {
+      const ls = slots[left];
+      if (ls >= 0) {
+        if (right - left + 1 < best) best = right - left + 1;
+        if (--need[ls] === 0) have--;
+      }
+      left++;
+    }
+  }
+  return best;
+}
+
+/** Computes a model's features, by name, for all candidates of one query. */
+export class FeatureExtractor {
+  readonly names: readonly string[];
+  private readonly builtinIndex: Map<string, number>;
+
+  constructor(names: readonly string[]) {
+    validateFeatureNames(names);
+    this.names = [...names];
+    this.builtinIndex = new Map(BUILTIN_FEATURES.map((n, i) => [n, i]));
+  }
+
+  /** Row-major matrix: out[c * names.length + f]. */
+  extract(view: CorpusView, queryText: string, candidates: readonly Candidate[]): Float64Array {
+    const q = analyzeQuery(view, queryText);
+    const m = q.terms.length;
+    const n = candidates.length;
+    const B = BUILTIN_FEATURES.length;
+    const all = new Float64Array(n * B); // every builtin, then projected onto the model's names
+    const idf = view.docFreqs(q.terms).map((df) => bm25Idf(view.docCount, df));
+    const idfSum = idf.reduce((a, b) => a + b, 0);
+    const idfMax = idf.reduce((a, b) => Math.max(a, b), 0);
+    const avgTitle = view.avgTitleLength;
+    const avgText = Math.max(0, view.avgDocLength - avgTitle);
+    const adjacentPairs: Array<[number, number]> = [];
+    for (let i = 0; i + 1 < q.sequence.length; i++) {
+      if (q.sequence[i] !== q.sequence[i + 1]) adjacentPairs.push([q.sequence[i], q.sequence[i + 1]]);
+    }
+    const col = (name: BuiltinFeature) => this.builtinIndex.get(name)!;
+    const tfTitle = new Int32Array(m);
+    const tfText = new Int32Array(m);
+    const pairSeen = new Uint8Array(Math.max(1, m * m));
+
+    for (let c = 0; c < n; c++) {
+      const doc: AnalyzedDocument = view.readDocument(candidates[c], c, q.terms, q.slotOf);
+      const { slots, titleLength } = doc;
+      const len = slots.length;
+      tfTitle.fill(0);
+      tfText.fill(0);
+      pairSeen.fill(0);
+      let occurrences = 0;
+      for (let p = 0; p < len; p++) {
+        const s = slots[p];
+        if (s < 0) continue;
+        occurrences++;
+        if (p < titleLength) tfTitle[s]++;
+        else tfText[s]++;
+        // Bigram adjacency within the same field only.
+        if (p + 1 < len && slots[p + 1] >= 0 && (p + 1 < titleLength) === (p < titleLength)) pairSeen[s * m + slots[p + 1]] = 1;
+      }
+      let bm25 = 0;
+      let bm25Title = 0;
+      let bm25Text = 0;
+      let matched = 0;
+      let matchedIdf = 0;
+      let maxMatchedIdf = 0;
+      let titleMatched = 0;
+      for (let s = 0; s < m; s++) {
+        const tf = tfTitle[s] + tfText[s];
+        const w = idf[s] * q.counts[s];
+        bm25 += w * bm25Part(tf, len, view.avgDocLength);
+        bm25Title += w * bm25Part(tfTitle[s], titleLength, avgTitle);
+        bm25Text += w * bm25Part(tfText[s], len - titleLength, avgText);
+        if (tf > 0) {
+          matched++;
+          matchedIdf += idf[s];
+          if (idf[s] > maxMatchedIdf) maxMatchedIdf = idf[s];
+        }
+        if (tfTitle[s] > 0) titleMatched++;
+      }
+      let pairsFound = 0;
+      for (const [a, b] of adjacentPairs) pairsFound += pairSeen[a * m + b];
+      const row = c * B;
+      all[row + col("bm25")] = bm25;
+      all[row + col("bm25_title")] = bm25Title;
+      all[row + col("bm25_text")] = bm25Text;
+      all[row + col("first_stage_rank")] = Number.isFinite(candidates[c].rank) ? candidates[c].rank : c + 1;
+      all[row + col("coverage")] = m ? matched / m : 0;
+      all[row + col("idf_coverage")] = idfSum > 0 ? matchedIdf / idfSum : 0;
+      all[row + col("title_coverage")] = m ? titleMatched / m : 0;
+      all[row + col("max_idf_matched_ratio")] = idfMax > 0 ? maxMatchedIdf / idfMax : 0;
+      all[row + col("proximity")] = matched >= 2 ? matched / smallestCoveringWindow(slots, matched, m) : NaN;
+      all[row + col("bigram_fraction")] = adjacentPairs.length ? pairsFound / adjacentPairs.length : NaN;
+      all[row + col("phrase_match")] = q.sequence.length >= 2 && pairsFound === adjacentPairs.length && containsPhrase(slots, q.sequence) ? 1 : 0;
+      all[row + col("term_density")] = len ? occurrences / len : 0;
+      all[row + col("doc_length_ratio")] = view.avgDocLength > 0 ? len / view.avgDocLength : 0;
+      all[row + col("query_terms")] = m;
+    }
+    // Per-query normalized variants.
+    normalizeByMax(all, n, B, col("bm25"), col("bm25_ratio_max"));
+    normalizeByMax(all, n, B, col("bm25_title"), col("bm25_title_ratio_max"));
+    zScore(all, n, B, col("bm25"), col("bm25_zscore"));
+    let maxFirst = -Infinity;
+    for (const c of candidates) if (Number.isFinite(c.score) && c.score > maxFirst) maxFirst = c.score;
+    for (let c = 0; c < n; c++) {
+      const s = candidates[c].score;
+      all[c * B + col("first_stage_ratio_max")] = maxFirst > 0 && Number.isFinite(s) ? s / maxFirst : NaN;
+    }
+
+    const F = this.names.length;
+    const out = new Float64Array(n * F);
+    this.names.forEach((name, f) => {
+      const b = this.builtinIndex.get(name);
+      if (b !== undefined) {
+        for (let c = 0; c < n; c++) out[c * F + f] = all[c * B + b];
+      } else {
+        const key = name.slice(EXTRA_SCORE_PREFIX.length);
+        for (let c = 0; c < n; c++) {
+          const v = candidates[c].scores?.[key];
+          out[c * F + f] = typeof v === "number" && Number.isFinite(v) ? v : NaN;
+        }
+      }
+    });
+    return out;
+  }
+}
+
+function containsPhrase(slots: Int16Array, phrase: number[]): boolean {
+  outer: for (let p = 0; p + phrase.length <= slots.length; p++) {
+    for (let k = 0; k < phrase.length; k++) if (slots[p + k] !== phrase[k]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+function normalizeByMax(all: Float64Array, n: number, B: number, from: number, to: number): void {
+  let max = 0;
+  for (let c = 0; c < n; c++) max = Math.max(max, all[c * B + from]);
+  for (let c = 0; c < n; c++) all[c * B + to] = max > 0 ? all[c * B + from] / max : NaN;
+}
+
+function zScore(all: Float64Array, n: number, B: number, from: number, to: number): void {
+  let mean = 0;
+  for (let c = 0; c < n; c++) mean += all[c * B + from];
+  mean /= Math.max(1, n);
+  let variance = 0;
+  for (let c = 0; c < n; c++) variance += (all[c * B + from] - mean) ** 2;
+  const sd = Math.sqrt(variance / Math.max(1, n));
+  for (let c = 0; c < n; c++) all[c * B + to] = sd > 0 ? (all[c * B + from] - mean) / sd : 0;
+}

@@ -1,0 +1,94 @@
+import { InvalidInputError, throwIfAborted } from "../../core/errors.js";
+import { toCandidates, toQuery } from "../../core/inputs.js";
+import { rankByScores } from "../../core/ranking.js";
+import type { CandidateInput, QueryInput, RankedResult, Reranker, RerankOptions } from "../../core/types.js";
+import { candidateListView, indexCorpusView, type Bm25FeatureIndex, type CorpusView, type TextAnalyzer } from "./corpus-view.js";
+import { FeatureExtractor } from "./features.js";
+import { loadLearnedModel, type LearnedModel } from "./model-file.js";
+import { predictTree } from "./regression-tree.js";
+
+export interface LearnedRerankerOptions {
+  /**
+   * The BM25 index the candidates came from: corpus IDFs and average lengths, and stored
+   * term ids for candidates found in it. Without one, statistics are computed from the
+   * candidate list itself (see candidateListView).
+   */
+  index?: Bm25FeatureIndex;
+  /** Analyzer for queries and for texts not in the index (default: the index's, else Winnow's English analyzer). */
+  analyzer?: TextAnalyzer;
+  /** Shown as the reranker's name (default "learned"). */
+  name?: string;
+}
+
+/**
+ * Reranks with a LambdaMART model over relevance features (BM25 per field, coverage,
+ * proximity, phrase matches, earlier stages' scores…). Pure JS, a few milliseconds for
+ * 100 candidates: Winnow's offline default reranker.
+ */
+export class LearnedReranker implements Reranker {
+  readonly name: string;
+  readonly model: LearnedModel;
+  private readonly extractor: FeatureExtractor;
+  private readonly index?: Bm25FeatureIndex;
+  private readonly indexView?: CorpusView;
+  private readonly analyzer?: TextAnalyzer;
+  private readonly baseColumn: number;
+
+  constructor(model: LearnedModel, options: LearnedRerankerOptions = {}) {
+    this.model = model;
+    this.name = options.name ?? "learned";
+    this.extractor = new FeatureExtractor(model.features);
+    this.index = options.index;
+    this.indexView = options.index ? indexCorpusView(options.index) : undefined;
+    this.analyzer = options.analyzer ?? options.index?.analyzer;
+    this.baseColumn = model.baseMargin ? model.features.indexOf(model.baseMargin.feature) : -1;
+  }
+
+  static async load(path: string, options: LearnedRerankerOptions = {}): Promise<LearnedReranker> {
+    return new LearnedReranker(await loadLearnedModel(path), options);
+  }
+
+  /** Feature matrix (row-major, model.features order) and scores, for training tools and reports. */
+  scoreCandidates(queryText: string, candidates: Parameters<FeatureExtractor["extract"]>[2], view?: CorpusView): { features: Float64Array; scores: Float64Array } {
+    const v = view ?? this.viewFor(candidates);
+    const features = this.extractor.extract(v, queryText, candidates);
+    return { features, scores: scoreRows(this.model, features, this.baseColumn) };
+  }
+
+  async rerank(query: QueryInput, inputs: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
+    const q = toQuery(query);
+    const candidates = toCandidates(inputs);
+    throwIfAborted(options.signal);
+    if (candidates.length === 0) return [];
+    const { features, scores } = this.scoreCandidates(q.text, candidates);
+    const F = this.model.features.length;
+    const withFeatures = options.explain === true;
+    return rankByScores(candidates, scores, options, withFeatures ? (i) => ({ features: Object.fromEntries(this.model.features.map((n, f) => [n, features[i * F + f]])) }) : undefined);
+  }
+
+  private viewFor(candidates: Parameters<FeatureExtractor["extract"]>[2]): CorpusView {
+    if (this.indexView) return this.indexView;
+    if (!this.analyzer) {
+      throw new InvalidInputError("learned reranker needs an index or an analyzer", { field: "analyzer" });
+    }
+    return candidateListView(this.analyzer, candidates);
+  }
+}
+
+/** base margin + Σ trees for each row of a feature matrix. */
+export function scoreRows(model: LearnedModel, features: Float64Array, baseColumn = model.baseMargin ? model.features.indexOf(model.baseMargin.feature) : -1): Float64Array {
+  const F = model.features.length;
+  const n = features.length / F;
+  const scores = new Float64Array(n);
+  const scale = model.baseMargin?.scale ?? 0;
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    if (baseColumn >= 0) {
+      const b = features[i * F + baseColumn];
+      if (Number.isFinite(b)) s = scale * b;
+    }
+    for (const t of model.trees) s += predictTree(t, features, i * F);
+    scores[i] = s;
+  }
+  return scores;
+}

@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { toCandidates } from "../../../src/core/inputs.js";
+import type { Candidate, Document } from "../../../src/core/types.js";
+import { candidateListView, indexCorpusView, type Bm25FeatureIndex, type TextAnalyzer } from "../../../src/rerankers/learned/corpus-view.js";
+import { BUILTIN_FEATURES, FeatureExtractor, bm25Idf } from "../../../src/rerankers/learned/features.js";
+
+const analyzer: TextAnalyzer = { analyze: (t) => t.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 0 && w !== "the") };
+
+/** A minimal in-memory index satisfying the extractor's contract, to test the index path against the text path. */
+function tinyIndex(docs: Document[]): Bm25FeatureIndex {
+  const vocab = new Map<string, number>();
+  const df: number[] = [];
+  const stored = docs.map((d) => {
+    const title = d.title ? analyzer.analyze(d.title) : [];
+    const all = [...title, ...analyzer.analyze(d.text)];
+    const ids = all.map((t) => {
+      if (!vocab.has(t)) {
+        vocab.set(t, vocab.size);
+        df.push(0);
+      }
+      return vocab.get(t)!;
+    });
+    for (const id of new Set(ids)) df[id]++;
+    return { terms: Uint32Array.from(ids), titleLength: title.length };
+  });
+  const total = stored.reduce((a, s) => a + s.terms.length, 0);
+  return {
+    analyzer,
+    docCount: docs.length,
+    avgDocLength: total / docs.length,
+    termId: (t) => vocab.get(t),
+    docFreq: (id) => df[id],
+    docIndex: (id) => docs.findIndex((d) => d.id === id),
+    document: (i) => docs[i],
+    documentTerms: (i) => stored[i],
+  };
+}
+
+const docs: Document[] = [
+  { id: "a", title: "Solar wind", text: "the solar wind carries charged particles from the sun" },
+  { id: "b", title: "Wind farms", text: "wind turbines convert wind into power; solar panels do not" },
+  { id: "c", title: "Cooking", text: "a recipe for bread" },
+  { id: "d", text: "particles of solar origin and the wind of particles" },
+];
+const asCandidates = (ds: Document[]): Candidate[] => ds.map((d, i) => ({ document: d, score: 10 - i, rank: i + 1 }));
+
+describe("FeatureExtractor", () => {
+  const all = new FeatureExtractor(BUILTIN_FEATURES);
+  const F = BUILTIN_FEATURES.length;
+  const get = (m: Float64Array, c: number, name: string) => m[c * F + BUILTIN_FEATURES.indexOf(name as never)];
+
+  it("computes BM25, coverage, proximity, bigram and phrase features by their definitions", () => {
+    const index = tinyIndex(docs);
+    const m = all.extract(indexCorpusView(index), "solar wind", asCandidates(docs));
+    // Hand-computed BM25 for doc a (title "solar wind" + its text terms, "the" removed).
+    const len = 2 + analyzer.analyze(docs[0].text).length;
+    const idfSolar = bm25Idf(4, 3);
+    const idfWind = bm25Idf(4, 3);
+    const part = (tf: number) => (tf * 1.9) / (tf + 0.9 * (1 - 0.4 + (0.4 * len) / index.avgDocLength));
+    expect(get(m, 0, "bm25")).toBeCloseTo(idfSolar * part(2) + idfWind * part(2), 10);
+    expect(get(m, 0, "coverage")).toBe(1);
+    expect(get(m, 2, "coverage")).toBe(0);
+    expect(get(m, 2, "bm25")).toBe(0);
+    expect(get(m, 0, "title_coverage")).toBe(1);
+    expect(get(m, 3, "title_coverage")).toBe(0);
+    // "solar wind" is adjacent in a (title and text) → proximity 2/2, bigram and phrase found.
+    expect(get(m, 0, "proximity")).toBe(1);
+    expect(get(m, 0, "bigram_fraction")).toBe(1);
+    expect(get(m, 0, "phrase_match")).toBe(1);
+    // b has "wind" and "solar" but never "solar wind": smallest window "wind; solar" is adjacent
+    // in reverse order in the text ("wind solar" does not occur either) → no bigram.
+    expect(get(m, 1, "bigram_fraction")).toBe(0);
+    expect(get(m, 1, "phrase_match")).toBe(0);
+    expect(get(m, 3, "proximity")).toBeCloseTo(2 / 4, 10); // "solar origin and wind" → window of 4 ("the" removed)
+    expect(get(m, 0, "query_terms")).toBe(2);
+    // Per-query normalizations.
+    const maxBm25 = Math.max(...[0, 1, 2, 3].map((c) => get(m, c, "bm25")));
+    expect(get(m, 1, "bm25_ratio_max")).toBeCloseTo(get(m, 1, "bm25") / maxBm25, 12);
+    expect(get(m, 0, "first_stage_ratio_max")).toBe(1);
+    expect(get(m, 3, "first_stage_rank")).toBe(4);
+    expect(Number.isNaN(get(m, 2, "proximity"))).toBe(true);
+  });
+
+  it("gives the same features from stored index terms as from analyzing the text", () => {
+    const index = tinyIndex(docs);
+    const viaIndex = all.extract(indexCorpusView(index), "solar particles wind", asCandidates(docs));
+    // Same texts under ids the index does not know: the extractor must analyze them with the same stats.
+    const renamed = docs.map((d) => ({ ...d, id: `x-${d.id}` }));
+    const viaText = all.extract(indexCorpusView(index), "solar particles wind", asCandidates(renamed));
+    expect(Array.from(viaText)).toEqual(Array.from(viaIndex));
+  });
+
+  it("does not trust a colliding id whose text differs from the indexed document", () => {
+    const index = tinyIndex(docs);
+    const impostor = [{ document: { id: "c", text: "solar wind solar wind" }, score: 1, rank: 1 }];
+    const m = all.extract(indexCorpusView(index), "solar wind", impostor);
+    expect(get(m, 0, "coverage")).toBe(1); // the stored doc "c" (a bread recipe) would give 0
+  });
+
+  it("falls back to statistics of the candidate list", () => {
+    const view = candidateListView(analyzer, toCandidates(docs));
+    expect(view.docCount).toBe(4);
+    expect(view.docFreqs(["solar", "bread", "nope"])).toEqual([3, 1, 0]);
+    const m = all.extract(view, "bread recipe", toCandidates(docs));
+    expect(get(m, 2, "coverage")).toBe(1);
+    expect(get(m, 2, "bm25")).toBeGreaterThan(0);
+  });
+
+  it("reads earlier stages' scores as features and projects to the model's feature order", () => {
+    const ex = new FeatureExtractor(["score:dense", "coverage"]);
+    const cands: Candidate[] = [
+      { document: docs[0], score: 1, rank: 1, scores: { dense: 0.8 } },
+      { document: docs[2], score: 0.5, rank: 2 },
+    ];
+    const m = ex.extract(candidateListView(analyzer, cands), "solar", cands);
+    expect(m[0]).toBeCloseTo(0.8);
+    expect(m[1]).toBe(1);
+    expect(Number.isNaN(m[2])).toBe(true);
+    expect(m[3]).toBe(0);
+  });
+
+  it("rejects unknown or duplicate feature names naming the field", () => {
+    expect(() => new FeatureExtractor(["bm25", "nonsense"])).toThrowError(/features: unknown feature "nonsense"/);
+    expect(() => new FeatureExtractor(["bm25", "bm25"])).toThrowError(/listed twice/);
+    expect(() => new FeatureExtractor([])).toThrowError(/non-empty/);
+  });
+});
