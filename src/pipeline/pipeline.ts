@@ -1,0 +1,304 @@
+import { InvalidInputError, throwIfAborted } from "../core/errors.js";
+import { toQuery } from "../core/inputs.js";
+import type { ScoreCache } from "../core/score-cache.js";
+import type { Candidate, Document, MetadataFilter, QueryInput, Reranker } from "../core/types.js";
+import { CachedReranker } from "../cache/cached-reranker.js";
+import { reciprocalRankFusion, weightedScoreFusion, type ScoreNormalization } from "../retrieval/fusion/fusion.js";
+import { validateMetadataFilter } from "../retrieval/pools/metadata-filter.js";
+import { retrievePools, validatePools, type Pool } from "../retrieval/pools/pools.js";
+import { validateWeightedScoring, weightedScores, type WeightedScoring } from "./weighted-scoring.js";
+
+export type FusionSpec = { method: "rrf"; k?: number; limit?: number } | { method: "weighted"; normalization?: ScoreNormalization; limit?: number };
+
+export interface StageSpec {
+  reranker: Reranker;
+  /** Rerank only the best `topK` candidates from the previous stage (selective reranking). */
+  topK: number;
+  /** Name of the stage's score in results (default `stage<i>`, or the reranker's name). */
+  name?: string;
+  /** Drop candidates this stage scored below `threshold` (its scores should be calibrated, e.g. in [0,1]). */
+  threshold?: number;
+  /** Candidates per reranker call when a budget is set (default 16): the budget's granularity. */
+  batchSize?: number;
+  /** Settings that identify the reranker in the score cache (default: its name). */
+  cacheSettings?: unknown;
+}
+
+export interface PipelineOptions {
+  retrievers: Pool[];
+  fusion?: FusionSpec;
+  stages?: StageSpec[];
+  /** Results returned (default 10). */
+  topN?: number;
+  /** End-to-end deadline for one search; reranking stops batch by batch when it would pass it. */
+  budgetMs?: number;
+  /** Score cache shared by all stages (memory or Redis). */
+  cache?: ScoreCache;
+  /** Weighted final scoring over the last stage's candidates. */
+  scoring?: WeightedScoring;
+}
+
+export interface SearchRequestOptions {
+  topN?: number;
+  budgetMs?: number;
+  filter?: MetadataFilter;
+  signal?: AbortSignal;
+  returnDocuments?: boolean;
+}
+
+export interface PipelineHit {
+  id: string;
+  /** The final score: weighted score or the last stage's score for reranked hits, the first-stage score otherwise. */
+  score: number;
+  /** 1-based rank after first-stage retrieval and fusion. */
+  firstStageRank: number;
+  /** Whether the last stage scored this hit (false: budget ran out or it was below a stage's topK). */
+  reranked: boolean;
+  /** Every named score: pools, fusion (`rrf`/`fused`), stages, `final`. */
+  scores: Record<string, number>;
+  source?: string;
+  document?: Document;
+}
+
+export interface StageReport {
+  name: string;
+  /** Candidates the stage was asked to score (min(topK, available)). */
+  candidates: number;
+  /** Candidates it actually scored before the budget ran out. */
+  reranked: number;
+  /** Scored candidates dropped by the threshold. */
+  dropped: number;
+  ms: number;
+}
+
+export interface PipelineResult {
+  query: string;
+  results: PipelineHit[];
+  /** Candidates after fusion. */
+  candidates: number;
+  /** Candidates the last stage scored. */
+  reranked: number;
+  stages: StageReport[];
+  timings: { retrieval: Record<string, number>; fusion: number; stages: Record<string, number>; scoring: number; total: number };
+  budget?: { ms: number; exhausted: boolean };
+}
+
+interface Item {
+  candidate: Candidate;
+  firstStageRank: number;
+  scores: Record<string, number>;
+  /** Index of the last stage that scored this item, -1 for none. */
+  scoredBy: number;
+  score: number;
+}
+
+interface Stage extends Required<Omit<StageSpec, "threshold" | "cacheSettings">> {
+  threshold?: number;
+  /** Running estimate of one candidate's scoring time, to stop before a batch would overrun the budget. */
+  msPerCandidate?: number;
+}
+
+function positiveInt(v: unknown, field: string, max = 100_000): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new InvalidInputError(`${field} must be an integer in 1..${max}, got ${String(v)}`, { field });
+  }
+  return v;
+}
+
+function checkBudget(v: unknown, field: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+    throw new InvalidInputError(`${field} must be a number of milliseconds > 0, got ${String(v)}`, { field });
+  }
+  return v;
+}
+
+/**
+ * A two-stage (or n-stage) search: pools retrieved concurrently, fused, then reranked by
+ * a cascade of stages, each over the best `topK` of the previous one, within an optional
+ * latency budget; candidates a stage does not reach keep their earlier order below the
+ * ones it scored.
+ */
+export class Pipeline {
+  private readonly pools: Pool[];
+  private readonly fusion?: FusionSpec;
+  private readonly stages: Stage[];
+  private readonly topN: number;
+  private readonly budgetMs?: number;
+  private readonly scoring?: WeightedScoring;
+  readonly cache?: ScoreCache;
+
+  constructor(options: PipelineOptions) {
+    validatePools(options.retrievers);
+    this.pools = options.retrievers;
+    this.fusion = options.fusion;
+    if (this.fusion && this.fusion.method !== "rrf" && this.fusion.method !== "weighted") {
+      throw new InvalidInputError(`fusion.method must be "rrf" or "weighted", got ${String((this.fusion as { method: unknown }).method)}`, { field: "fusion.method" });
+    }
+    this.topN = positiveInt(options.topN ?? 10, "topN");
+    this.budgetMs = checkBudget(options.budgetMs, "budgetMs");
+    this.scoring = options.scoring ? validateWeightedScoring(options.scoring) : undefined;
+    this.cache = options.cache;
+    const names = new Set<string>();
+    this.stages = (options.stages ?? []).map((s, i) => {
+      const field = `stages[${i}]`;
+      if (!s || typeof s.reranker?.rerank !== "function") {
+        throw new InvalidInputError(`${field}.reranker must implement rerank()`, { field: `${field}.reranker` });
+      }
+      const name = s.name ?? (names.has(s.reranker.name) ? `stage${i + 1}` : s.reranker.name);
+      if (names.has(name)) throw new InvalidInputError(`${field}.name "${name}" is used twice`, { field: `${field}.name` });
+      names.add(name);
+      if (s.threshold !== undefined && !Number.isFinite(s.threshold)) {
+        throw new InvalidInputError(`${field}.threshold must be a finite number`, { field: `${field}.threshold` });
+      }
+      const reranker = options.cache ? new CachedReranker(s.reranker, options.cache, { settings: s.cacheSettings ?? { name: s.reranker.name } }) : s.reranker;
+      return {
+        reranker,
+        topK: positiveInt(s.topK, `${field}.topK`),
+        name,
+        threshold: s.threshold,
+        batchSize: positiveInt(s.batchSize ?? 16, `${field}.batchSize`, 10_000),
+      };
+    });
+  }
+
+  async search(query: QueryInput, options: SearchRequestOptions = {}): Promise<PipelineResult> {
+    const t0 = performance.now();
+    const q = toQuery(query);
+    const topN = positiveInt(options.topN ?? this.topN, "topN");
+    const budgetMs = checkBudget(options.budgetMs, "budgetMs") ?? this.budgetMs;
+    const deadline = budgetMs === undefined ? Infinity : t0 + budgetMs;
+    if (options.filter !== undefined) validateMetadataFilter(options.filter);
+
+    const { lists, timings: retrieval } = await retrievePools(this.pools, q, { signal: options.signal, filter: options.filter });
+    const tf = performance.now();
+    let fused: Candidate[];
+    if (lists.length === 1 && !this.fusion) {
+      fused = [...lists[0].candidates];
+    } else if (this.fusion?.method === "weighted") {
+      fused = weightedScoreFusion(lists, { normalization: this.fusion.normalization, limit: this.fusion.limit });
+    } else {
+      fused = reciprocalRankFusion(lists, { k: this.fusion?.k, limit: this.fusion?.limit });
+    }
+    const fusionMs = performance.now() - tf;
+
+    let order: Item[] = fused.map((c, i) => ({ candidate: c, firstStageRank: i + 1, scores: { ...c.scores }, scoredBy: -1, score: c.score }));
+    const reports: StageReport[] = [];
+    let exhausted = false;
+    for (let s = 0; s < this.stages.length; s++) {
+      throwIfAborted(options.signal);
+      const r = await this.runStage(s, q.text, order, deadline, options.signal);
+      order = r.order;
+      reports.push(r.report);
+      exhausted ||= r.exhausted;
+    }
+
+    const ts = performance.now();
+    const last = this.stages.length - 1;
+    // The prefix the last stage scored is contiguous: scored items sort before unscored ones.
+    let head = last >= 0 ? order.filter((it) => it.scoredBy === last) : [];
+    const rest = last >= 0 ? order.filter((it) => it.scoredBy !== last) : order;
+    if (this.scoring && head.length > 0) {
+      const lastName = this.stages[last].name;
+      const w = weightedScores(
+        head.map((it) => ({ document: it.candidate.document, scores: { ...it.scores, rerank: it.scores[lastName] } })),
+        this.scoring,
+      );
+      head.forEach((it, i) => {
+        it.score = w[i];
+        it.scores.final = w[i];
+      });
+      head = head.map((it, i) => ({ it, i })).sort((a, b) => b.it.score - a.it.score || a.i - b.i).map((x) => x.it);
+    }
+    const scoringMs = performance.now() - ts;
+    const withDocs = options.returnDocuments ?? true;
+    const results = [...head, ...rest].slice(0, topN).map((it): PipelineHit => {
+      const hit: PipelineHit = {
+        id: it.candidate.document.id,
+        score: it.score,
+        firstStageRank: it.firstStageRank,
+        reranked: last >= 0 && it.scoredBy === last,
+        scores: it.scores,
+        source: it.candidate.source,
+      };
+      if (withDocs) hit.document = it.candidate.document;
+      return hit;
+    });
+    const stageTimings: Record<string, number> = {};
+    for (const r of reports) stageTimings[r.name] = r.ms;
+    const result: PipelineResult = {
+      query: q.text,
+      results,
+      candidates: fused.length,
+      reranked: reports.length > 0 ? reports[reports.length - 1].reranked : 0,
+      stages: reports,
+      timings: { retrieval, fusion: fusionMs, stages: stageTimings, scoring: scoringMs, total: performance.now() - t0 },
+    };
+    if (budgetMs !== undefined) result.budget = { ms: budgetMs, exhausted };
+    return result;
+  }
+
+  private async runStage(
+    s: number,
+    query: string,
+    order: Item[],
+    deadline: number,
+    signal: AbortSignal | undefined,
+  ): Promise<{ order: Item[]; report: StageReport; exhausted: boolean }> {
+    const stage = this.stages[s];
+    const t0 = performance.now();
+    const head = order.slice(0, stage.topK);
+    const tail = order.slice(stage.topK);
+    const scored: Array<{ item: Item; pos: number }> = [];
+    let exhausted = false;
+    // Without a deadline the reranker gets everything at once and batches as it likes.
+    const batchSize = Number.isFinite(deadline) ? stage.batchSize : Math.max(1, head.length);
+    let next = 0;
+    while (next < head.length) {
+      const batch = head.slice(next, next + batchSize);
+      const now = performance.now();
+      const predicted = (stage.msPerCandidate ?? 0) * batch.length;
+      if (now + predicted > deadline) {
+        exhausted = true;
+        break;
+      }
+      const tb = performance.now();
+      const ranked = await stage.reranker.rerank(
+        query,
+        batch.map((it) => it.candidate),
+        { returnDocuments: false, signal },
+      );
+      const perCandidate = (performance.now() - tb) / batch.length;
+      // Exponential moving average across requests: the next batch (or request) predicts from recent ones.
+      stage.msPerCandidate = stage.msPerCandidate === undefined ? perCandidate : 0.7 * stage.msPerCandidate + 0.3 * perCandidate;
+      for (const r of ranked) {
+        const item = batch[r.index];
+        item.scores[stage.name] = r.score;
+        item.score = r.score;
+        item.scoredBy = s;
+        scored.push({ item, pos: next + r.index });
+      }
+      next += batch.length;
+    }
+    scored.sort((a, b) => (Number.isNaN(b.item.score) ? -Infinity : b.item.score) - (Number.isNaN(a.item.score) ? -Infinity : a.item.score) || a.pos - b.pos);
+    const kept = stage.threshold === undefined ? scored : scored.filter((x) => x.item.score >= stage.threshold!);
+    const unreached = head.filter((it) => it.scoredBy !== s);
+    const report: StageReport = {
+      name: stage.name,
+      candidates: head.length,
+      reranked: scored.length,
+      dropped: scored.length - kept.length,
+      ms: performance.now() - t0,
+    };
+    return { order: [...kept.map((x) => x.item), ...unreached, ...tail], report, exhausted };
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.stages) await s.reranker.close?.();
+    await this.cache?.close?.();
+  }
+}
+
+export function createPipeline(options: PipelineOptions): Pipeline {
+  return new Pipeline(options);
+}
