@@ -1,0 +1,160 @@
+import { cpus } from "node:os";
+import type { InferenceSession as OrtSession } from "onnxruntime-node";
+import { WinnowError } from "../../core/errors.js";
+import type { PairUnit } from "./pair-encoder.js";
+
+/**
+ * An ONNX Runtime session for a sequence-classification graph, fed padded int64
+ * batches of pair units. Input buffers are pooled (one BigInt64Array per input name,
+ * grown on demand and viewed at the batch's size) so a request allocates no tensor
+ * memory after warm-up, and runs are serialized: ONNX Runtime already spreads one
+ * run over all intra-op threads, so concurrent runs would only fight for the cores.
+ */
+
+export interface PairSessionOptions {
+  /** Intra-op threads (default: all cores). */
+  threads?: number;
+  /** ONNX Runtime execution provider name: "cpu" now; "cuda" etc. where the binary has it. */
+  executionProvider?: string;
+  /**
+   * ONNX Runtime's CPU memory arena and memory-pattern planner. They keep the peak
+   * buffers of the largest batch ever seen for the session's lifetime; off by default
+   * because token-budget batching already bounds buffers and RSS matters more here.
+   */
+  memoryArena?: boolean;
+}
+
+export interface PairSessionInfo {
+  inputNames: readonly string[];
+  outputName: string;
+  takesTokenTypeIds: boolean;
+}
+
+type Ort = typeof import("onnxruntime-node");
+let ortModule: Promise<Ort> | undefined;
+/** Loaded lazily so that commands which never rerank never load the native addon. */
+function loadOrt(): Promise<Ort> {
+  ortModule ??= import("onnxruntime-node");
+  return ortModule;
+}
+
+const KNOWN_INPUTS = new Set(["input_ids", "attention_mask", "token_type_ids"]);
+
+export class PairSession implements PairSessionInfo {
+  readonly inputNames: readonly string[];
+  readonly outputName: string;
+  readonly takesTokenTypeIds: boolean;
+  private pools = new Map<string, BigInt64Array>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    private readonly ort: Ort,
+    private readonly session: OrtSession,
+    readonly numLabels: number,
+    readonly padId: number,
+  ) {
+    this.inputNames = session.inputNames;
+    this.outputName = session.outputNames.includes("logits") ? "logits" : session.outputNames[0];
+    this.takesTokenTypeIds = this.inputNames.includes("token_type_ids");
+    const unknown = this.inputNames.filter((n) => !KNOWN_INPUTS.has(n));
+    if (unknown.length > 0 || !this.inputNames.includes("input_ids")) {
+      throw new WinnowError("MODEL_LOAD_FAILED", `ONNX graph inputs ${this.inputNames.join(", ")} are not a sequence-classification signature (input_ids, attention_mask[, token_type_ids])`, {
+        details: { inputs: this.inputNames },
+      });
+    }
+  }
+
+  static async create(path: string, numLabels: number, padId: number, options: PairSessionOptions = {}): Promise<PairSession> {
+    const ort = await loadOrt();
+    const threads = options.threads ?? Math.max(1, cpus().length);
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new WinnowError("CONFIG_INVALID", `threads must be a positive integer, got ${String(options.threads)}`, { details: { field: "threads" } });
+    }
+    const arena = options.memoryArena ?? false;
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(path, {
+        executionProviders: [options.executionProvider ?? "cpu"],
+        graphOptimizationLevel: "all",
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        enableCpuMemArena: arena,
+        enableMemPattern: arena,
+      });
+    } catch (err) {
+      throw new WinnowError("MODEL_LOAD_FAILED", `cannot load ONNX model ${path}: ${(err as Error).message}`, { details: { path }, cause: err });
+    }
+    return new PairSession(ort, session, numLabels, padId);
+  }
+
+  private buffer(name: string, size: number): BigInt64Array {
+    let buf = this.pools.get(name);
+    if (!buf || buf.length < size) {
+      buf = new BigInt64Array(Math.max(size, Math.ceil((buf?.length ?? 0) * 1.5)));
+      this.pools.set(name, buf);
+    }
+    return buf.subarray(0, size);
+  }
+
+  /** Raw output rows (numLabels per unit) for `batch` (indices into `units`), right-padded to the batch's longest unit. */
+  run(units: readonly PairUnit[], batch: readonly number[]): Promise<Float32Array> {
+    const result = this.queue.then(() => this.runNow(units, batch));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(units: readonly PairUnit[], batch: readonly number[]): Promise<Float32Array> {
+    if (this.closed) throw new WinnowError("ABORTED", "cross-encoder session was closed");
+    let width = 0;
+    for (const u of batch) width = Math.max(width, units[u].tokens);
+    const size = batch.length * width;
+    const ids = this.buffer("input_ids", size);
+    const mask = this.buffer("attention_mask", size);
+    const types = this.takesTokenTypeIds ? this.buffer("token_type_ids", size) : undefined;
+    const pad = BigInt(this.padId);
+    for (let r = 0; r < batch.length; r++) {
+      const unit = units[batch[r]];
+      const base = r * width;
+      for (let k = 0; k < unit.tokens; k++) {
+        ids[base + k] = BigInt(unit.ids[k]);
+        mask[base + k] = 1n;
+        if (types) types[base + k] = BigInt(unit.typeIds[k]);
+      }
+      ids.fill(pad, base + unit.tokens, base + width);
+      mask.fill(0n, base + unit.tokens, base + width);
+      if (types) types.fill(0n, base + unit.tokens, base + width);
+    }
+    const dims = [batch.length, width];
+    const feeds: Record<string, InstanceType<Ort["Tensor"]>> = {};
+    for (const name of this.inputNames) {
+      const data = name === "input_ids" ? ids : name === "attention_mask" ? mask : types!;
+      feeds[name] = new this.ort.Tensor("int64", data, dims);
+    }
+    let out;
+    try {
+      out = await this.session.run(feeds, [this.outputName]);
+    } catch (err) {
+      throw new WinnowError("INTERNAL", `ONNX Runtime failed on a batch of ${batch.length}×${width}: ${(err as Error).message}`, { cause: err });
+    }
+    const logits = out[this.outputName];
+    const data = logits.data as Float32Array;
+    if (data.length !== batch.length * this.numLabels) {
+      throw new WinnowError("MODEL_LOAD_FAILED", `model output ${this.outputName} has shape [${logits.dims.join(", ")}], expected [${batch.length}, ${this.numLabels}] (num_labels from config.json)`, {
+        details: { dims: logits.dims },
+      });
+    }
+    const copy = Float32Array.from(data);
+    logits.dispose?.();
+    return copy;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
+    this.pools.clear();
+    await this.session.release();
+  }
+}
