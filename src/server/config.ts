@@ -1,0 +1,176 @@
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { WinnowError } from "../core/errors.js";
+import type { Reranker } from "../core/types.js";
+import type { RerankerSpec } from "../rerankers/registry.js";
+
+/** The most documents one request may ever carry, whatever the configuration says (Cohere's own cap). */
+export const HARD_MAX_DOCUMENTS = 10_000;
+
+const limitsSchema = z
+  .object({
+    /** Documents (or TEI texts) per request. */
+    maxDocuments: z.number().int().min(1).max(HARD_MAX_DOCUMENTS).default(1_000),
+    /** Characters per document, after rank_fields are joined. */
+    maxDocumentChars: z.number().int().min(1).default(100_000),
+    maxQueryChars: z.number().int().min(1).default(8_192),
+    /** Request body size in bytes. */
+    bodyLimitBytes: z.number().int().min(1_024).default(16 * 1024 * 1024),
+    /** Pairs (scoring units) waiting per model; beyond it requests get 429. */
+    maxQueuedPairs: z.number().int().min(1).default(20_000),
+    /** Per-request deadline; past it the request answers 504 and its queued work is dropped. */
+    requestTimeoutMs: z.number().int().min(1).default(30_000),
+    /** Requests in flight per model for rerankers that cannot be batched across requests. */
+    maxConcurrentRequests: z.number().int().min(1).default(4),
+  })
+  .strict();
+
+const batchingSchema = z
+  .object({
+    /** Padded tokens (pairs × longest pair) per forward pass; defaults to the model's own budget. */
+    maxBatchTokens: z.number().int().min(1).optional(),
+    /** Pairs per forward pass. */
+    maxBatchPairs: z.number().int().min(1).default(64),
+  })
+  .strict();
+
+const authSchema = z
+  .object({
+    keys: z.array(z.string().min(8, "API keys must be at least 8 characters")).default([]),
+    /** A file with one key per line (blank lines and `#` comments ignored). */
+    keysFile: z.string().optional(),
+    /** Also read comma-separated keys from WINNOW_API_KEYS. */
+    keysFromEnv: z.boolean().default(true),
+    /** Paths that never need a key. */
+    publicPaths: z.array(z.string()).default(["/health", "/ready", "/metrics"]),
+  })
+  .strict();
+
+const specSchema = z.looseObject({ type: z.string().min(1) });
+
+const modelSchema = z
+  .object({
+    /** The name clients send as `model`. */
+    id: z.string().min(1),
+    reranker: specSchema,
+    default: z.boolean().optional(),
+    /** Other names clients may send for this model (e.g. "rerank-v3.5" for drop-in Cohere clients). */
+    aliases: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+export const serverConfigSchema = z
+  .object({
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().min(0).max(65_535).default(8080),
+    models: z.array(modelSchema).min(1, "at least one model is required"),
+    limits: limitsSchema.default(limitsSchema.parse({})),
+    batching: batchingSchema.default(batchingSchema.parse({})),
+    auth: authSchema.default(authSchema.parse({})),
+    /** How long SIGTERM/SIGINT waits for in-flight requests before exiting. */
+    shutdownTimeoutMs: z.number().int().min(0).default(10_000),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Serve the OpenAPI UI at /docs. */
+    docs: z.boolean().default(true),
+  })
+  .strict();
+
+export type ServerLimits = z.infer<typeof limitsSchema>;
+export type BatchingConfig = z.infer<typeof batchingSchema>;
+export type AuthConfig = z.infer<typeof authSchema>;
+
+/** One served model, as the library accepts it: a registry spec or an already-built reranker. */
+export interface ServedModelConfig {
+  id: string;
+  reranker: RerankerSpec | Reranker;
+  default?: boolean;
+  aliases?: string[];
+}
+
+/** The configuration after defaults, with models as specs or instances. */
+export type ServerConfig = Omit<z.infer<typeof serverConfigSchema>, "models"> & { models: ServedModelConfig[] };
+
+/** What callers may pass: every setting optional except the models. */
+export type ServerConfigInput = Omit<z.input<typeof serverConfigSchema>, "models"> & { models: ServedModelConfig[] };
+
+function isRerankerInstance(x: unknown): x is Reranker {
+  return typeof x === "object" && x !== null && typeof (x as Reranker).rerank === "function";
+}
+
+function describeIssues(error: z.ZodError, source: string): string {
+  return error.issues
+    .map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`)
+    .map((m) => `${source}: ${m}`)
+    .join("; ");
+}
+
+/**
+ * Validates a configuration and fills in defaults. Reranker instances (library use)
+ * pass through untouched; specs are checked for a `type` and left to the family's
+ * factory for the rest. Errors name the path of the bad setting.
+ */
+export function resolveServerConfig(input: ServerConfigInput, source = "server config"): ServerConfig {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) {
+    throw new WinnowError("CONFIG_INVALID", `${source}: expected an object`, { details: { field: "(root)" } });
+  }
+  const models = Array.isArray(input.models) ? input.models : undefined;
+  // Instances cannot go through zod (they are class objects); swap in a placeholder spec.
+  const forSchema = {
+    ...input,
+    models: models?.map((m) => (m && isRerankerInstance(m.reranker) ? { ...m, reranker: { type: "(instance)" } } : m)),
+  };
+  const parsed = serverConfigSchema.safeParse(forSchema);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new WinnowError("CONFIG_INVALID", describeIssues(parsed.error, source), {
+      details: { field: first?.path.join(".") ?? "(root)" },
+    });
+  }
+  const ids = new Set<string>();
+  for (const [i, m] of parsed.data.models.entries()) {
+    for (const [field, name] of [["id", m.id], ...(m.aliases ?? []).map((a, k) => [`aliases.${k}`, a])]) {
+      if (ids.has(name)) {
+        throw new WinnowError("CONFIG_INVALID", `${source}: models.${i}.${field}: model name "${name}" is used twice`, {
+          details: { field: `models.${i}.${field}` },
+        });
+      }
+      ids.add(name);
+    }
+  }
+  const defaults = parsed.data.models.filter((m) => m.default);
+  if (defaults.length > 1) {
+    throw new WinnowError("CONFIG_INVALID", `${source}: models: only one model may be the default (got ${defaults.map((m) => m.id).join(", ")})`, {
+      details: { field: "models" },
+    });
+  }
+  return {
+    ...parsed.data,
+    models: parsed.data.models.map((m, i) => ({ ...m, reranker: models![i].reranker })),
+  };
+}
+
+/** Reads a YAML or JSON configuration file (by extension; YAML otherwise, which also parses JSON). */
+export function loadServerConfigFile(path: string): ServerConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new WinnowError("CONFIG_INVALID", `${path}: cannot read server config (${(err as Error).message})`, {
+      details: { field: "config", path },
+    });
+  }
+  let data: unknown;
+  try {
+    data = extname(path).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new WinnowError("CONFIG_INVALID", `${path}: not valid ${extname(path) === ".json" ? "JSON" : "YAML"}: ${(err as Error).message}`, {
+      details: { field: "config", path },
+    });
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    throw new WinnowError("CONFIG_INVALID", `${path}: expected a mapping at the top level`, { details: { field: "(root)", path } });
+  }
+  return data as ServerConfigInput;
+}

@@ -1,0 +1,249 @@
+import { WinnowError } from "../core/errors.js";
+import type { BatchScorer, ScoringUnit } from "../core/batch-scorer.js";
+
+/** What one request got back from the batcher. */
+export interface BatchedScores {
+  /** Raw logits, one per unit, in the order submitted. */
+  logits: Float32Array;
+  /** From submission until the first of its units entered a forward pass. */
+  queueMs: number;
+  /** Sum of the durations of the forward passes that carried its units. */
+  inferenceMs: number;
+  /** Forward passes its units were spread over. */
+  batches: number;
+}
+
+export interface BatchObserver {
+  onBatch?(info: { pairs: number; requests: number; tokens: number; paddedTokens: number; ms: number }): void;
+  onBatchError?(err: unknown): void;
+}
+
+export interface DynamicBatcherOptions {
+  /** Padded token budget of one forward pass: pairs × longest pair. */
+  maxBatchTokens: number;
+  maxBatchPairs: number;
+  /** Units waiting (not yet in a forward pass) beyond which submissions are refused with QUEUE_FULL. */
+  maxQueuedPairs: number;
+  observer?: BatchObserver;
+}
+
+interface Job<U extends ScoringUnit> {
+  units: readonly U[];
+  /** Next unit not yet handed to a forward pass. */
+  next: number;
+  scored: number;
+  logits: Float32Array;
+  enqueuedAt: number;
+  firstDispatchAt: number | undefined;
+  inferenceMs: number;
+  batches: number;
+  settled: boolean;
+  resolve(r: BatchedScores): void;
+  reject(err: unknown): void;
+  detach(): void;
+}
+
+/**
+ * Schedules scoring units from many requests into shared forward passes.
+ *
+ * Fairness: each batch is filled round-robin over the waiting requests, one unit per
+ * request per round, oldest first, until the token or pair budget is full. A request
+ * with 1,000 documents is therefore spread over many batches while a 10-document
+ * request that arrives behind it finishes within about ten rounds instead of waiting
+ * for the whole big one. One forward pass runs at a time: ONNX Runtime already uses
+ * every core for one pass, and a second concurrent pass would only contend for them.
+ *
+ * The budget counts padded tokens (pairs × the longest pair in the batch) because
+ * that, not the sum of real tokens, is what a padded BERT forward pass costs.
+ */
+export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
+  private readonly waiting: Job<U>[] = [];
+  private queued = 0;
+  private running = false;
+  private closed = false;
+
+  constructor(
+    private readonly scorer: BatchScorer<U>,
+    private readonly options: DynamicBatcherOptions,
+  ) {}
+
+  /** Units waiting for a forward pass (not counting the one running). */
+  get queuedPairs(): number {
+    return this.queued;
+  }
+
+  /** Requests with units still waiting. */
+  get queuedRequests(): number {
+    return this.waiting.length;
+  }
+
+  get busy(): boolean {
+    return this.running;
+  }
+
+  submit(units: readonly U[], signal?: AbortSignal): Promise<BatchedScores> {
+    if (this.closed) {
+      return Promise.reject(new WinnowError("INTERNAL", "the batcher is shut down"));
+    }
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const { maxQueuedPairs } = this.options;
+    if (units.length > maxQueuedPairs) {
+      return Promise.reject(
+        new WinnowError(
+          "PAYLOAD_TOO_LARGE",
+          `documents: the request needs ${units.length} scoring units (documents × chunks), more than the queue holds (maxQueuedPairs ${maxQueuedPairs})`,
+          { details: { field: "documents", limit: maxQueuedPairs, actual: units.length } },
+        ),
+      );
+    }
+    if (this.queued + units.length > maxQueuedPairs) {
+      return Promise.reject(
+        new WinnowError("QUEUE_FULL", `the queue is full (${this.queued} of ${maxQueuedPairs} pairs waiting); retry later`, {
+          details: { limit: maxQueuedPairs, queued: this.queued, requested: units.length },
+        }),
+      );
+    }
+    const enqueuedAt = performance.now();
+    if (units.length === 0) {
+      return Promise.resolve({ logits: new Float32Array(0), queueMs: 0, inferenceMs: 0, batches: 0 });
+    }
+    return new Promise<BatchedScores>((resolve, reject) => {
+      const onAbort = () => this.cancel(job, abortReason(signal!));
+      const job: Job<U> = {
+        units,
+        next: 0,
+        scored: 0,
+        logits: new Float32Array(units.length),
+        enqueuedAt,
+        firstDispatchAt: undefined,
+        inferenceMs: 0,
+        batches: 0,
+        settled: false,
+        resolve,
+        reject,
+        detach: () => signal?.removeEventListener("abort", onAbort),
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.waiting.push(job);
+      this.queued += units.length;
+      this.pump();
+    });
+  }
+
+  /** Refuses new work and fails what is still waiting (in-flight passes finish). */
+  close(): void {
+    this.closed = true;
+    for (const job of [...this.waiting]) this.cancel(job, new WinnowError("INTERNAL", "the server is shutting down"));
+  }
+
+  private cancel(job: Job<U>, reason: unknown): void {
+    if (job.settled) return;
+    this.dropFromQueue(job);
+    this.settle(job, undefined, reason);
+  }
+
+  private dropFromQueue(job: Job<U>): void {
+    const at = this.waiting.indexOf(job);
+    if (at >= 0) {
+      this.waiting.splice(at, 1);
+      this.queued -= job.units.length - job.next;
+      job.next = job.units.length;
+    }
+  }
+
+  private settle(job: Job<U>, result: BatchedScores | undefined, err?: unknown): void {
+    if (job.settled) return;
+    job.settled = true;
+    job.detach();
+    if (result) job.resolve(result);
+    else job.reject(err);
+  }
+
+  private takeBatch(): { units: U[]; from: Array<{ job: Job<U>; unit: number }>; tokens: number; padded: number } {
+    const { maxBatchTokens, maxBatchPairs } = this.options;
+    const units: U[] = [];
+    const from: Array<{ job: Job<U>; unit: number }> = [];
+    let longest = 0;
+    let tokens = 0;
+    let full = false;
+    while (!full && this.waiting.length > 0) {
+      let tookAny = false;
+      for (let j = 0; j < this.waiting.length; j++) {
+        if (units.length >= maxBatchPairs) {
+          full = true;
+          break;
+        }
+        const job = this.waiting[j];
+        const u = job.units[job.next];
+        const nextLongest = Math.max(longest, u.tokens);
+        // The first unit always goes in, so one over-long pair cannot wedge the queue.
+        if (units.length > 0 && nextLongest * (units.length + 1) > maxBatchTokens) {
+          full = true;
+          break;
+        }
+        longest = nextLongest;
+        tokens += u.tokens;
+        units.push(u);
+        from.push({ job, unit: job.next });
+        job.next++;
+        this.queued--;
+        job.firstDispatchAt ??= performance.now();
+        tookAny = true;
+      }
+      // Jobs whose units are all dispatched leave the waiting list (they may still be scoring).
+      for (let j = this.waiting.length - 1; j >= 0; j--) {
+        if (this.waiting[j].next >= this.waiting[j].units.length) this.waiting.splice(j, 1);
+      }
+      if (!tookAny) break;
+    }
+    return { units, from, tokens, padded: longest * units.length };
+  }
+
+  private pump(): void {
+    if (this.running || this.waiting.length === 0) return;
+    const batch = this.takeBatch();
+    if (batch.units.length === 0) return;
+    this.running = true;
+    const started = performance.now();
+    const jobs = new Set(batch.from.map((f) => f.job));
+    this.scorer.scoreUnits(batch.units).then(
+      (logits) => {
+        const ms = performance.now() - started;
+        this.options.observer?.onBatch?.({ pairs: batch.units.length, requests: jobs.size, tokens: batch.tokens, paddedTokens: batch.padded, ms });
+        for (const job of jobs) {
+          job.inferenceMs += ms;
+          job.batches++;
+        }
+        for (let i = 0; i < batch.from.length; i++) {
+          const { job, unit } = batch.from[i];
+          if (job.settled) continue;
+          job.logits[unit] = logits[i];
+          job.scored++;
+          if (job.scored === job.units.length) {
+            this.settle(job, {
+              logits: job.logits,
+              queueMs: (job.firstDispatchAt ?? started) - job.enqueuedAt,
+              inferenceMs: job.inferenceMs,
+              batches: job.batches,
+            });
+          }
+        }
+      },
+      (err) => {
+        this.options.observer?.onBatchError?.(err);
+        // A failed pass fails every request that had units in it; their other units are dropped.
+        for (const job of jobs) this.cancel(job, err);
+      },
+    ).finally(() => {
+      this.running = false;
+      // Let I/O callbacks (new requests, health checks) run before assembling the next batch.
+      setImmediate(() => this.pump());
+    });
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  const r = signal.reason;
+  if (r instanceof WinnowError) return r;
+  return new WinnowError("ABORTED", "request cancelled", { cause: r });
+}

@@ -1,0 +1,78 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * The server's Prometheus metrics, on a registry of its own (not prom-client's global
+ * one) so several servers in one process — tests, embedding apps — never collide.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<"route" | "status">;
+  readonly queueDepth: Gauge<"model">;
+  readonly batchPairs: Histogram<"model">;
+  readonly batchRequests: Histogram<"model">;
+  readonly pairsScored: Counter<"model">;
+  readonly tokens: Counter<"model">;
+  readonly stageSeconds: Histogram<"model" | "stage">;
+  readonly batchErrors: Counter<"model">;
+
+  constructor(queueDepthOf: () => Array<{ model: string; pairs: number }>) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: "winnow_" });
+    this.requests = new Counter({
+      name: "winnow_http_requests_total",
+      help: "HTTP requests by route and status code",
+      labelNames: ["route", "status"],
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: "winnow_queue_depth_pairs",
+      help: "Scoring units (query-document pairs) waiting for a forward pass",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        for (const q of queueDepthOf()) this.set({ model: q.model }, q.pairs);
+      },
+    });
+    this.batchPairs = new Histogram({
+      name: "winnow_batch_pairs",
+      help: "Pairs per forward pass",
+      labelNames: ["model"],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.batchRequests = new Histogram({
+      name: "winnow_batch_requests",
+      help: "Distinct requests sharing one forward pass",
+      labelNames: ["model"],
+      buckets: [1, 2, 4, 8, 16, 32],
+      registers,
+    });
+    this.pairsScored = new Counter({
+      name: "winnow_pairs_scored_total",
+      help: "Pairs scored (rate() of this is pairs/s)",
+      labelNames: ["model"],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: "winnow_tokens_total",
+      help: "Input tokens scored",
+      labelNames: ["model"],
+      registers,
+    });
+    this.stageSeconds = new Histogram({
+      name: "winnow_stage_seconds",
+      help: "Per-request latency by stage: queue, tokenize, inference, total",
+      labelNames: ["model", "stage"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.batchErrors = new Counter({
+      name: "winnow_batch_errors_total",
+      help: "Forward passes that failed",
+      labelNames: ["model"],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,101 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { WinnowError } from "../core/errors.js";
+import { toCandidates } from "../core/inputs.js";
+import { rankByScores } from "../core/ranking.js";
+import { HARD_MAX_DOCUMENTS } from "./config.js";
+import { invalid } from "./http-errors.js";
+import type { ScoreOutcome, ServedModel } from "./served-model.js";
+import type { WinnowServerState } from "./server-state.js";
+
+/** What every rerank route asks of the model, whatever its wire format. */
+export interface RerankCall {
+  model: unknown;
+  query: string;
+  texts: string[];
+  maxChunksPerDoc?: number;
+  maxTokensPerDoc?: number;
+  truncate?: boolean;
+}
+
+export interface RerankCallResult {
+  model: ServedModel;
+  outcome: ScoreOutcome;
+}
+
+const ms = (x: number) => x.toFixed(2);
+
+/**
+ * Runs one rerank request against its model: checks the per-character limits the JSON
+ * schema cannot express, wires the deadline and the client's disconnect to one
+ * AbortSignal (so queued work is dropped the moment either fires), and sets TEI's
+ * timing headers and the latency metrics.
+ */
+export async function runRerankCall(
+  state: WinnowServerState,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  call: RerankCall,
+): Promise<RerankCallResult> {
+  const { limits } = state.config;
+  const model = state.models.resolve(call.model);
+  if (call.query.trim().length === 0) throw invalid("query", "query: must not be blank");
+  const timeoutMs = limits.requestTimeoutMs;
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(
+      new WinnowError("TIMEOUT", `request exceeded its ${timeoutMs} ms deadline (limits.requestTimeoutMs)`, {
+        details: { field: "limits.requestTimeoutMs", limit: timeoutMs },
+      }),
+    );
+  }, Math.max(0, timeoutMs - reply.elapsedTime));
+  // 'close' on the response before it finished means the client went away.
+  const onClose = () => {
+    if (!reply.raw.writableFinished) controller.abort(new WinnowError("ABORTED", "client closed the connection"));
+  };
+  reply.raw.on("close", onClose);
+  try {
+    const outcome = await model.score({
+      query: call.query,
+      texts: call.texts,
+      maxChunksPerDoc: call.maxChunksPerDoc,
+      maxTokensPerDoc: call.maxTokensPerDoc,
+      truncate: call.truncate,
+      signal: controller.signal,
+    });
+    const labels = { model: model.id };
+    const m = state.metrics.stageSeconds;
+    m.observe({ ...labels, stage: "queue" }, outcome.queueMs / 1000);
+    m.observe({ ...labels, stage: "tokenize" }, outcome.tokenizeMs / 1000);
+    m.observe({ ...labels, stage: "inference" }, outcome.inferenceMs / 1000);
+    m.observe({ ...labels, stage: "total" }, reply.elapsedTime / 1000);
+    reply.header("x-queue-time", ms(outcome.queueMs));
+    reply.header("x-tokenization-time", ms(outcome.tokenizeMs));
+    reply.header("x-inference-time", ms(outcome.inferenceMs));
+    reply.header("x-compute-tokens", String(outcome.tokens ?? 0));
+    reply.header("x-model-id", model.id);
+    return { model, outcome };
+  } finally {
+    clearTimeout(timer);
+    reply.raw.off("close", onClose);
+    reply.header("x-total-time", ms(reply.elapsedTime));
+  }
+}
+
+/** Texts over the per-document character limit, named by index. */
+export function checkDocumentChars(texts: readonly string[], maxChars: number, field: string): void {
+  for (let i = 0; i < texts.length; i++) {
+    if (texts[i].length > maxChars) {
+      throw invalid(`${field}[${i}]`, `${field}[${i}]: ${texts[i].length} characters, more than the ${maxChars} allowed (limits.maxDocumentChars)`, maxChars);
+    }
+  }
+}
+
+/** Indices sorted by score (ties by input order), cut to topN, via the shared ranking rule. */
+export function rankedIndices(scores: readonly number[], topN: number | undefined): Array<{ index: number; score: number }> {
+  const n = scores.length;
+  const candidates = toCandidates(Array.from({ length: n }, () => ""));
+  const cut = topN === undefined ? undefined : Math.min(topN, n);
+  return rankByScores(candidates, scores, { topN: cut, returnDocuments: false }).map((r) => ({ index: r.index, score: r.score }));
+}
+
+export const TOP_N_SCHEMA = { type: "integer", minimum: 1, maximum: HARD_MAX_DOCUMENTS } as const;

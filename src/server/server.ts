@@ -1,0 +1,195 @@
+import { isUtf8 } from "node:buffer";
+import { randomUUID } from "node:crypto";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
+import { WinnowError } from "../core/errors.js";
+import { bearerToken, collectApiKeys } from "./api-keys.js";
+import { resolveServerConfig, type ServerConfigInput } from "./config.js";
+import { errorBody, toHttpError, type ErrorStyle } from "./http-errors.js";
+import { ServerMetrics } from "./metrics.js";
+import { ServedModelSet } from "./model-set.js";
+import { cohereRoutes } from "./routes/cohere.js";
+import { operationsRoutes } from "./routes/operations.js";
+import { teiRoutes } from "./routes/tei.js";
+import type { WinnowServerState } from "./server-state.js";
+
+export interface CreateServerOptions {
+  /** Environment to read WINNOW_API_KEYS from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+function styleOf(request: FastifyRequest): ErrorStyle {
+  return request.routeOptions?.config?.errorStyle ?? (request.url.startsWith("/rerank") ? "tei" : "cohere");
+}
+
+function isPublic(path: string, publicPaths: readonly string[]): boolean {
+  return publicPaths.some((p) => path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`));
+}
+
+/**
+ * Builds the rerank server (not listening yet). Models start loading when the
+ * instance is ready; until they are, /ready answers 503 and rerank routes answer
+ * 404 "still loading". Routes are Fastify plugins over a shared `fastify.winnow` state.
+ */
+export function createServer(input: ServerConfigInput, options: CreateServerOptions = {}): FastifyInstance {
+  const config = resolveServerConfig(input);
+  const apiKeys = collectApiKeys(config.auth, options.env);
+  let models: ServedModelSet | undefined;
+  const metrics = new ServerMetrics(() => (models ? models.all.map((m) => ({ model: m.id, pairs: m.queuedPairs })) : []));
+  models = new ServedModelSet(config, metrics);
+  const state: WinnowServerState = { config, models, metrics, apiKeys };
+  const bodyLimit = config.limits.bodyLimitBytes;
+
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Keys must never reach the logs, whatever a serializer or a debug line includes.
+      redact: { paths: ["req.headers.authorization", 'req.headers["x-api-key"]', "headers.authorization"], censor: "[redacted]" },
+    },
+    bodyLimit,
+    genReqId: () => randomUUID(),
+    requestIdHeader: "x-request-id",
+    return503OnClosing: true,
+    ajv: {
+      // Wrong types are the caller's mistake to hear about, not to have silently coerced.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true },
+    },
+  });
+  app.decorate("winnow", state);
+
+  // JSON parsing with a UTF-8 check: the default parser would turn invalid bytes into
+  // U+FFFD and rerank text nobody sent.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit }, (request, body, done) => {
+    const buf = body as Buffer;
+    if (!isUtf8(buf)) {
+      done(Object.assign(new Error("body: not valid UTF-8"), { code: "WINNOW_BAD_UTF8", statusCode: 400 }), undefined);
+      return;
+    }
+    parseJson(request, buf.toString("utf8"), done);
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    if (!apiKeys.enabled) return;
+    const path = request.url.split("?", 1)[0];
+    if (isPublic(path, config.auth.publicPaths)) return;
+    const token = bearerToken(request.headers.authorization);
+    if (token === undefined || !apiKeys.matches(token)) {
+      reply.header("www-authenticate", 'Bearer realm="winnow"');
+      throw new WinnowError("UNAUTHORIZED", token === undefined ? "authorization: send an API key as `Authorization: Bearer <key>`" : "authorization: invalid API key", {
+        details: { field: "authorization" },
+      });
+    }
+  });
+
+  app.addHook("onResponse", async (request, reply) => {
+    metrics.requests.inc({ route: request.routeOptions?.url ?? "unmatched", status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const e = toHttpError(err, bodyLimit);
+    if ((err as { code?: string }).code === "WINNOW_BAD_UTF8") {
+      Object.assign(e, { status: 400, code: "INVALID_INPUT", message: "body: not valid UTF-8", details: { field: "body" } });
+    }
+    if (e.status >= 500) request.log.error({ err }, "request failed");
+    else request.log.info({ code: e.code, status: e.status, msg: e.message }, "request rejected");
+    if (e.code === "QUEUE_FULL" || e.code === "RATE_LIMITED") reply.header("retry-after", "1");
+    if (!reply.getHeader("x-total-time")) reply.header("x-total-time", reply.elapsedTime.toFixed(2));
+    reply.code(e.status).type("application/json");
+    return errorBody(styleOf(request), e);
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    reply.code(404);
+    return errorBody(styleOf(request), {
+      status: 404,
+      code: "NOT_FOUND",
+      message: `${request.method} ${request.url.split("?", 1)[0]}: no such route`,
+      details: {},
+    });
+  });
+
+  app.register(swagger, {
+    openapi: {
+      info: { title: "Winnow rerank server", version: "0.1.0", description: "Cohere- and TEI-compatible reranking." },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      security: apiKeys.enabled ? [{ bearer: [] }] : [],
+    },
+  });
+  if (config.docs) app.register(swaggerUi, { routePrefix: "/docs" });
+  app.register(operationsRoutes);
+  app.register(cohereRoutes);
+  app.register(teiRoutes);
+
+  app.addHook("onReady", async () => {
+    // Loading runs in the background so /health and /ready answer while weights load.
+    models.loadAll().then(
+      () => app.log.info({ models: models.all.map((m) => m.id) }, "models ready"),
+      (err) => app.log.error({ err }, "a model failed to load"),
+    );
+  });
+  // Registered before Fastify's own close handler, so it runs after the HTTP server has
+  // drained its in-flight requests.
+  app.addHook("onClose", async () => {
+    await models.closeAll();
+  });
+  return app;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to shutdownTimeoutMs), releases models. */
+  stop(): Promise<void>;
+}
+
+export interface StartServerOptions extends CreateServerOptions {
+  /** Install SIGTERM/SIGINT handlers that stop gracefully and exit 0 (the CLI does). */
+  handleSignals?: boolean;
+}
+
+/** Creates, listens, and waits for every model to load (failing if one cannot). */
+export async function startServer(input: ServerConfigInput, options: StartServerOptions = {}): Promise<RunningServer> {
+  const app = createServer(input, options);
+  const { host, port, shutdownTimeoutMs } = app.winnow.config;
+  await app.listen({ host, port });
+  try {
+    await app.winnow.models.loadAll();
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const url = typeof address === "object" && address ? `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}` : String(address);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<"deadline">((resolve) => {
+        timer = setTimeout(() => resolve("deadline"), shutdownTimeoutMs);
+      });
+      const outcome = await Promise.race([app.close().then(() => "closed" as const), deadline]);
+      clearTimeout(timer);
+      if (outcome === "deadline") app.log.warn({ shutdownTimeoutMs }, "shutdown deadline passed with requests still in flight");
+    })();
+    return stopping;
+  };
+
+  if (options.handleSignals) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      app.log.info({ signal }, "shutting down: finishing in-flight requests");
+      stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once("SIGTERM", onSignal);
+    process.once("SIGINT", onSignal);
+  }
+  return { app, url, stop };
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { WinnowError } from "../../src/core/errors.js";
+import { DynamicBatcher } from "../../src/server/dynamic-batcher.js";
+import { LexicalBatchScorer } from "./lexical-scorer.js";
+
+const docs = (n: number, word: string) => Array.from({ length: n }, (_, i) => `${word} document ${i}`);
+
+describe("DynamicBatcher", () => {
+  it("shares forward passes between concurrent requests and returns each its own logits", async () => {
+    const scorer = new LexicalBatchScorer(10_000, 5);
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 16, maxQueuedPairs: 1_000 });
+    const busy = await scorer.prepare("busy", ["busy"]);
+    const a = await scorer.prepare("alpha", ["alpha alpha", "beta", "alpha"]);
+    const b = await scorer.prepare("beta", ["beta", "gamma"]);
+    // An idle batcher dispatches at once; what arrives meanwhile waits and is batched together.
+    const [, ra, rb] = await Promise.all([batcher.submit(busy.units), batcher.submit(a.units), batcher.submit(b.units)]);
+    expect(Array.from(ra.logits)).toEqual([1, -1, 0]);
+    expect(Array.from(rb.logits)).toEqual([0, -1]);
+    expect(scorer.batches.map((x) => x.size)).toEqual([1, 5]);
+    expect(new Set(scorer.batches[1].tags)).toEqual(new Set(["alpha", "beta"]));
+    expect(batcher.queuedPairs).toBe(0);
+  });
+
+  it("splits a huge request across batches and lets a small one behind it finish first", async () => {
+    const scorer = new LexicalBatchScorer(10_000, 3);
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 8, maxQueuedPairs: 10_000 });
+    const big = await scorer.prepare("big", docs(400, "big"));
+    const small = await scorer.prepare("small", docs(6, "small"));
+    const order: string[] = [];
+    const pBig = batcher.submit(big.units).then(() => order.push("big"));
+    // Arrives while the big one is already being scored.
+    await new Promise((r) => setTimeout(r, 1));
+    const pSmall = batcher.submit(small.units).then(() => order.push("small"));
+    await Promise.all([pBig, pSmall]);
+    expect(order).toEqual(["small", "big"]);
+    // Round-robin: once the small one is queued, batches carry units of both.
+    const mixed = scorer.batches.filter((b) => b.tags.includes("small"));
+    expect(mixed.length).toBeGreaterThan(0);
+    for (const b of mixed) expect(b.tags.filter((t) => t === "big").length).toBeGreaterThanOrEqual(b.tags.filter((t) => t === "small").length - 1);
+    // 406 units in batches of at most 8.
+    expect(scorer.batches.every((b) => b.size <= 8)).toBe(true);
+    expect(scorer.batches.reduce((s, b) => s + b.size, 0)).toBe(406);
+  });
+
+  it("keeps a batch within the padded token budget, but always takes at least one unit", async () => {
+    const scorer = new LexicalBatchScorer(60, 1);
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 60, maxBatchPairs: 100, maxQueuedPairs: 1_000 });
+    // Each unit: 1 query word + up to 16 words + 3 = 20 tokens → 3 per batch.
+    const prepared = await scorer.prepare("q", docs(9, "x x x x x x x x x x x x x")); // 16 words each
+    await batcher.submit(prepared.units);
+    expect(scorer.batches.map((b) => b.size)).toEqual([3, 3, 3]);
+    const tiny = new DynamicBatcher(scorer, { maxBatchTokens: 5, maxBatchPairs: 100, maxQueuedPairs: 1_000 });
+    const r = await tiny.submit(prepared.units.slice(0, 2));
+    expect(r.logits).toHaveLength(2);
+    expect(r.batches).toBe(2);
+  });
+
+  it("refuses work beyond the queue with QUEUE_FULL, and a request larger than the queue with PAYLOAD_TOO_LARGE", async () => {
+    const scorer = new LexicalBatchScorer(10_000, 20);
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 4, maxQueuedPairs: 10 });
+    const p = await scorer.prepare("q", docs(10, "q"));
+    const first = batcher.submit(p.units.slice(0, 4)); // dispatched at once
+    const second = batcher.submit(p.units.slice(0, 8)); // waits: 8 queued
+    await expect(batcher.submit(p.units.slice(0, 3))).rejects.toMatchObject({ code: "QUEUE_FULL" });
+    await expect(batcher.submit(new Array(11).fill(p.units[0]))).rejects.toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit: 10 } });
+    await Promise.all([first, second]);
+    expect(batcher.queuedPairs).toBe(0);
+  });
+
+  it("drops an aborted request's queued units and rejects it with the signal's reason", async () => {
+    const scorer = new LexicalBatchScorer(10_000, 10);
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 4, maxQueuedPairs: 1_000 });
+    const keep = await scorer.prepare("keep", docs(8, "keep"));
+    const drop = await scorer.prepare("drop", docs(200, "drop"));
+    const controller = new AbortController();
+    const pKeep = batcher.submit(keep.units);
+    const pDrop = batcher.submit(drop.units, controller.signal);
+    await new Promise((r) => setTimeout(r, 15));
+    controller.abort(new WinnowError("TIMEOUT", "deadline"));
+    await expect(pDrop).rejects.toMatchObject({ code: "TIMEOUT" });
+    // Only the surviving request's units are left waiting.
+    expect(batcher.queuedPairs).toBeLessThan(8);
+    await pKeep;
+    expect(batcher.queuedPairs).toBe(0);
+    const dropScored = scorer.batches.flatMap((b) => b.tags).filter((t) => t === "drop").length;
+    expect(dropScored).toBeLessThan(20);
+  });
+
+  it("fails only the requests in a failed forward pass and keeps serving", async () => {
+    const scorer = new LexicalBatchScorer(10_000, 1);
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 4, maxQueuedPairs: 1_000 });
+    const p = await scorer.prepare("q", docs(3, "q"));
+    scorer.failNext = true;
+    await expect(batcher.submit(p.units)).rejects.toThrow("simulated inference failure");
+    const ok = await batcher.submit(p.units);
+    expect(Array.from(ok.logits)).toEqual([0, 0, 0]);
+  });
+});
