@@ -21,6 +21,7 @@ interface Entry {
 
 /** The built-in families. Adding a backend is one row here; no caller changes. */
 const builtins: Record<string, Entry> = {
+  learned: { description: "LambdaMART over relevance features (shipped default: models/learned-default.json; offline, pure JS)", load: async () => (await import("./learned/factory.js")).createLearnedReranker },
   "cross-encoder": { description: "Hugging Face cross-encoder on ONNX Runtime (local folder or hub id)", load: async () => (await import("./cross-encoder/cross-encoder-factory.js")).createCrossEncoderReranker },
 };
 

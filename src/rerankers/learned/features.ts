@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../../core/errors.js";
 import type { Candidate } from "../../core/types.js";
+import { LENGTH_TABLE, lengthToNorm } from "../../retrieval/bm25/lucene-bm25.js";
 import type { AnalyzedDocument, CorpusView } from "./corpus-view.js";
 
 /**
@@ -95,11 +96,18 @@ function analyzeQuery(view: CorpusView, text: string): AnalyzedQuery {
   return { terms, counts, sequence, slotOf };
 }
 
+/**
+ * One term's BM25 saturation as Lucene 8 scores it: tf / (tf + k1·(1 - b + b·len/avgdl)),
+ * no (k1 + 1) factor, and the length through Lucene's lossy one-byte norm, so that the
+ * `bm25` feature of an indexed document equals Winnow's first-stage BM25 score (up to
+ * float32 rounding) and a model anchored on it starts exactly at the first-stage ranking.
+ */
 function bm25Part(tf: number, len: number, avgLen: number): number {
   if (tf === 0) return 0;
   const { k1, b } = FEATURE_BM25;
-  const norm = avgLen > 0 ? 1 - b + (b * len) / avgLen : 1;
-  return (tf * (k1 + 1)) / (tf + k1 * norm);
+  const scoredLength = LENGTH_TABLE[lengthToNorm(len)];
+  const norm = avgLen > 0 ? 1 - b + (b * scoredLength) / avgLen : 1;
+  return tf / (tf + k1 * norm);
 }
 
 /** Smallest window (in positions) containing every distinct matched slot at least once. */

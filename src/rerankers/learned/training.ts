@@ -1,0 +1,290 @@
+import { InvalidInputError } from "../../core/errors.js";
+import type { Candidate, Query } from "../../core/types.js";
+import { evaluateRun } from "../../eval/evaluate.js";
+import type { Qrels } from "../../eval/readers/qrels.js";
+import type { RunEntry } from "../../eval/run.js";
+import type { CorpusView } from "./corpus-view.js";
+import { FEATURE_SET_VERSION, FeatureExtractor } from "./features.js";
+import { DEFAULT_LAMBDAMART_PARAMS, seededRandom, trainLambdaMart, type LambdaMartParams, type RankingData, type TrainingProgress } from "./lambdamart.js";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type LearnedModel } from "./model-file.js";
+import { scoreRows } from "./learned-reranker.js";
+
+/**
+ * The features the shipped default model reads. Raw BM25 is only the base margin's input;
+ * the trees see scale-free features (ratios, coverage, proximity) so that what they learn
+ * on SciFact carries over to collections with other query lengths and corpus sizes.
+ */
+export const DEFAULT_FEATURES: readonly string[] = [
+  "bm25",
+  "bm25_ratio_max",
+  "bm25_zscore",
+  "bm25_title_ratio_max",
+  "first_stage_rank",
+  "coverage",
+  "idf_coverage",
+  "title_coverage",
+  "max_idf_matched_ratio",
+  "proximity",
+  "bigram_fraction",
+  "phrase_match",
+  "term_density",
+  "doc_length_ratio",
+  "query_terms",
+];
+
+/** The trees start from scale × BM25 (the first-stage ranking) and learn corrections to it. */
+export const DEFAULT_BASE_MARGIN = { feature: "bm25", scale: 1 } as const;
+
+/** Features computed once per query, reused by every fold and every tree. */
+export interface PreparedQuery {
+  query: Query;
+  candidates: Candidate[];
+  /** Row-major, one row per candidate, in the extractor's feature order. */
+  features: Float64Array;
+  /** Graded relevance from the qrels (0 when unjudged). */
+  labels: Float32Array;
+}
+
+export type FirstStageSearch = (query: Query, k: number) => Promise<Candidate[]> | Candidate[];
+
+/** Retrieves candidates for each query and computes their features. */
+export async function prepareQueries(
+  queries: readonly Query[],
+  qrels: Qrels,
+  search: FirstStageSearch,
+  view: CorpusView,
+  extractor: FeatureExtractor,
+  candidatesPerQuery: number,
+  onQuery?: (done: number, total: number) => void,
+): Promise<PreparedQuery[]> {
+  if (!Number.isInteger(candidatesPerQuery) || candidatesPerQuery < 2 || candidatesPerQuery > 10_000) {
+    throw new InvalidInputError(`candidates must be an integer in 2..10000, got ${candidatesPerQuery}`, { field: "candidates" });
+  }
+  const out: PreparedQuery[] = [];
+  for (const query of queries) {
+    const candidates = await search(query, candidatesPerQuery);
+    const judged = qrels.get(query.id ?? "") ?? new Map<string, number>();
+    const features = extractor.extract(view, query.text, candidates);
+    const labels = Float32Array.from(candidates, (c) => Math.max(0, judged.get(c.document.id) ?? 0));
+    out.push({ query, candidates, features, labels });
+    onQuery?.(out.length, queries.length);
+  }
+  return out;
+}
+
+/** Stacks prepared queries into the learner's input, with the base margin per row. */
+export function toRankingData(prepared: readonly PreparedQuery[], featureNames: readonly string[], baseMargin: LearnedModel["baseMargin"]): RankingData {
+  const F = featureNames.length;
+  const rows = prepared.reduce((n, p) => n + p.candidates.length, 0);
+  const features = new Float64Array(rows * F);
+  const labels = new Float32Array(rows);
+  const queryOffsets = new Int32Array(prepared.length + 1);
+  let at = 0;
+  prepared.forEach((p, q) => {
+    features.set(p.features, at * F);
+    labels.set(p.labels, at);
+    at += p.candidates.length;
+    queryOffsets[q + 1] = at;
+  });
+  const data: RankingData = { featureCount: F, features, labels, queryOffsets };
+  if (baseMargin) {
+    const col = featureNames.indexOf(baseMargin.feature);
+    data.baseMargin = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const v = features[i * F + col];
+      data.baseMargin[i] = Number.isFinite(v) ? v * baseMargin.scale : 0;
+    }
+  }
+  return data;
+}
+
+/** Deterministic split of queries into k folds (seeded shuffle), for CV and validation holdouts. */
+export function foldsOf<T>(items: readonly T[], k: number, seed: number): T[][] {
+  const order = items.map((_, i) => i);
+  const random = seededRandom(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const folds: T[][] = Array.from({ length: k }, () => []);
+  order.forEach((idx, pos) => folds[pos % k].push(items[idx]));
+  return folds;
+}
+
+export interface TrainModelOptions {
+  features: readonly string[];
+  baseMargin: LearnedModel["baseMargin"];
+  params?: Partial<LambdaMartParams>;
+  /** Held-out queries for early stopping. */
+  validation?: readonly PreparedQuery[];
+  onProgress?: (p: TrainingProgress) => void;
+  /** Recorded in the model's `training` block. */
+  provenance?: Record<string, unknown>;
+}
+
+export interface TrainedModel {
+  model: LearnedModel;
+  /** Gain-based importance, normalized to sum 1, sorted descending. */
+  importance: Array<{ feature: string; gain: number }>;
+  validHistory: number[];
+  trainHistory: number[];
+}
+
+export function trainModel(train: readonly PreparedQuery[], options: TrainModelOptions): TrainedModel {
+  const params = { ...DEFAULT_LAMBDAMART_PARAMS, ...options.params };
+  const data = toRankingData(train, options.features, options.baseMargin);
+  const validation = options.validation?.length ? toRankingData(options.validation, options.features, options.baseMargin) : undefined;
+  const result = trainLambdaMart(data, params, { validation, onProgress: options.onProgress });
+  const total = result.featureGain.reduce((a, b) => a + b, 0);
+  const importance = options.features
+    .map((feature, f) => ({ feature, gain: total > 0 ? result.featureGain[f] / total : 0 }))
+    .sort((a, b) => b.gain - a.gain);
+  const model: LearnedModel = {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    featureSetVersion: FEATURE_SET_VERSION,
+    features: [...options.features],
+    baseMargin: options.baseMargin,
+    trees: result.trees,
+    training: {
+      ...options.provenance,
+      params,
+      trainQueries: train.length,
+      validationQueries: options.validation?.length ?? 0,
+      bestIteration: result.bestIteration,
+      validationNdcgAt10: result.validHistory.length ? result.validHistory[result.bestIteration] : undefined,
+      importance: Object.fromEntries(importance.map((i) => [i.feature, Number(i.gain.toFixed(4))])),
+    },
+  };
+  return { model, importance, validHistory: result.validHistory, trainHistory: result.trainHistory };
+}
+
+/** Run entries whose scores reproduce a ranking exactly under trec_eval's score-then-id ordering. */
+function runFromOrder(ids: readonly string[]): RunEntry[] {
+  return ids.map((docId, i) => ({ docId, score: ids.length - i }));
+}
+
+export interface RunPair {
+  firstStage: Map<string, RunEntry[]>;
+  reranked: Map<string, RunEntry[]>;
+}
+
+/** The first-stage run and the model's reranking of it, for the given queries. */
+export function runsFor(model: LearnedModel, prepared: readonly PreparedQuery[]): RunPair {
+  const firstStage = new Map<string, RunEntry[]>();
+  const reranked = new Map<string, RunEntry[]>();
+  for (const p of prepared) {
+    const qid = p.query.id ?? "";
+    firstStage.set(qid, runFromOrder(p.candidates.map((c) => c.document.id)));
+    const scores = scoreRows(model, p.features);
+    const order = p.candidates.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+    reranked.set(qid, runFromOrder(order.map((i) => p.candidates[i].document.id)));
+  }
+  return { firstStage, reranked };
+}
+
+export interface LiftSummary {
+  metrics: string[];
+  firstStage: Record<string, number>;
+  reranked: Record<string, number>;
+  wins: number;
+  ties: number;
+  losses: number;
+  queries: number;
+  perQuery: Map<string, { firstStage: number; reranked: number }>;
+}
+
+/** Evaluates both runs over the given qrels (trec_eval semantics) and counts per-query wins on the first metric. */
+export function liftOf(qrels: Qrels, runs: RunPair, metrics: readonly string[] = ["ndcg_cut_10", "recall_100", "recip_rank", "map"]): LiftSummary {
+  const a = evaluateRun(qrels, runs.firstStage, metrics);
+  const b = evaluateRun(qrels, runs.reranked, metrics);
+  const key = metrics[0];
+  let wins = 0;
+  let ties = 0;
+  let losses = 0;
+  const perQuery = new Map<string, { firstStage: number; reranked: number }>();
+  for (const [qid, m] of a.perQuery) {
+    const x = m[key] ?? 0;
+    const y = b.perQuery.get(qid)?.[key] ?? 0;
+    perQuery.set(qid, { firstStage: x, reranked: y });
+    if (Math.abs(y - x) < 1e-9) ties++;
+    else if (y > x) wins++;
+    else losses++;
+  }
+  return { metrics: [...metrics], firstStage: a.metrics, reranked: b.metrics, wins, ties, losses, queries: a.numQueries, perQuery };
+}
+
+export interface FoldResult {
+  fold: number;
+  trainQueries: number;
+  testQueries: number;
+  firstStage: number;
+  reranked: number;
+  trees: number;
+}
+
+export interface CrossValidationResult {
+  folds: FoldResult[];
+  /** Metric over all queries, each scored by the model of the fold that held it out. */
+  firstStage: number;
+  reranked: number;
+  importance: Array<{ feature: string; gain: number }>;
+}
+
+/**
+ * k-fold cross-validation by query: each fold's model is trained on the other folds (with
+ * `validateFraction` of them held out for early stopping) and scored on its own queries.
+ */
+export function crossValidate(
+  prepared: readonly PreparedQuery[],
+  qrels: Qrels,
+  k: number,
+  options: Omit<TrainModelOptions, "validation" | "onProgress"> & { validateFraction?: number; seed?: number; metric?: string; onFold?: (f: FoldResult) => void },
+): CrossValidationResult {
+  if (!Number.isInteger(k) || k < 2 || k > prepared.length) {
+    throw new InvalidInputError(`cv must be an integer in 2..${prepared.length} (the number of judged queries), got ${k}`, { field: "cv" });
+  }
+  const metric = options.metric ?? "ndcg_cut_10";
+  const seed = options.seed ?? 42;
+  const folds = foldsOf(prepared, k, seed);
+  const allFirst = new Map<string, RunEntry[]>();
+  const allReranked = new Map<string, RunEntry[]>();
+  const gain = new Map<string, number>();
+  const results: FoldResult[] = [];
+  folds.forEach((test, f) => {
+    const rest = folds.filter((_, g) => g !== f).flat();
+    let train = rest;
+    let validation: PreparedQuery[] | undefined;
+    const vf = options.validateFraction ?? 0;
+    if (vf > 0) {
+      const inner = foldsOf(rest, Math.max(2, Math.round(1 / vf)), seed + f + 1);
+      validation = inner[0];
+      train = inner.slice(1).flat();
+    }
+    const trained = trainModel(train, { ...options, validation });
+    for (const i of trained.importance) gain.set(i.feature, (gain.get(i.feature) ?? 0) + i.gain / k);
+    const runs = runsFor(trained.model, test);
+    const foldQrels = new Map([...test].map((p) => [p.query.id ?? "", qrels.get(p.query.id ?? "") ?? new Map()]));
+    const lift = liftOf(foldQrels, runs, [metric]);
+    for (const [q, e] of runs.firstStage) allFirst.set(q, e);
+    for (const [q, e] of runs.reranked) allReranked.set(q, e);
+    const r: FoldResult = {
+      fold: f + 1,
+      trainQueries: train.length,
+      testQueries: test.length,
+      firstStage: lift.firstStage[metric],
+      reranked: lift.reranked[metric],
+      trees: trained.model.trees.length,
+    };
+    results.push(r);
+    options.onFold?.(r);
+  });
+  const usedQrels = new Map(prepared.map((p) => [p.query.id ?? "", qrels.get(p.query.id ?? "") ?? new Map()]));
+  const total = liftOf(usedQrels, { firstStage: allFirst, reranked: allReranked }, [metric]);
+  return {
+    folds: results,
+    firstStage: total.firstStage[metric],
+    reranked: total.reranked[metric],
+    importance: [...gain].map(([feature, g]) => ({ feature, gain: g })).sort((a, b) => b.gain - a.gain),
+  };
+}
