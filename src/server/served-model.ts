@@ -1,5 +1,5 @@
 import { WinnowError, isWinnowError, throwIfAborted } from "../core/errors.js";
-import { isBatchableReranker, type BatchScorer } from "../core/batch-scorer.js";
+import { isBatchableReranker, type BatchScorer, type PreparedRequest, type ScoringUnit } from "../core/batch-scorer.js";
 import type { Reranker } from "../core/types.js";
 import { createReranker, type RerankerSpec } from "../rerankers/registry.js";
 import { ConcurrencyGate } from "./concurrency-gate.js";
@@ -31,6 +31,37 @@ export interface ScoreOutcome {
 }
 
 export type ModelState = "loading" | "ready" | "failed";
+
+/** Texts tokenized per event-loop turn: small enough that /health never waits long behind a 1,000-document request. */
+const TOKENIZE_SLICE = 32;
+
+/**
+ * Tokenization is synchronous JS, so a big request is prepared a slice at a time
+ * with a setImmediate between slices, letting other requests' I/O run in between.
+ */
+async function prepareInSlices(scorer: BatchScorer, req: ScoreRequest): Promise<PreparedRequest> {
+  const options = { maxChunksPerDoc: req.maxChunksPerDoc, maxTokensPerDoc: req.maxTokensPerDoc, truncate: req.truncate, signal: req.signal };
+  if (req.texts.length <= TOKENIZE_SLICE) {
+    throwIfAborted(req.signal);
+    return scorer.prepare(req.query, req.texts, options);
+  }
+  const units: ScoringUnit[] = [];
+  const owner: number[] = [];
+  let tokens = 0;
+  let tokenizeMs = 0;
+  for (let start = 0; start < req.texts.length; start += TOKENIZE_SLICE) {
+    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    throwIfAborted(req.signal);
+    const part = await scorer.prepare(req.query, req.texts.slice(start, start + TOKENIZE_SLICE), options);
+    for (let u = 0; u < part.units.length; u++) {
+      units.push(part.units[u]);
+      owner.push(part.owner[u] + start);
+    }
+    tokens += part.tokens;
+    tokenizeMs += part.tokenizeMs;
+  }
+  return { units, owner: Int32Array.from(owner), texts: req.texts.length, tokens, tokenizeMs };
+}
 
 function isReranker(x: unknown): x is Reranker {
   return typeof x === "object" && x !== null && typeof (x as Reranker).rerank === "function";
@@ -115,13 +146,7 @@ export class ServedModel {
   }
 
   private async scoreBatched(batcher: DynamicBatcher, scorer: BatchScorer, req: ScoreRequest): Promise<ScoreOutcome> {
-    throwIfAborted(req.signal);
-    const prepared = await scorer.prepare(req.query, req.texts, {
-      maxChunksPerDoc: req.maxChunksPerDoc,
-      maxTokensPerDoc: req.maxTokensPerDoc,
-      truncate: req.truncate,
-      signal: req.signal,
-    });
+    const prepared = await prepareInSlices(scorer, req);
     const done = await batcher.submit(prepared.units, req.signal);
     // A document split into windows scores as its best window (Cohere's and TEI's rule).
     const raw = new Array<number>(prepared.texts).fill(-Infinity);

@@ -1,0 +1,15 @@
+// The rerank server's public surface.
+export { createServer, startServer, type CreateServerOptions, type RunningServer, type StartServerOptions } from "./server.js";
+export {
+  HARD_MAX_DOCUMENTS,
+  loadServerConfigFile,
+  resolveServerConfig,
+  serverConfigSchema,
+  type ServedModelConfig,
+  type ServerConfig,
+  type ServerConfigInput,
+  type ServerLimits,
+} from "./config.js";
+export { DynamicBatcher, type BatchedScores, type DynamicBatcherOptions } from "./dynamic-batcher.js";
+export { ApiKeySet } from "./api-keys.js";
+export type { WinnowServerState } from "./server-state.js";
