@@ -9,7 +9,7 @@ import { scoreCacheKeys } from "../../cache/score-cache-key.js";
 import { planBatches } from "./batch-plan.js";
 import { applyCalibration, loadCalibration, type PlattCalibration } from "./calibration.js";
 import { loadCrossEncoder, type CrossEncoderModelOptions, type LoadedCrossEncoder } from "./load-model.js";
-import { DEFAULT_MAX_CHUNKS_PER_DOC, DEFAULT_WINDOW_OVERLAP, type PairUnit } from "./pair-encoder.js";
+import { DEFAULT_MAX_CHUNKS_PER_DOC, type PairUnit } from "./pair-encoder.js";
 
 export type ScoreKind = "normalized" | "logit" | "calibrated";
 
@@ -121,10 +121,10 @@ export class CrossEncoderReranker implements BatchableReranker {
     return this.cache?.stats();
   }
 
-  private windowing(): Required<Pick<CrossEncoderOptions, "maxChunksPerDoc" | "windowOverlap" | "truncate">> {
+  private windowing(): { maxChunksPerDoc: number; windowOverlap?: number; truncate: boolean } {
     return {
       maxChunksPerDoc: this.options.maxChunksPerDoc ?? DEFAULT_MAX_CHUNKS_PER_DOC,
-      windowOverlap: this.options.windowOverlap ?? DEFAULT_WINDOW_OVERLAP,
+      windowOverlap: this.options.windowOverlap,
       truncate: this.options.truncate ?? false,
     };
   }
@@ -196,7 +196,7 @@ export class CrossEncoderReranker implements BatchableReranker {
     if (this.cache) {
       const w = this.windowing();
       // Windowing settings change the max over windows, so they are part of the identity.
-      keys = scoreCacheKeys(`${this.id}|q${m.encoder.maxQueryTokens}|w${w.truncate ? 1 : w.maxChunksPerDoc}/${w.windowOverlap}`, q.text, texts);
+      keys = scoreCacheKeys(`${this.id}|q${m.encoder.maxQueryTokens}|w${w.truncate ? 1 : w.maxChunksPerDoc}/${w.windowOverlap ?? "auto"}`, q.text, texts);
       const hits = await this.cache.getMany(keys);
       todo = [];
       hits.forEach((v, i) => {

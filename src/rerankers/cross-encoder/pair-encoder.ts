@@ -77,11 +77,13 @@ export class PairEncoder {
 
   encode(query: string, texts: readonly string[], options: WindowingOptions = {}): EncodedPairs {
     const maxChunks = options.truncate ? 1 : positiveInt(options.maxChunksPerDoc ?? DEFAULT_MAX_CHUNKS_PER_DOC, "maxChunksPerDoc");
-    const overlap = positiveInt(options.windowOverlap ?? DEFAULT_WINDOW_OVERLAP, "windowOverlap", 0);
     const maxDocTokens = options.maxTokensPerDoc === undefined ? Infinity : positiveInt(options.maxTokensPerDoc, "maxTokensPerDoc");
     const q = this.encodeQuery(query);
     const budget = this.maxLength - this.specials - q.length;
-    if (overlap >= budget / 2) {
+    // The default overlap shrinks with short sequences; an explicit one is checked.
+    const overlap =
+      options.windowOverlap === undefined ? Math.min(DEFAULT_WINDOW_OVERLAP, Math.floor(budget / 4)) : positiveInt(options.windowOverlap, "windowOverlap", 0);
+    if (maxChunks > 1 && overlap >= budget / 2) {
       throw new WinnowError("CONFIG_INVALID", `windowOverlap ${overlap} must be below half the document budget (${Math.floor(budget / 2)} tokens at maxLength ${this.maxLength})`, {
         details: { field: "windowOverlap", max: Math.floor(budget / 2) - 1 },
       });

@@ -1,0 +1,193 @@
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AutoModelForSequenceClassification, AutoTokenizer, env } from "@huggingface/transformers";
+import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
+import { CrossEncoderReranker } from "../../../src/rerankers/cross-encoder/cross-encoder-reranker.js";
+import { createReranker } from "../../../src/rerankers/registry.js";
+import { isBatchableReranker } from "../../../src/core/batch-scorer.js";
+import { MemoryScoreCache } from "../../../src/cache/memory-score-cache.js";
+
+const QUERY = "how do cats regulate body temperature";
+const DOCS = [
+  "Cats pant rarely; they mostly regulate temperature by grooming and seeking shade.",
+  "Quantum chromodynamics describes the strong interaction between quarks and gluons.",
+  "Body temperature in felines is kept near 38.5 °C.",
+  "A short one.",
+  "Thermoregulation in mammals involves sweating, panting and vasodilation, and behavioural responses such as burrowing.",
+];
+
+/** Reference scores from transformers.js, the implementation users copy: same folder, same pairs. */
+async function referenceLogits(folder: string, query: string, docs: string[]): Promise<number[][]> {
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = resolve(folder, "..") + "/";
+  const name = folder.split("/").pop()!;
+  const tok = await AutoTokenizer.from_pretrained(name);
+  const model = await AutoModelForSequenceClassification.from_pretrained(name, { dtype: "fp32" });
+  const inputs = tok(new Array(docs.length).fill(query), { text_pair: docs, padding: true, truncation: true });
+  const out = await model(inputs);
+  const [rows, labels] = out.logits.dims as number[];
+  const data = Array.from(out.logits.data as Float32Array);
+  await model.dispose();
+  return Array.from({ length: rows }, (_, r) => data.slice(r * labels, (r + 1) * labels));
+}
+
+describe("CrossEncoderReranker on generated models", () => {
+  let bert: string;
+  let xlmr: string;
+  let twoLabel: string;
+  beforeAll(async () => {
+    [bert, xlmr, twoLabel] = await Promise.all([ensureGeneratedModel("tiny-bert"), ensureGeneratedModel("tiny-xlmr"), ensureGeneratedModel("tiny-bert-2label")]);
+  });
+
+  it.each([
+    ["tiny-bert (token_type_ids)", () => bert],
+    ["tiny-xlmr (no token_type_ids)", () => xlmr],
+  ])("matches transformers.js logits for %s, in batches padded to different widths", async (_label, folder) => {
+    const ref = await referenceLogits(folder(), QUERY, DOCS);
+    // batchTokens small enough that pairs land in several batches, each padded differently.
+    const r = await CrossEncoderReranker.load({ model: folder(), scores: "logit", batchTokens: 64 });
+    try {
+      const results = await r.rerank(QUERY, DOCS);
+      for (const res of results) {
+        expect(res.score).toBeCloseTo(ref[res.index][0], 4);
+        expect(res.details).toMatchObject({ windows: 1 });
+      }
+      // Sorted by score, descending.
+      for (let i = 1; i < results.length; i++) expect(results[i - 1].score).toBeGreaterThanOrEqual(results[i].score);
+      expect(r.model!.session.takesTokenTypeIds).toBe(folder() === bert);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("reduces a 2-label model to softmax of label 1, as transformers.js computes it", async () => {
+    const ref = await referenceLogits(twoLabel, QUERY, DOCS);
+    const r = await CrossEncoderReranker.load({ model: twoLabel });
+    try {
+      const results = await r.rerank(QUERY, DOCS);
+      for (const res of results) {
+        const [l0, l1] = ref[res.index];
+        const softmax1 = Math.exp(l1) / (Math.exp(l0) + Math.exp(l1));
+        expect(res.score).toBeCloseTo(softmax1, 5);
+        expect(res.details!.logit as number).toBeCloseTo(l1 - l0, 4);
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  describe("with one loaded tiny-bert", () => {
+    let r: CrossEncoderReranker;
+    beforeAll(async () => {
+      r = await CrossEncoderReranker.load({ model: bert, maxLength: 48, maxChunksPerDoc: 3, windowOverlap: 4 });
+    });
+    afterAll(async () => {
+      await r.close();
+    });
+
+    it("scores long documents by the max over windows and says how many it scored", async () => {
+      const long = Array.from({ length: 60 }, (_, i) => `word${i % 7} filler text`).join(" ");
+      const [res] = await r.rerank("cats", [long]);
+      expect(res.details!.windows).toBe(3);
+      // Each window scored alone: the reported logit is their max.
+      const prepared = await r.batchScorer.prepare("cats", [long]);
+      const logits = await r.batchScorer.scoreUnits(prepared.units);
+      expect(prepared.units.every((u) => u.tokens <= 48)).toBe(true);
+      expect(res.details!.logit as number).toBeCloseTo(Math.max(...logits), 5);
+      const truncated = await CrossEncoderReranker.load({ model: bert, maxLength: 48, truncate: true });
+      try {
+        const [t] = await truncated.rerank("cats", [long]);
+        expect(t.details!.windows).toBe(1);
+        expect(t.details!.logit as number).toBeCloseTo(logits[0], 5);
+      } finally {
+        await truncated.close();
+      }
+    });
+
+    it("normalizes with the sigmoid of the logit and honours topN and returnDocuments", async () => {
+      const res = await r.rerank({ text: QUERY }, DOCS.map((text, i) => ({ id: `d${i}`, text })), { topN: 2, returnDocuments: false });
+      expect(res).toHaveLength(2);
+      for (const x of res) {
+        expect(x.document).toBeUndefined();
+        expect(x.id).toBe(`d${x.index}`);
+        expect(x.score).toBeCloseTo(1 / (1 + Math.exp(-(x.details!.logit as number))), 6);
+      }
+    });
+
+    it("returns an empty list for no candidates and rejects bad input with typed errors", async () => {
+      expect(await r.rerank("q", [])).toEqual([]);
+      await expect(r.rerank("   ", ["x"])).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "query" } });
+      await expect(r.rerank("q", [{ id: "a", text: 42 as unknown as string }])).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "candidates[0].text" } });
+      await expect(r.rerank("q", ["x"], { topN: 0 })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "topN" } });
+      await expect(r.rerank("q", ["x"], { scores: "calibrated" })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    });
+
+    it("stops between batches when the signal fires", async () => {
+      const ctrl = new AbortController();
+      ctrl.abort();
+      await expect(r.rerank("q", DOCS, { signal: ctrl.signal })).rejects.toMatchObject({ code: "ABORTED" });
+    });
+
+    it("exposes a BatchScorer whose prepare/score/normalize reproduce rerank", async () => {
+      expect(isBatchableReranker(r)).toBe(true);
+      expect(r.batchScorer.id).toContain("/fp32/48");
+      const prepared = await r.batchScorer.prepare(QUERY, DOCS);
+      expect(prepared.texts).toBe(DOCS.length);
+      expect(prepared.tokens).toBe(prepared.units.reduce((s, u) => s + u.tokens, 0));
+      const logits = await r.batchScorer.scoreUnits(prepared.units);
+      const results = await r.rerank(QUERY, DOCS);
+      for (const res of results) {
+        const u = Array.from(prepared.owner).indexOf(res.index);
+        expect(r.batchScorer.normalize(logits[u])).toBeCloseTo(res.score, 6);
+      }
+    });
+  });
+
+  it("serves repeated pairs from the score cache, keyed by model settings", async () => {
+    const cache = new MemoryScoreCache();
+    const r = await CrossEncoderReranker.load({ model: bert, cache });
+    try {
+      const first = await r.rerank(QUERY, DOCS);
+      expect(cache.stats()).toMatchObject({ hits: 0, misses: DOCS.length });
+      const second = await r.rerank(QUERY, [...DOCS, "a new document"]);
+      expect(cache.stats()).toMatchObject({ hits: DOCS.length, misses: DOCS.length + 1 });
+      for (const a of first) {
+        const b = second.find((x) => x.index === a.index)!;
+        expect(b.score).toBe(a.score);
+        expect(b.details).toMatchObject({ cached: true });
+      }
+      // Another dtype is another scorer: no shared entries.
+      const int8 = await CrossEncoderReranker.load({ model: bert, cache, dtype: "int8" });
+      await int8.rerank(QUERY, DOCS);
+      expect(cache.stats().hits).toBe(DOCS.length);
+      await int8.close();
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("applies a calibration when scores are calibrated", async () => {
+    const r = await CrossEncoderReranker.load({ model: bert, scores: "calibrated", calibration: { kind: "platt", a: 2, b: -1 } });
+    try {
+      for (const x of await r.rerank(QUERY, DOCS)) {
+        expect(x.score).toBeCloseTo(1 / (1 + Math.exp(-(2 * (x.details!.logit as number) - 1))), 6);
+      }
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("is created through the registry and rejects unknown or bad options naming the field", async () => {
+    const r = await createReranker({ type: "cross-encoder", model: bert, dtype: "int8" });
+    try {
+      expect(r.name).toBe(`cross-encoder:${bert}`);
+      expect((await r.rerank(QUERY, DOCS)).length).toBe(DOCS.length);
+    } finally {
+      await r.close?.();
+    }
+    await expect(createReranker({ type: "cross-encoder", model: bert, batchToken: 10 })).rejects.toMatchObject({ code: "CONFIG_INVALID", message: expect.stringContaining("batchToken") });
+    await expect(createReranker({ type: "cross-encoder", model: bert, dtype: "fp16" })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "dtype" } });
+    await expect(createReranker({ type: "cross-encoder", model: bert, maxLength: 4096 })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "maxLength", max: 512 } });
+  });
+});
