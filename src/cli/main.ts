@@ -6,6 +6,7 @@ import { UsageError } from "./usage-error.js";
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import("./commands/generate-model.js"),
   () => import("./commands/metrics.js"),
+  () => import("./commands/eval.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {

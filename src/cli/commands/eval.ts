@@ -1,0 +1,163 @@
+import type { Command } from "commander";
+import type { Candidate, Document, Query } from "../../core/types.js";
+import { runExperiment, type ExperimentReport, type FirstStage } from "../../eval/experiment.js";
+import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import { writeRun } from "../../eval/readers/trec.js";
+import { formatLiftTable, formatMetricsTable } from "../../eval/table.js";
+import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
+import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { UsageError } from "../usage-error.js";
+import { addEvaluationOptions, describeCoverage, evaluationOptionsFromFlags, parsePositiveInt, perQueryJson, type EvaluationFlags } from "./metrics.js";
+
+interface EvalFlags extends EvaluationFlags {
+  dataset: string;
+  split: string;
+  retriever: string;
+  index?: string;
+  k1?: string;
+  b?: string;
+  depth: string;
+  candidates: string;
+  runOut?: string;
+  firstStageRunOut?: string;
+  perQuery?: boolean;
+  reranker?: string;
+}
+
+function parseBm25Param(flag: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`${flag} must be a number from 0 to ${max}, got "${value}"`);
+  return n;
+}
+
+/** The BM25 first stage: a saved index (`--index`) or one built in memory from the corpus. */
+async function bm25FirstStage(flags: EvalFlags, k1: number | undefined, b: number | undefined): Promise<{ stage: FirstStage; indexMs: number; documents?: number }> {
+  const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
+  const started = performance.now();
+  const params: { k1?: number; b?: number } = {};
+  if (k1 !== undefined) params.k1 = k1;
+  if (b !== undefined) params.b = b;
+  let index;
+  let documents: number | undefined;
+  if (flags.index !== undefined) {
+    index = await Bm25Index.load(flags.index);
+  } else {
+    let count = 0;
+    async function* counted(): AsyncGenerator<Document> {
+      for await (const doc of readCorpus(flags.dataset)) {
+        count++;
+        yield doc;
+      }
+    }
+    index = await Bm25Index.build(counted(), params);
+    documents = count;
+  }
+  const indexMs = performance.now() - started;
+  // A loaded index keeps the k1/b it was built with unless the flags override them at search time.
+  const searchParams = flags.index !== undefined ? params : {};
+  const stage: FirstStage = {
+    search: (query: Query, k: number): Promise<Candidate[]> => Promise.resolve(index.search(query, k, searchParams)),
+  };
+  return { stage, indexMs, documents };
+}
+
+function round(x: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+function timingJson(report: ExperimentReport, indexMs: number): Record<string, unknown> {
+  const s = report.timings.search;
+  const out: Record<string, unknown> = {
+    indexMs: round(indexMs),
+    search: { totalMs: round(s.totalMs), queries: s.queries, queriesPerSecond: round(s.queriesPerSecond, 1), msPerQuery: round(s.meanMs, 3), p50Ms: round(s.p50Ms, 3), p95Ms: round(s.p95Ms, 3) },
+  };
+  const r = report.timings.rerank;
+  if (r) out.rerank = { totalMs: round(r.totalMs), meanMs: round(r.meanMs), p50Ms: round(r.p50Ms), p95Ms: round(r.p95Ms), candidatesPerSecond: round(r.candidatesPerSecond, 1) };
+  return out;
+}
+
+/** `winnow eval`: first stage (and optional reranker) over a BEIR collection, scored like trec_eval. */
+export function register(program: Command): void {
+  const cmd = program
+    .command("eval")
+    .description("retrieve (and optionally rerank) every judged query of a BEIR dataset and report trec_eval measures, lift and timings")
+    .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    .option("--split <name>", "qrels split to evaluate", "test")
+    .option("--retriever <type>", "first stage: bm25", "bm25")
+    .option("--index <dir>", "load a saved BM25 index instead of building one from the corpus")
+    .option("--k1 <x>", "BM25 k1 (default 0.9)")
+    .option("--b <x>", "BM25 b (default 0.4)")
+    .option("--depth <n>", "documents retrieved per query", "1000")
+    .option("--candidates <n>", "first-stage candidates handed to the reranker", "100")
+    .option("--run-out <file>", "write the final run (TREC format)")
+    .option("--first-stage-run-out <file>", "also write the first-stage run when reranking")
+    .option("--per-query", "include every query's measures");
+  addRerankerOptions(cmd);
+  addEvaluationOptions(cmd).action(async (flags: EvalFlags) => {
+    const { metrics, options, format } = evaluationOptionsFromFlags(flags);
+    if (flags.retriever !== "bm25") throw new UsageError(`--retriever must be "bm25", got "${flags.retriever}"`);
+    const depth = parsePositiveInt("--depth", flags.depth, 100_000);
+    const candidates = parsePositiveInt("--candidates", flags.candidates, 100_000);
+    const k1 = parseBm25Param("--k1", flags.k1, 100);
+    const b = parseBm25Param("--b", flags.b, 1);
+    const spec: RerankerSpec | undefined = rerankerSpecFromFlags(flags);
+    if (spec && candidates > depth) throw new UsageError(`--candidates (${candidates}) must not exceed --depth (${depth})`);
+
+    const dataset = await loadBeirDataset(flags.dataset, flags.split);
+    const { stage, indexMs, documents } = await bm25FirstStage(flags, k1, b);
+    const reranker = spec ? await createReranker(spec) : undefined;
+    const progress = process.stderr.isTTY && format === "table";
+    let report: ExperimentReport;
+    try {
+      report = await runExperiment({
+        queries: dataset.queries,
+        qrels: dataset.qrels,
+        firstStage: stage,
+        depth,
+        reranker,
+        candidates,
+        metrics,
+        ...options,
+        onQuery: progress ? (done, total) => process.stderr.write(`\r${done}/${total} queries${done === total ? "\n" : ""}`) : undefined,
+      });
+    } finally {
+      await reranker?.close?.();
+    }
+    if (flags.runOut) await writeRun(flags.runOut, report.runs.final, { tag: spec ? `bm25+${spec.type}` : "bm25" });
+    if (flags.firstStageRunOut) await writeRun(flags.firstStageRunOut, report.runs.firstStage, { tag: "bm25" });
+
+    const retriever = { type: "bm25", k1: k1 ?? 0.9, b: b ?? 0.4, index: flags.index ?? null, documents: documents ?? null };
+    if (format === "json") {
+      const out: Record<string, unknown> = {
+        dataset: flags.dataset,
+        split: flags.split,
+        retriever,
+        reranker: spec ?? null,
+        depth,
+        candidates: spec ? candidates : null,
+        numQueries: report.numQueries,
+        metrics: report.metrics,
+      };
+      if (report.firstStage) out.firstStage = report.firstStage;
+      if (report.lift) out.lift = report.lift;
+      out.timings = timingJson(report, indexMs);
+      if (flags.perQuery) out.perQuery = perQueryJson(report.evaluation);
+      console.log(JSON.stringify(out, null, 2));
+      return;
+    }
+    const label = spec ? `bm25 → ${spec.type}@${candidates}` : "bm25";
+    if (report.lift) console.log(formatLiftTable(report.lift, { before: "bm25", after: label }));
+    else console.log(formatMetricsTable({ label, metrics: report.metrics }, { metrics }));
+    console.log(describeCoverage(report.evaluation));
+    const t = timingJson(report, indexMs) as { indexMs: number; search: { queriesPerSecond: number; msPerQuery: number }; rerank?: { p50Ms: number; p95Ms: number } };
+    const lines = [`index ${t.indexMs} ms${documents !== undefined ? ` (${documents} documents)` : ""}`, `search ${t.search.msPerQuery} ms/query (${t.search.queriesPerSecond} queries/s, top ${depth})`];
+    if (t.rerank) lines.push(`rerank p50 ${t.rerank.p50Ms} ms, p95 ${t.rerank.p95Ms} ms per query (${candidates} candidates)`);
+    console.log(lines.join("; "));
+    if (flags.perQuery) {
+      console.log("");
+      console.log(formatMetricsTable([...report.evaluation.perQuery].map(([qid, m]) => ({ label: qid, metrics: m })), { metrics, labelHeader: "query" }));
+    }
+  });
+}
