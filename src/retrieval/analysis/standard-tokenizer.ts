@@ -1,0 +1,182 @@
+import { WordBreakClass as C, wordBreakClass } from "./word-break-classes.js";
+
+/** Lucene's default maximum token length (StandardAnalyzer.DEFAULT_MAX_TOKEN_LENGTH). */
+export const DEFAULT_MAX_TOKEN_LENGTH = 255;
+
+/**
+ * Lucene's StandardTokenizer (the JFlex grammar in StandardTokenizerImpl.jflex):
+ * Unicode word segmentation (UAX#29) keeping only segments that contain letters or
+ * digits, so `1,000`, `3.5`, `don't`, `U.S.A` and `a:b` stay one token while
+ * punctuation, whitespace and symbols are dropped; each Han ideograph and each
+ * Hiragana character is its own token; Thai/Lao/Khmer/Myanmar runs stay whole.
+ * Tokens longer than `maxTokenLength` are cut into pieces of that length, as
+ * Lucene 8's scanner buffer does. Written by hand: it is the product's core and
+ * runs over every indexed character.
+ */
+export class StandardTokenizer {
+  constructor(readonly maxTokenLength = DEFAULT_MAX_TOKEN_LENGTH) {}
+
+  tokenize(text: string): string[] {
+    const out: string[] = [];
+    this.forEachToken(text, (t) => out.push(t));
+    return out;
+  }
+
+  forEachToken(text: string, emit: (token: string) => void): void {
+    const n = text.length;
+    let i = 0;
+    while (i < n) {
+      const cp = codePointAt(text, i);
+      const len = cp > 0xffff ? 2 : 1;
+      const cls = wordBreakClass(cp);
+      let end = -1;
+      switch (cls) {
+        case C.ALetter:
+        case C.HebrewLetter:
+        case C.Numeric:
+        case C.Katakana:
+        case C.ExtendNumLet:
+          end = scanWord(text, i, cls, len);
+          break;
+        case C.Ideographic:
+        case C.Hiragana:
+          end = skipExtend(text, i + len);
+          break;
+        case C.ComplexContext: {
+          end = i + len;
+          while (end < n) {
+            const c2 = codePointAt(text, end);
+            const k = wordBreakClass(c2);
+            if (k !== C.ComplexContext && k !== C.Extend) break;
+            end += c2 > 0xffff ? 2 : 1;
+          }
+          break;
+        }
+        case C.Emoji:
+          end = scanEmoji(text, i + len);
+          break;
+        case C.RegionalIndicator: {
+          // A flag is a pair of regional indicators (WB15/16); a lone one is dropped.
+          const j = skipExtend(text, i + len);
+          if (j < n && wordBreakClass(codePointAt(text, j)) === C.RegionalIndicator) end = skipExtend(text, j + 2);
+          break;
+        }
+        default:
+          break;
+      }
+      if (end < 0) {
+        i += len;
+        continue;
+      }
+      this.emitPieces(text, i, end, emit);
+      i = end;
+    }
+  }
+
+  private emitPieces(text: string, start: number, end: number, emit: (token: string) => void): void {
+    const max = this.maxTokenLength;
+    while (end - start > max) {
+      emit(text.slice(start, start + max));
+      start += max;
+    }
+    emit(text.slice(start, end));
+  }
+}
+
+function codePointAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+    const d = text.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+  }
+  return c;
+}
+
+/** WB4: Extend, Format and ZWJ attach to what precedes them. */
+function skipExtend(text: string, i: number): number {
+  const n = text.length;
+  while (i < n) {
+    const cp = codePointAt(text, i);
+    if (wordBreakClass(cp) !== C.Extend) break;
+    i += cp > 0xffff ? 2 : 1;
+  }
+  return i;
+}
+
+function scanEmoji(text: string, i: number): number {
+  let end = skipExtend(text, i);
+  // WB3c: ZWJ × pictograph keeps ZWJ sequences (family emoji…) whole.
+  while (end < text.length && text.charCodeAt(end - 1) === 0x200d) {
+    const cp = codePointAt(text, end);
+    if (wordBreakClass(cp) !== C.Emoji) break;
+    end = skipExtend(text, end + (cp > 0xffff ? 2 : 1));
+  }
+  return end;
+}
+
+function isLetter(c: C): boolean {
+  return c === C.ALetter || c === C.HebrewLetter;
+}
+
+/**
+ * Longest word starting at `start`: letters, digits, Katakana and connectors joined
+ * by WB5–WB13b, with MidLetter/MidNum/MidNumLet/quotes kept only between two
+ * characters they may join (WB6/7, WB7a–c, WB11/12). Returns -1 when the run holds
+ * only connectors (`___`), which the grammar does not count as a word.
+ */
+function scanWord(text: string, start: number, firstClass: C, firstLen: number): number {
+  const n = text.length;
+  let prev = firstClass;
+  let hasCore = firstClass !== C.ExtendNumLet;
+  let j = skipExtend(text, start + firstLen);
+  while (j < n) {
+    const cp = codePointAt(text, j);
+    const len = cp > 0xffff ? 2 : 1;
+    const c = wordBreakClass(cp);
+    let join = false;
+    switch (c) {
+      case C.ALetter:
+      case C.HebrewLetter:
+      case C.Numeric:
+        join = isLetter(prev) || prev === C.Numeric || prev === C.ExtendNumLet;
+        break;
+      case C.Katakana:
+        join = prev === C.Katakana || prev === C.ExtendNumLet;
+        break;
+      case C.ExtendNumLet:
+        join = true; // WB13a: every word class may be followed by a connector.
+        break;
+      case C.MidLetter:
+      case C.MidNumLet:
+      case C.MidNum:
+      case C.SingleQuote:
+      case C.DoubleQuote: {
+        const j2 = skipExtend(text, j + len);
+        const next = j2 < n ? wordBreakClass(codePointAt(text, j2)) : C.Other;
+        if (isLetter(prev) && isLetter(next) && (c === C.MidLetter || c === C.MidNumLet || c === C.SingleQuote)) {
+          j = j2; // WB6/7: the letter after it joins on the next turn
+          continue;
+        }
+        if (prev === C.Numeric && next === C.Numeric && (c === C.MidNum || c === C.MidNumLet || c === C.SingleQuote)) {
+          j = j2; // WB11/12
+          continue;
+        }
+        if (prev === C.HebrewLetter && c === C.DoubleQuote && next === C.HebrewLetter) {
+          j = j2; // WB7b/c
+          continue;
+        }
+        if (prev === C.HebrewLetter && c === C.SingleQuote) {
+          return j2; // WB7a: the quote ends the word
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    if (!join) break;
+    prev = c;
+    if (c !== C.ExtendNumLet) hasCore = true;
+    j = skipExtend(text, j + len);
+  }
+  return hasCore ? j : -1;
+}
