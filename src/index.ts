@@ -6,3 +6,12 @@ export * from "./core/ranking.js";
 export * from "./rerankers/registry.js";
 export * from "./core/batch-scorer.js";
 export * from "./core/score-cache.js";
+// Evaluation: BEIR/TREC readers, trec_eval-exact measures, lift, tables, experiments.
+export { readCorpus, readQueries, readQrels, loadBeirDataset, type Qrels, type BeirDataset } from "./eval/readers/beir.js";
+export { readRun, writeRun, type WriteRunOptions } from "./eval/readers/trec.js";
+export { trecOrder, compareIdsByteOrder, type Run, type RunEntry } from "./eval/run.js";
+export { parseMetric, DEFAULT_METRICS, type MetricSpec, type MetricFamily } from "./eval/metrics.js";
+export { evaluateRun, type EvaluateOptions, type EvaluationResult } from "./eval/evaluate.js";
+export { computeLift, type LiftOptions, type LiftReport, type MetricLift } from "./eval/lift.js";
+export { formatMetricsTable, formatLiftTable, type MetricsRow, type MetricsTableOptions } from "./eval/table.js";
+export { runExperiment, mergeReranked, type ExperimentOptions, type ExperimentReport, type FirstStage, type LatencySummary } from "./eval/experiment.js";

@@ -5,8 +5,6 @@ import { InvalidInputError } from "../../core/errors.js";
 import { trecOrder, type Run, type RunEntry } from "../run.js";
 import { readLines, requirePath } from "./line-reader.js";
 
-export { readQrels } from "./qrels.js";
-
 /**
  * Reads a TREC run file (`qid Q0 docid rank score tag`, whitespace-separated). As in
  * trec_eval, the rank column is ignored (ranking is by score), fields after the tag
