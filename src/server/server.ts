@@ -131,6 +131,16 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
       (err) => app.log.error({ err }, "a model failed to load"),
     );
   });
+  // Fastify stops accepting on close, but keep-alive connections that carried in-flight
+  // requests would stay open after their response and hold close() until the deadline:
+  // tell those clients the connection ends with this response.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   // Registered before Fastify's own close handler, so it runs after the HTTP server has
   // drained its in-flight requests.
   app.addHook("onClose", async () => {

@@ -1,0 +1,117 @@
+import type { FastifyInstance } from "fastify";
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer } from "../../src/server/index.js";
+import { LexicalReranker } from "./lexical-scorer.js";
+
+/** mulberry32: a small seeded generator so a failing case can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function rawPost(url: string, path: string, body: Buffer): Promise<{ status: number; text: string; type: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: u.hostname, port: u.port, path, method: "POST", headers: { "content-type": "application/json", "content-length": body.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), type: String(res.headers["content-type"]) }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+
+/** Bodies every rerank route must refuse with a 4xx JSON error. */
+function malformedBodies(random: () => number, tei: boolean): Array<[string, Buffer]> {
+  const docsKey = tei ? "texts" : "documents";
+  const req = (extra: Record<string, unknown>, docs: unknown = ["a"]) => ({ query: "q", [docsKey]: docs, ...extra });
+  const j = (x: unknown) => Buffer.from(JSON.stringify(x));
+  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+  const wrongValues: unknown[] = [null, 0, -1, 1.5, true, "", [], {}, [null], [1, 2], { a: { b: {} } }, "x".repeat(2_000)];
+  const fixed: Array<[string, Buffer]> = [
+    ["empty body", Buffer.alloc(0)],
+    ["truncated JSON", Buffer.from('{"query": "q", "documents": ["a"')],
+    ["trailing garbage", Buffer.from('{"query": "q", "documents": ["a"]} xyz')],
+    ["a JSON string", j("just a string")],
+    ["a JSON array", j(["q", "a"])],
+    ["null", Buffer.from("null")],
+    ["invalid UTF-8", Buffer.concat([Buffer.from('{"query": "q'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(`", "${docsKey}": ["a"]}`)])],
+    ["deeply nested documents", Buffer.from(`{"query": "q", "${docsKey}": ${nested(5_000)}}`)],
+    ["deeply nested unknown field", Buffer.from(`{"query": "q", "${docsKey}": ["a"], "x": ${nested(5_000)}}`)],
+    ["10,001 documents", j(req({}, new Array(10_001).fill("d")))],
+    ["huge query", j(req({ query: "q".repeat(200_000) }))],
+    ["huge document", j(req({}, ["d".repeat(200_000)]))],
+    ["unknown field", j(req({ surprise: 1 }))],
+    ["__proto__ key", Buffer.from(`{"query": "q", "${docsKey}": ["a"], "__proto__": {"x": 1}}`)],
+    ["missing documents", j({ query: "q" })],
+    ["empty documents", j(req({}, []))],
+    ...(tei
+      ? ([["Left truncation", j(req({ truncation_direction: "Left" }))]] as Array<[string, Buffer]>)
+      : ([
+          ["negative top_n", j(req({ top_n: -5 }))],
+          ["huge top_n", j(req({ top_n: 2 ** 53 }))],
+          ["fractional top_n", j(req({ top_n: 1.5 }))],
+        ] as Array<[string, Buffer]>)),
+  ];
+  const generated: Array<[string, Buffer]> = [];
+  for (let i = 0; i < 60; i++) {
+    const body: Record<string, unknown> = req({ query: "what is winnow" }, ["a", "b"]);
+    const field = pick(tei ? ["query", "texts", "model", "raw_scores", "truncate", "return_text"] : ["query", "documents", "top_n", "return_documents", "model", "max_chunks_per_doc", "rank_fields"]);
+    let value = pick(wrongValues);
+    // Some values are valid for some fields; nudge those into invalid ones.
+    if (field === "documents" || field === "texts") value = pick([null, "a", 5, [null], [5], [[]], {}, []]);
+    if (field === "query") value = pick([null, 5, "", [], {}, "   "]);
+    if (field === "model") value = pick([null, 5, "nope", [], {}]);
+    if (field === "rank_fields") value = pick([null, "text", [5], [{}]]);
+    if (["top_n", "max_chunks_per_doc"].includes(field)) value = pick([null, 0, -1, 1.5, "3", true, 1e12]);
+    if (["return_documents", "raw_scores", "truncate", "return_text"].includes(field)) value = pick([null, 0, "yes", [], {}]);
+    body[field] = value;
+    generated.push([`${field}=${JSON.stringify(value)?.slice(0, 40)}`, j(body)]);
+  }
+  return [...fixed, ...generated];
+}
+
+describe("fuzzed requests", () => {
+  let app: FastifyInstance;
+  let url: string;
+  beforeAll(async () => {
+    app = createServer({ logLevel: "silent", models: [{ id: "m", reranker: new LexicalReranker() }] });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    await app.winnow.models.loadAll();
+    url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => app.close());
+
+  it("answers every malformed request with a 4xx JSON error and keeps serving", async () => {
+    const random = rng(20_261_122);
+    for (const route of ["/v1/rerank", "/v2/rerank", "/rerank"]) {
+      let checked = 0;
+      for (const [what, body] of malformedBodies(random, route === "/rerank")) {
+        checked++;
+        const res = await rawPost(url, route, body);
+        expect(res.status, `${route} ${what}: ${res.text.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${route} ${what}: ${res.text.slice(0, 200)}`).toBeLessThan(500);
+        expect(res.type, `${route} ${what}`).toContain("application/json");
+        const err = JSON.parse(res.text) as Record<string, unknown>;
+        expect(typeof (err.message ?? err.error), `${route} ${what}`).toBe("string");
+      }
+      expect(checked).toBeGreaterThan(70);
+    }
+    const ok = await rawPost(url, "/v1/rerank", Buffer.from(JSON.stringify({ query: "a", documents: ["a", "b"] })));
+    expect(ok.status).toBe(200);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+});
