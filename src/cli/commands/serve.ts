@@ -1,0 +1,120 @@
+import { basename } from "node:path";
+import type { Command } from "commander";
+import { loadServerConfigFile, type ServerConfigInput } from "../../server/config.js";
+import { startServer } from "../../server/server.js";
+import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { UsageError } from "../usage-error.js";
+
+interface ServeFlags {
+  config?: string;
+  modelId?: string;
+  host?: string;
+  port?: string;
+  apiKeyFile?: string;
+  maxDocuments?: string;
+  maxDocumentChars?: string;
+  maxQueryChars?: string;
+  bodyLimit?: string;
+  maxQueuedPairs?: string;
+  requestTimeout?: string;
+  maxConcurrent?: string;
+  maxBatchTokens?: string;
+  maxBatchPairs?: string;
+  shutdownTimeout?: string;
+  logLevel?: string;
+  docs: boolean;
+  // reranker flags
+  reranker?: string;
+  model?: string;
+  dtype?: string;
+  baseUrl?: string;
+  offline?: boolean;
+  rerankerConfig?: string;
+  option?: string[];
+}
+
+function int(flag: string, value: string | undefined, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`${flag} must be an integer >= ${min}, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/** The server configuration the flags describe: a config file (if any) with flags layered on top. */
+export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
+  const base: Partial<ServerConfigInput> = flags.config ? loadServerConfigFile(flags.config) : {};
+  const config: ServerConfigInput = { ...base, models: base.models ?? [] } as ServerConfigInput;
+  // `--model` alone means a local cross-encoder, the one-model case.
+  if (flags.model !== undefined && flags.reranker === undefined && flags.rerankerConfig === undefined) flags.reranker = "cross-encoder";
+  const spec = rerankerSpecFromFlags(flags);
+  if (spec) {
+    const id = flags.modelId ?? (typeof spec.model === "string" ? basename(spec.model.replace(/\/+$/, "")) : spec.type);
+    config.models = [{ id, reranker: spec, default: true }, ...config.models.map((m) => ({ ...m, default: false }))];
+  }
+  if (config.models.length === 0) {
+    throw new UsageError("nothing to serve: pass --model <folder-or-id> (a cross-encoder), reranker flags, or --config <file>");
+  }
+  if (flags.host !== undefined) config.host = flags.host;
+  const port = int("--port", flags.port);
+  if (port !== undefined) config.port = port;
+  const limits = { ...(config.limits ?? {}) };
+  const setLimit = (key: keyof NonNullable<ServerConfigInput["limits"]>, flag: string, value: string | undefined, min = 1) => {
+    const n = int(flag, value, min);
+    if (n !== undefined) limits[key] = n;
+  };
+  setLimit("maxDocuments", "--max-documents", flags.maxDocuments);
+  setLimit("maxDocumentChars", "--max-document-chars", flags.maxDocumentChars);
+  setLimit("maxQueryChars", "--max-query-chars", flags.maxQueryChars);
+  setLimit("bodyLimitBytes", "--body-limit", flags.bodyLimit);
+  setLimit("maxQueuedPairs", "--max-queued-pairs", flags.maxQueuedPairs);
+  setLimit("requestTimeoutMs", "--request-timeout", flags.requestTimeout);
+  setLimit("maxConcurrentRequests", "--max-concurrent", flags.maxConcurrent);
+  config.limits = limits;
+  const batching = { ...(config.batching ?? {}) };
+  const mbt = int("--max-batch-tokens", flags.maxBatchTokens, 1);
+  if (mbt !== undefined) batching.maxBatchTokens = mbt;
+  const mbp = int("--max-batch-pairs", flags.maxBatchPairs, 1);
+  if (mbp !== undefined) batching.maxBatchPairs = mbp;
+  config.batching = batching;
+  if (flags.apiKeyFile !== undefined) config.auth = { ...(config.auth ?? {}), keysFile: flags.apiKeyFile };
+  const st = int("--shutdown-timeout", flags.shutdownTimeout);
+  if (st !== undefined) config.shutdownTimeoutMs = st;
+  if (flags.logLevel !== undefined) config.logLevel = flags.logLevel as ServerConfigInput["logLevel"];
+  if (!flags.docs) config.docs = false;
+  return config;
+}
+
+/** `winnow serve`: the Cohere/TEI-compatible rerank server. */
+export function register(program: Command): void {
+  const cmd = program
+    .command("serve")
+    .description("serve rerankers over HTTP: Cohere v1/v2 and TEI-compatible routes, dynamic batching, limits, API keys, Prometheus metrics (docs/server.md)")
+    .option("--config <file>", "server config (YAML or JSON): models, limits, auth, batching")
+    .option("--model-id <name>", "name clients send as `model` for the --model reranker (default: the folder name)")
+    .option("--host <host>", "interface to listen on (default 127.0.0.1)")
+    .option("--port <port>", "port (default 8080; 0 picks a free one)")
+    .option("--api-key-file <file>", "require `Authorization: Bearer <key>` with a key from this file (one per line); WINNOW_API_KEYS also adds keys")
+    .option("--max-documents <n>", "documents per request (default 1000, at most 10000)")
+    .option("--max-document-chars <n>", "characters per document (default 100000)")
+    .option("--max-query-chars <n>", "characters per query (default 8192)")
+    .option("--body-limit <bytes>", "request body size (default 16 MiB)")
+    .option("--max-queued-pairs <n>", "pairs waiting per model before requests get 429 (default 20000)")
+    .option("--request-timeout <ms>", "per-request deadline, then 504 (default 30000)")
+    .option("--max-concurrent <n>", "requests in flight per model for rerankers that cannot batch (default 4)")
+    .option("--max-batch-tokens <n>", "padded tokens per forward pass (default: the model's batch budget)")
+    .option("--max-batch-pairs <n>", "pairs per forward pass (default 64)")
+    .option("--shutdown-timeout <ms>", "how long SIGTERM waits for in-flight requests (default 10000)")
+    .option("--log-level <level>", "fatal | error | warn | info | debug | trace | silent (default info)")
+    .option("--no-docs", "do not serve the OpenAPI UI at /docs");
+  addRerankerOptions(cmd);
+  cmd.action(async (flags: ServeFlags) => {
+    const config = serveConfigFromFlags(flags);
+    const running = await startServer(config, { handleSignals: true });
+    const app = running.app;
+    const models = app.winnow.models.all.map((m) => `${m.id} (${m.type}${m.batched ? ", batched" : ""})`).join(", ");
+    app.log.info(`winnow serve: ${models} at ${running.url} (POST /v1/rerank, /v2/rerank, /rerank; docs at /docs)`);
+    // Keep the command alive until a signal stops the server (startServer exits the process then).
+    await new Promise<never>(() => {});
+  });
+}
