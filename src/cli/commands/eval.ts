@@ -32,7 +32,11 @@ function parseBm25Param(flag: string, value: string | undefined, max: number): n
 }
 
 /** The BM25 first stage: a saved index (`--index`) or one built in memory from the corpus. */
-async function bm25FirstStage(flags: EvalFlags, k1: number | undefined, b: number | undefined): Promise<{ stage: FirstStage; indexMs: number; documents?: number }> {
+async function bm25FirstStage(
+  flags: EvalFlags,
+  k1: number | undefined,
+  b: number | undefined,
+): Promise<{ stage: FirstStage; indexMs: number; documents?: number; k1: number; b: number }> {
   const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
   const started = performance.now();
   const params: { k1?: number; b?: number } = {};
@@ -59,7 +63,7 @@ async function bm25FirstStage(flags: EvalFlags, k1: number | undefined, b: numbe
   const stage: FirstStage = {
     search: (query: Query, k: number): Promise<Candidate[]> => Promise.resolve(index.search(query, k, searchParams)),
   };
-  return { stage, indexMs, documents };
+  return { stage, indexMs, documents, k1: searchParams.k1 ?? index.params.k1, b: searchParams.b ?? index.params.b };
 }
 
 function round(x: number, digits = 2): number {
@@ -106,7 +110,7 @@ export function register(program: Command): void {
     if (spec && candidates > depth) throw new UsageError(`--candidates (${candidates}) must not exceed --depth (${depth})`);
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
-    const { stage, indexMs, documents } = await bm25FirstStage(flags, k1, b);
+    const { stage, indexMs, documents, ...bm25 } = await bm25FirstStage(flags, k1, b);
     const reranker = spec ? await createReranker(spec) : undefined;
     const progress = process.stderr.isTTY && format === "table";
     let report: ExperimentReport;
@@ -128,7 +132,7 @@ export function register(program: Command): void {
     if (flags.runOut) await writeRun(flags.runOut, report.runs.final, { tag: spec ? `bm25+${spec.type}` : "bm25" });
     if (flags.firstStageRunOut) await writeRun(flags.firstStageRunOut, report.runs.firstStage, { tag: "bm25" });
 
-    const retriever = { type: "bm25", k1: k1 ?? 0.9, b: b ?? 0.4, index: flags.index ?? null, documents: documents ?? null };
+    const retriever = { type: "bm25", k1: bm25.k1, b: bm25.b, index: flags.index ?? null, documents: documents ?? null };
     if (format === "json") {
       const out: Record<string, unknown> = {
         dataset: flags.dataset,
