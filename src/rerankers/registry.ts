@@ -23,6 +23,13 @@ interface Entry {
 const builtins: Record<string, Entry> = {
   learned: { description: "LambdaMART over relevance features (shipped default: models/learned-default.json; offline, pure JS)", load: async () => (await import("./learned/factory.js")).createLearnedReranker },
   "cross-encoder": { description: "Hugging Face cross-encoder on ONNX Runtime (local folder or hub id)", load: async () => (await import("./cross-encoder/cross-encoder-factory.js")).createCrossEncoderReranker },
+  cohere: { description: "Cohere rerank API (v2; -O apiVersion=v1 for v1)", load: async () => (await import("./api/api-reranker-factory.js")).createApiReranker },
+  jina: { description: "Jina AI rerank API", load: async () => (await import("./api/api-reranker-factory.js")).createApiReranker },
+  voyage: { description: "Voyage AI rerank API", load: async () => (await import("./api/api-reranker-factory.js")).createApiReranker },
+  mixedbread: { description: "Mixedbread rerank API", load: async () => (await import("./api/api-reranker-factory.js")).createApiReranker },
+  tei: { description: "Hugging Face text-embeddings-inference /rerank server", load: async () => (await import("./api/api-reranker-factory.js")).createApiReranker },
+  infinity: { description: "Infinity /rerank server", load: async () => (await import("./api/api-reranker-factory.js")).createApiReranker },
+  llm: { description: "LLM reranker over an OpenAI-compatible chat endpoint (listwise, pointwise, pairwise)", load: async () => (await import("./llm/llm-reranker-factory.js")).createLlmReranker },
 };
 
 const custom = new Map<string, Entry>();

@@ -1,0 +1,69 @@
+import { getEncoding, type Tiktoken, type TiktokenEncoding } from "js-tiktoken";
+import { InvalidInputError } from "../../core/errors.js";
+
+/** Encodings we offer: OpenAI's current ones. For other model families they are a close estimate of the real count. */
+export type PromptEncoding = "cl100k_base" | "o200k_base";
+
+const encoders = new Map<PromptEncoding, Tiktoken>();
+
+/** Loading a BPE table takes ~100 ms, so each is built once per process. */
+function encoder(name: PromptEncoding): Tiktoken {
+  let enc = encoders.get(name);
+  if (!enc) {
+    enc = getEncoding(name as TiktokenEncoding);
+    encoders.set(name, enc);
+  }
+  return enc;
+}
+
+/**
+ * Keeps each LLM call inside a prompt-token budget by cutting passages by tokens
+ * (not characters, which over- or under-shoot by 2–4× depending on the script).
+ * Every passage in a call gets an equal share of what the template and query leave.
+ */
+export class PromptBudget {
+  private readonly enc: Tiktoken;
+
+  constructor(
+    readonly maxPromptTokens: number,
+    readonly maxPassageTokens: number,
+    encoding: PromptEncoding = "cl100k_base",
+  ) {
+    this.enc = encoder(encoding);
+  }
+
+  // `[], []`: special-token strings in user text (e.g. "<|endoftext|>") are counted as plain text, never rejected.
+  count(text: string): number {
+    return this.enc.encode(text, [], []).length;
+  }
+
+  /** The first `maxTokens` tokens of `text` (whole text when shorter). */
+  truncate(text: string, maxTokens: number): { text: string; truncated: boolean } {
+    const ids = this.enc.encode(text, [], []);
+    if (ids.length <= maxTokens) return { text, truncated: false };
+    return { text: this.enc.decode(ids.slice(0, maxTokens)), truncated: true };
+  }
+
+  /**
+   * Cuts `passages` so that `overheadTokens` (template + query, already rendered) plus
+   * all passages fit the budget. Throws INVALID_INPUT when the fixed part alone leaves
+   * no useful room, naming the limit.
+   */
+  fit(passages: readonly string[], overheadTokens: number): { passages: string[]; truncated: number } {
+    const room = this.maxPromptTokens - overheadTokens;
+    const perPassage = Math.min(this.maxPassageTokens, Math.floor(room / Math.max(1, passages.length)) - 4);
+    if (perPassage < 8) {
+      throw new InvalidInputError(
+        `the prompt for ${passages.length} passage(s) needs ${overheadTokens} tokens before any passage text; maxPromptTokens is ${this.maxPromptTokens} (raise it, shorten the query, or use a smaller window/batch)`,
+        { field: "maxPromptTokens", limit: this.maxPromptTokens, overheadTokens },
+      );
+    }
+    let truncated = 0;
+    const out = passages.map((p) => {
+      const t = this.truncate(p, perPassage);
+      if (t.truncated) truncated++;
+      return t.text;
+    });
+    return { passages: out, truncated };
+  }
+}
