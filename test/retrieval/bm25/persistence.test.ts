@@ -1,0 +1,128 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Document } from "../../../src/core/types.js";
+import { Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
+
+const V1: Document[] = [
+  { id: "a", title: "Alpha", text: "the first alpha document about cats", metadata: { n: 1 } },
+  { id: "b", text: "a second document about dogs and cats" },
+  { id: "c", text: "third one, on birds" },
+];
+const V2: Document[] = [{ id: "z", text: "a completely different index about fish" }];
+
+let tmp: string;
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "winnow-bm25-test-"));
+});
+afterEach(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+async function segmentFile(dir: string, name: string): Promise<string> {
+  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+  return join(dir, manifest.segment, name);
+}
+
+describe("Bm25Index save/load", () => {
+  it("round-trips documents, terms, parameters and scores", async () => {
+    const index = await Bm25Index.build(V1, { k1: 1.1, b: 0.6 });
+    const dir = join(tmp, "idx");
+    await index.save(dir);
+    const loaded = await Bm25Index.load(dir);
+    expect(loaded.params).toEqual({ k1: 1.1, b: 0.6 });
+    expect(loaded.size).toBe(3);
+    expect(loaded.avgDocLength).toBe(index.avgDocLength);
+    expect(await loaded.search("cats document", 10)).toEqual(await index.search("cats document", 10));
+    const a = loaded.docIndex("a")!;
+    expect(loaded.document(a)).toEqual(V1[0]);
+    expect(loaded.documentTerms(a)).toEqual(index.documentTerms(index.docIndex("a")!));
+  });
+
+  it("replaces an existing index and leaves only the new segment", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    await (await Bm25Index.build(V2)).save(dir);
+    const loaded = await Bm25Index.load(dir);
+    expect(loaded.size).toBe(1);
+    expect((await readdir(dir)).sort()).toHaveLength(2); // manifest.json + one seg-*
+  });
+
+  it("keeps the old index when a save dies before the commit, and cleans up on the next save", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    const v2 = await Bm25Index.build(V2);
+    await expect(
+      v2.save(dir, {
+        beforeCommit: () => {
+          throw new Error("simulated crash");
+        },
+      }),
+    ).rejects.toThrow("simulated crash");
+    // A half-written temp folder from another crash, too.
+    await mkdir(join(dir, ".tmp-deadbeef"));
+    await writeFile(join(dir, ".tmp-deadbeef", "postings-docs.u32"), "partial");
+    const still = await Bm25Index.load(dir);
+    expect(still.size).toBe(3);
+    expect((await still.search("cats", 5)).map((h) => h.document.id).sort()).toEqual(["a", "b"]);
+    expect((await readdir(dir)).length).toBe(4); // manifest, old segment, orphan segment, temp folder
+    await v2.save(dir);
+    expect((await readdir(dir)).length).toBe(2);
+    expect((await Bm25Index.load(dir)).size).toBe(1);
+  });
+
+  it("reports a damaged data file as INDEX_CORRUPT", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    const file = await segmentFile(dir, "postings-docs.u32");
+    const bytes = await readFile(file);
+    bytes[0] ^= 0xff;
+    await writeFile(file, bytes);
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("postings-docs.u32") });
+  });
+
+  it("reports a missing file or a garbled manifest as INDEX_CORRUPT", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    const manifestText = await readFile(join(dir, "manifest.json"), "utf8");
+    await rm(await segmentFile(dir, "documents.jsonl"));
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("documents.jsonl") });
+    await writeFile(join(dir, "manifest.json"), manifestText.slice(0, 40));
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("manifest.json") });
+    await rm(join(dir, "manifest.json"));
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
+  });
+
+  it("reports consistent checksums over inconsistent arrays as INDEX_CORRUPT", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+    // Rewrite norms with one byte too few and a matching checksum: only the structure check can catch it.
+    const normsPath = join(dir, manifest.segment, "norms.u8");
+    const short = (await readFile(normsPath)).subarray(1);
+    await writeFile(normsPath, short);
+    const { createHash } = await import("node:crypto");
+    manifest.files["norms.u8"] = { bytes: short.byteLength, sha256: createHash("sha256").update(short).digest("hex") };
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("per-document") });
+  });
+
+  it("reports another format version as INDEX_VERSION_MISMATCH", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+    manifest.version = 99;
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_VERSION_MISMATCH", details: { found: 99, expected: 1 } });
+  });
+
+  it("reports a missing folder as NOT_FOUND and refuses to save over unrelated files", async () => {
+    await expect(Bm25Index.load(join(tmp, "nope"))).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const dir = join(tmp, "busy");
+    await mkdir(dir);
+    await writeFile(join(dir, "notes.txt"), "mine");
+    await expect((await Bm25Index.build(V1)).save(dir)).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    expect(await readdir(dir)).toEqual(["notes.txt"]);
+  });
+});
