@@ -1,0 +1,90 @@
+import type { Command } from "commander";
+import { lookupCacheDirs, scanHubCache, type CachedModel } from "../../models/hub-cache.js";
+import { CROSS_ENCODER_CATALOGUE, catalogueEntry, DEFAULT_ONNX_FILES, type Dtype } from "../../rerankers/cross-encoder/catalogue.js";
+import { resolveModelSource } from "../../models/model-source.js";
+import { UsageError } from "../usage-error.js";
+import { parseFormat } from "./metrics.js";
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  return [head, ...rows].map((r) => r.map((cell, c) => cell.padEnd(widths[c])).join("  ").trimEnd()).join("\n");
+}
+
+function cachedModels(cacheDir?: string): CachedModel[] {
+  return lookupCacheDirs(cacheDir).flatMap((root) => scanHubCache(root));
+}
+
+function list(flags: { format: string; cacheDir?: string }): void {
+  const format = parseFormat(flags.format);
+  const cached = cachedModels(flags.cacheDir);
+  const cachedIds = new Set(cached.map((c) => c.repoId.toLowerCase()));
+  if (format === "json") {
+    process.stdout.write(JSON.stringify({ catalogue: CROSS_ENCODER_CATALOGUE.map((e) => ({ ...e, cached: cachedIds.has(e.id.toLowerCase()) })), cached, caches: lookupCacheDirs(flags.cacheDir) }, null, 2) + "\n");
+    return;
+  }
+  const rows = CROSS_ENCODER_CATALOGUE.map((e) => [
+    e.id,
+    e.architecture,
+    e.params,
+    String(e.maxLength),
+    e.tokenTypeIds ? "yes" : "no",
+    e.numLabels === 1 ? "1 (sigmoid)" : "2 (softmax)",
+    e.defaultDtype,
+    Object.entries(e.onnxFiles).map(([d, f]) => `${d}:${f}`).join(" "),
+    cachedIds.has(e.id.toLowerCase()) ? "yes" : "",
+  ]);
+  process.stdout.write("Cross-encoder catalogue (any Hugging Face sequence-classification model exported to ONNX also works):\n");
+  process.stdout.write(table(["model", "arch", "params", "max len", "token types", "labels", "dtype", "onnx files", "cached"], rows) + "\n\n");
+  process.stdout.write(`Caches searched: ${lookupCacheDirs(flags.cacheDir).join(", ")}\n`);
+  if (cached.length === 0) {
+    process.stdout.write("No models cached. Fetch one with `winnow models pull <id>` (needs network or HF_ENDPOINT), or pass a local folder to --model.\n");
+    return;
+  }
+  const cachedRows = cached.flatMap((c) =>
+    c.snapshots.map((s) => [c.repoId, s.commit.slice(0, 12), Object.entries(c.refs).filter(([, v]) => v === s.commit).map(([k]) => k).join(",") || "-", String(s.files.length), mib(s.bytes), c.cacheRoot]),
+  );
+  process.stdout.write(table(["cached model", "commit", "refs", "files", "size", "cache"], cachedRows) + "\n");
+}
+
+interface PullFlags {
+  dtype?: string;
+  revision?: string;
+  cacheDir?: string;
+  onnxFile?: string;
+}
+
+async function pull(model: string, flags: PullFlags): Promise<void> {
+  if (flags.dtype !== undefined && flags.dtype !== "fp32" && flags.dtype !== "int8") throw new UsageError(`--dtype must be fp32 or int8, got "${flags.dtype}"`);
+  const entry = catalogueEntry(model);
+  const dtype = (flags.dtype ?? entry?.defaultDtype ?? "fp32") as Dtype;
+  const onnxFile = flags.onnxFile ?? entry?.onnxFiles[dtype] ?? DEFAULT_ONNX_FILES[dtype];
+  const resolved = await resolveModelSource(
+    model,
+    { required: ["config.json", "tokenizer.json", onnxFile], optional: ["tokenizer_config.json", "special_tokens_map.json"] },
+    { revision: flags.revision, cacheDir: flags.cacheDir, offline: false, onDownload: (f) => process.stderr.write(`downloaded ${f}\n`) },
+  );
+  process.stdout.write(`${model}@${resolved.revision} (${dtype}) ${resolved.origin === "cache" ? "already cached" : "cached"} in ${resolved.dir}\n`);
+}
+
+/** `winnow models`: the catalogue and what is cached; `winnow models pull <id>` fetches one for offline use. */
+export function register(program: Command): void {
+  const models = program.command("models").description("list known rerankers and cached models; fetch a model for offline use");
+  models
+    .command("list", { isDefault: true })
+    .description("show the cross-encoder catalogue and the models in the caches")
+    .option("--format <format>", "table | json", "table")
+    .option("--cache-dir <dir>", "hub cache to look in first (default $WINNOW_CACHE/hub, then the Hugging Face cache)")
+    .action(list);
+  models
+    .command("pull <model>")
+    .description("download a hub model's config, tokenizer and ONNX graph into the cache (honours HF_ENDPOINT, HF_TOKEN)")
+    .option("--dtype <dtype>", "fp32 | int8 (default per catalogue)")
+    .option("--revision <rev>", "branch, tag or commit", "main")
+    .option("--onnx-file <path>", "ONNX file in the repo, overriding the dtype's default")
+    .option("--cache-dir <dir>", "cache to download into (default $WINNOW_CACHE/hub, else the Hugging Face hub cache)")
+    .action(pull);
+}
