@@ -12,7 +12,6 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/quantize.js"),
   () => import("./commands/metrics.js"),
   () => import("./commands/eval.js"),
-  () => import("./commands/serve.js"),
   () => import("./commands/train.js"),
   () => import("./commands/demo.js"),
   () => import("./commands/serve.js"),
