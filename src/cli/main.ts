@@ -10,6 +10,8 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/generate-model.js"),
   () => import("./commands/metrics.js"),
   () => import("./commands/eval.js"),
+  () => import("./commands/index.js"),
+  () => import("./commands/search.js"),
   () => import("./commands/serve.js"),
 ];
 
