@@ -17,3 +17,8 @@ export { formatMetricsTable, formatLiftTable, type MetricsRow, type MetricsTable
 export { runExperiment, mergeReranked, type ExperimentOptions, type ExperimentReport, type FirstStage, type LatencySummary } from "./eval/experiment.js";
 // Rerank server: Cohere/TEI-compatible HTTP API with dynamic batching.
 export { createServer, startServer, loadServerConfigFile, resolveServerConfig, DynamicBatcher, type ServerConfig, type ServerConfigInput, type ServedModelConfig, type RunningServer } from "./server/index.js";
+// BM25 first stage: Lucene/Anserini-compatible English analysis and BM25 scoring, atomic on-disk indexes.
+export { Bm25Index, BM25_INDEX_FORMAT, BM25_INDEX_VERSION, DEFAULT_BM25_PARAMS, type Bm25Params, type Bm25BuildOptions, type Bm25SearchOptions } from "./retrieval/bm25/bm25-index.js";
+export { EnglishAnalyzer, ENGLISH_STOP_WORDS, type EnglishAnalyzerOptions } from "./retrieval/analysis/english-analyzer.js";
+export { StandardTokenizer } from "./retrieval/analysis/standard-tokenizer.js";
+export { PorterStemmer } from "./retrieval/analysis/porter-stemmer.js";
