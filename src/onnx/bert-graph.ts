@@ -14,14 +14,15 @@ export interface Weight {
 }
 export type WeightMap = Map<string, Weight>;
 
-/** Deterministic normal samples (mulberry32 + Box–Muller): same seed, same model, on every machine. */
-export class SeededNormal {
+/** Deterministic uniform and normal samples (mulberry32 + Box–Muller): same seed, same model, on every machine. */
+export class SeededRandom {
   private state: number;
   private spare: number | undefined;
   constructor(seed: number) {
     this.state = seed >>> 0 || 0x9e3779b9;
   }
-  private uniform(): number {
+  /** Uniform in [0, 1). */
+  uniform(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
@@ -56,7 +57,7 @@ export function weightPrefix(preset: ModelPreset): string {
  * [in, out] (transposed), the layout torch.onnx.export gives MatMul initializers.
  */
 export function createWeights(preset: ModelPreset, vocabSize: number, padTokenId: number, seed: number): WeightMap {
-  const rng = new SeededNormal(seed);
+  const rng = new SeededRandom(seed);
   const w: WeightMap = new Map();
   const H = preset.hidden;
   const std = 0.02; // HF initializer_range
@@ -68,7 +69,12 @@ export function createWeights(preset: ModelPreset, vocabSize: number, padTokenId
     vec(`${name}.weight`, H, 0.1, 1);
     vec(`${name}.bias`, H, 0.02);
   };
-  const linear = (name: string, nIn: number, nOut: number, s = std) => {
+  // Linear layers use std 1/sqrt(fan_in) (unit gain), not HF's 0.02: with 0.02 every
+  // sublayer adds ~2% to the residual stream, attention is uniform, and the [CLS]
+  // vector (hence the score) is nearly the same for every input, so rankings and
+  // quantization error would be measured on noise. Unit gain makes the output depend
+  // on the input the way a trained model's does; speed does not depend on values.
+  const linear = (name: string, nIn: number, nOut: number, s = 1 / Math.sqrt(nIn)) => {
     mat(`${name}.weight`, nIn, nOut, s);
     vec(`${name}.bias`, nOut, 0.02);
   };
@@ -93,9 +99,8 @@ export function createWeights(preset: ModelPreset, vocabSize: number, padTokenId
   if (preset.head === "sequence-classification") {
     const { pooler, classifier } = headNames(preset);
     linear(pooler, H, H);
-    // With std 0.02 the logits of a random model barely differ between pairs; a larger
-    // classifier scale gives them a spread (about 1 logit across SciFact pairs) that
-    // makes ranking, calibration and quantization-error checks meaningful.
+    // Scaled up so that logits spread by about one unit across SciFact pairs (a trained
+    // cross-encoder spreads by several), enough for calibration and ranking checks.
     linear(classifier, H, preset.numLabels, 4 / Math.sqrt(H));
   }
   return w;

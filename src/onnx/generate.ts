@@ -12,10 +12,11 @@ import { WinnowError } from "../core/errors.js";
 import { MODEL_PRESETS, isModelPresetName, type ModelPreset, type ModelPresetName } from "./presets.js";
 import { buildModel, createWeights } from "./bert-graph.js";
 import { saveModel, writeFileAtomic } from "./onnx-graph.js";
+import { quantizeModel } from "./quantize.js";
 import { bertUncasedTokenizerFiles, xlmrStyleTokenizerFiles } from "./tokenizer-files.js";
 
 /** Bump when generated files change, so cached folders are rebuilt. */
-export const GENERATOR_VERSION = 1;
+export const GENERATOR_VERSION = 2;
 export const DEFAULT_SEED = 42;
 /** Written last: a folder without it (or with an older version) is incomplete or stale. */
 export const GENERATED_MARKER = "winnow-generated.json";
@@ -102,6 +103,10 @@ export async function generateModel(options: GenerateModelOptions): Promise<stri
   await saveModel(modelPath, model);
   const files = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "onnx/model.onnx"];
   if (tokenizer["vocab.txt"] !== undefined) files.push("vocab.txt");
+  if (options.quantized ?? preset.head === "sequence-classification") {
+    await saveModel(join(dir, "onnx", "model_quantized.onnx"), quantizeModel(model));
+    files.push("onnx/model_quantized.onnx");
+  }
   await writeFileAtomic(join(dir, GENERATED_MARKER), json({ generator: "winnow", version: GENERATOR_VERSION, preset: options.preset, seed, files }));
   return dir;
 }
