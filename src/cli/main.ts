@@ -4,8 +4,6 @@ import { UsageError } from "./usage-error.js";
 
 /** Each command lives in its own module under ./commands and registers itself here. */
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
-  () => import("./commands/label.js"),
-  () => import("./commands/sweep.js"),
   () => import("./commands/rerank.js"),
   () => import("./commands/models.js"),
   () => import("./commands/calibrate.js"),
@@ -13,8 +11,6 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/quantize.js"),
   () => import("./commands/metrics.js"),
   () => import("./commands/eval.js"),
-  () => import("./commands/train.js"),
-  () => import("./commands/demo.js"),
   () => import("./commands/serve.js"),
   () => import("./commands/index.js"),
   () => import("./commands/search.js"),
