@@ -17,6 +17,11 @@ export { formatMetricsTable, formatLiftTable, type MetricsRow, type MetricsTable
 export { runExperiment, mergeReranked, type ExperimentOptions, type ExperimentReport, type FirstStage, type LatencySummary } from "./eval/experiment.js";
 // Rerank server: Cohere/TEI-compatible HTTP API with dynamic batching.
 export { createServer, startServer, loadServerConfigFile, resolveServerConfig, DynamicBatcher, type ServerConfig, type ServerConfigInput, type ServedModelConfig, type RunningServer } from "./server/index.js";
+// Hosted rerank APIs (Cohere, Jina, Voyage, Mixedbread, TEI, Infinity) and LLM rerankers over OpenAI-compatible chat.
+export { ApiReranker, type ApiRerankerOptions, type ApiRerankerStats, type ApiUsage } from "./rerankers/api/api-reranker.js";
+export { PROVIDERS, PROVIDER_NAMES, type ProviderName, type ProviderRow } from "./rerankers/api/providers.js";
+export { LlmReranker, type LlmRerankerOptions, type LlmRerankerStats, type LlmUsage, type LlmRepairs, type LlmMode } from "./rerankers/llm/llm-reranker.js";
+export { DEFAULT_TEMPLATES, type PromptTemplates, type ChatTemplate } from "./rerankers/llm/prompt-templates.js";
 // BM25 first stage: Lucene/Anserini-compatible English analysis and BM25 scoring, atomic on-disk indexes.
 export { Bm25Index, BM25_INDEX_FORMAT, BM25_INDEX_VERSION, DEFAULT_BM25_PARAMS, type Bm25Params, type Bm25BuildOptions, type Bm25SearchOptions } from "./retrieval/bm25/bm25-index.js";
 export { EnglishAnalyzer, ENGLISH_STOP_WORDS, type EnglishAnalyzerOptions } from "./retrieval/analysis/english-analyzer.js";

@@ -39,6 +39,17 @@ export class PromptBudget {
 
   /** The first `maxTokens` tokens of `text` (whole text when shorter). */
   truncate(text: string, maxTokens: number): { text: string; truncated: boolean } {
+    // Every BPE token covers at least one UTF-8 byte, so a text this short cannot be over.
+    if (Buffer.byteLength(text, "utf8") <= maxTokens) return { text, truncated: false };
+    // Pure-JS BPE runs at a few hundred KB/s: for a long passage, tokenize only a prefix
+    // that surely holds maxTokens tokens (English averages ~4 chars/token). Only the
+    // last word of the prefix can tokenize differently from the full text, and it lies
+    // beyond the tokens we keep whenever the prefix yields more than we need.
+    const prefixChars = maxTokens * 12;
+    if (text.length > prefixChars) {
+      const ids = this.enc.encode(text.slice(0, prefixChars), [], []);
+      if (ids.length > maxTokens + 8) return { text: this.enc.decode(ids.slice(0, maxTokens)), truncated: true };
+    }
     const ids = this.enc.encode(text, [], []);
     if (ids.length <= maxTokens) return { text, truncated: false };
     return { text: this.enc.decode(ids.slice(0, maxTokens)), truncated: true };

@@ -1,0 +1,186 @@
+import { randomBytes } from "node:crypto";
+import { open, rename, rm } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import type { Command } from "commander";
+import type { Candidate, Document, Query, RankedResult, Reranker } from "../../core/types.js";
+import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import { createReranker } from "../../rerankers/registry.js";
+import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { UsageError } from "../usage-error.js";
+
+interface LabelFlags {
+  dataset: string;
+  split: string;
+  out: string;
+  candidates: string;
+  maxQueries?: string;
+  grading: string;
+  rankCuts: string;
+  scoreCuts: string;
+  parallel: string;
+  format: string;
+  reranker?: string;
+}
+
+/**
+ * Graded labels from a ranking, 3 = best. Rank grading: position p (1-based) gets
+ * 3 when p ≤ cuts[0], 2 when p ≤ cuts[1], 1 when p ≤ cuts[2], else 0. Score grading
+ * (pointwise LLM scores on 0–10): 3 when score ≥ cuts[0], 2 when ≥ cuts[1], 1 when
+ * ≥ cuts[2], else 0; unscored candidates get no row.
+ */
+export function gradeRanking(results: readonly RankedResult[], grading: "rank" | "score", cuts: readonly [number, number, number]): Array<{ id: string; grade: number }> {
+  const out: Array<{ id: string; grade: number }> = [];
+  results.forEach((r, i) => {
+    if (grading === "rank") {
+      const p = i + 1;
+      out.push({ id: r.id, grade: p <= cuts[0] ? 3 : p <= cuts[1] ? 2 : p <= cuts[2] ? 1 : 0 });
+    } else if (Number.isFinite(r.score)) {
+      out.push({ id: r.id, grade: r.score >= cuts[0] ? 3 : r.score >= cuts[1] ? 2 : r.score >= cuts[2] ? 1 : 0 });
+    }
+  });
+  return out;
+}
+
+function parseCuts(flag: string, raw: string, ascending: boolean): [number, number, number] {
+  const parts = raw.split(",").map((x) => Number(x.trim()));
+  const ordered = parts.every((x, i) => i === 0 || (ascending ? x >= parts[i - 1] : x <= parts[i - 1]));
+  if (parts.length !== 3 || parts.some((x) => !Number.isFinite(x)) || !ordered) {
+    throw new UsageError(`${flag} takes three ${ascending ? "non-decreasing positions" : "non-increasing scores"} separated by commas (grades 3,2,1), got "${raw}"`);
+  }
+  return parts as [number, number, number];
+}
+
+function positiveInt(flag: string, raw: string, max: number): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${raw}"`);
+  return n;
+}
+
+/** Writes rows to a temp file beside `out` and renames it into place, so a crash never leaves half a qrels file. */
+async function writeAtomically(out: string, write: (line: (s: string) => Promise<void>) => Promise<void>): Promise<void> {
+  const target = resolve(out);
+  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const fh = await open(tmp, "w").catch((err: Error) => {
+    throw new UsageError(`--out ${out}: cannot write in ${dirname(target)} (${err.message})`);
+  });
+  try {
+    await write((s) => fh.write(s).then(() => undefined));
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, target);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** `winnow label`: LLM (or any reranker) judgments over BM25 candidates, written as BEIR qrels for `winnow train --qrels`. */
+export function register(program: Command): void {
+  const cmd = program
+    .command("label")
+    .description("rerank BM25 candidates of a BEIR split with a (usually LLM) reranker and write graded labels as qrels (distillation data for `winnow train --qrels`)")
+    .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    .requiredOption("--out <file>", "labels to write (BEIR qrels TSV with header)")
+    .option("--split <name>", "whose queries to label (qrels/<split>.tsv names them)", "train")
+    .option("--candidates <n>", "BM25 candidates per query to label", "20")
+    .option("--max-queries <n>", "label only the first n queries (cost control)")
+    .option("--grading <how>", "rank (position cuts) | score (pointwise 0–10 score cuts)", "rank")
+    .option("--rank-cuts <a,b,c>", "positions that still earn grade 3, 2, 1", "1,3,10")
+    .option("--score-cuts <a,b,c>", "lowest scores that earn grade 3, 2, 1", "8,6,4")
+    .option("--parallel <n>", "queries labelled at once (each reranker also limits its own HTTP concurrency)", "2")
+    .option("--format <fmt>", "table | json summary on stdout", "table");
+  addRerankerOptions(cmd);
+  cmd.action(async (flags: LabelFlags) => {
+    const spec = rerankerSpecFromFlags(flags);
+    if (!spec) throw new UsageError("--reranker is required (e.g. --reranker llm --base-url http://127.0.0.1:8080/v1 --model …)");
+    if (flags.grading !== "rank" && flags.grading !== "score") throw new UsageError(`--grading must be "rank" or "score", got "${flags.grading}"`);
+    if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be "table" or "json", got "${flags.format}"`);
+    const grading = flags.grading;
+    const cuts = grading === "rank" ? parseCuts("--rank-cuts", flags.rankCuts, true) : parseCuts("--score-cuts", flags.scoreCuts, false);
+    const k = positiveInt("--candidates", flags.candidates, 10_000);
+    const parallel = positiveInt("--parallel", flags.parallel, 64);
+    const dataset = await loadBeirDataset(flags.dataset, flags.split);
+    const queries: Query[] = flags.maxQueries ? dataset.queries.slice(0, positiveInt("--max-queries", flags.maxQueries, 10_000_000)) : dataset.queries;
+
+    const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
+    const index = await Bm25Index.build(readCorpus(flags.dataset) as AsyncIterable<Document>);
+    const reranker: Reranker = await createReranker(spec);
+    const started = performance.now();
+    const labels = new Array<Array<{ id: string; grade: number }> | undefined>(queries.length);
+    let degraded = 0;
+    let done = 0;
+    const progress = process.stderr.isTTY && flags.format === "table";
+    try {
+      let next = 0;
+      let stopped = false;
+      const worker = async () => {
+        while (next < queries.length && !stopped) {
+          const qi = next++;
+          try {
+            await labelQuery(qi);
+          } catch (err) {
+            // One failed query ends the run (no partial file); stop the other workers too.
+            stopped = true;
+            throw err;
+          }
+        }
+      };
+      const labelQuery = async (qi: number) => {
+        const candidates: Candidate[] = await index.search(queries[qi], k);
+        if (candidates.length > 0) {
+          const ranked = await reranker.rerank(queries[qi], candidates, { returnDocuments: false });
+          // A degraded answer is the first stage's order, not the reranker's judgment: never a label.
+          if (ranked.some((r) => r.details?.degraded === true)) degraded++;
+          else labels[qi] = gradeRanking(ranked, grading, cuts);
+        }
+        done++;
+        if (progress) process.stderr.write(`\r${done}/${queries.length} queries labelled`);
+      };
+      await Promise.all(Array.from({ length: Math.min(parallel, queries.length) }, worker));
+      if (progress) process.stderr.write("\n");
+    } finally {
+      await reranker.close?.();
+    }
+
+    const histogram = [0, 0, 0, 0];
+    let rows = 0;
+    await writeAtomically(flags.out, async (line) => {
+      await line("query-id\tcorpus-id\tscore\n");
+      for (let qi = 0; qi < queries.length; qi++) {
+        for (const l of labels[qi] ?? []) {
+          await line(`${queries[qi].id}\t${l.id}\t${l.grade}\n`);
+          histogram[l.grade]++;
+          rows++;
+        }
+      }
+    });
+    const stats = (reranker as { stats?: () => unknown }).stats?.();
+    const summary = {
+      out: resolve(flags.out),
+      dataset: flags.dataset,
+      split: flags.split,
+      reranker: spec.type,
+      queries: queries.length,
+      labelled: labels.filter((l) => l !== undefined).length,
+      skippedDegraded: degraded,
+      rows,
+      grades: { 3: histogram[3], 2: histogram[2], 1: histogram[1], 0: histogram[0] },
+      grading,
+      cuts,
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+      usage: stats ?? null,
+    };
+    if (flags.format === "json") {
+      console.log(JSON.stringify(summary, null, 2));
+      return;
+    }
+    console.log(`wrote ${rows} labels for ${summary.labelled}/${queries.length} queries to ${summary.out}`);
+    console.log(`grades: 3=${histogram[3]} 2=${histogram[2]} 1=${histogram[1]} 0=${histogram[0]}  (${grading} cuts ${cuts.join(",")})`);
+    if (degraded > 0) console.log(`skipped ${degraded} queries whose reranking degraded to first-stage order (upstream failures)`);
+    const u = stats as { calls?: number; promptTokens?: number; completionTokens?: number; cost?: number; requests?: number } | undefined;
+    if (u?.promptTokens !== undefined) console.log(`llm: ${u.calls} calls, ${u.promptTokens} prompt + ${u.completionTokens} completion tokens, cost ${u.cost?.toFixed(4)}`);
+    else if (u?.requests !== undefined) console.log(`api: ${u.requests} requests`);
+    console.log(`time: ${summary.seconds}s`);
+  });
+}
