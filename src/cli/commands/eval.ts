@@ -36,7 +36,7 @@ async function bm25FirstStage(
   flags: EvalFlags,
   k1: number | undefined,
   b: number | undefined,
-): Promise<{ stage: FirstStage; indexMs: number; documents?: number; k1: number; b: number }> {
+): Promise<{ stage: FirstStage; indexMs: number; documents?: number; k1: number; b: number; index: unknown }> {
   const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
   const started = performance.now();
   const params: { k1?: number; b?: number } = {};
@@ -63,7 +63,7 @@ async function bm25FirstStage(
   const stage: FirstStage = {
     search: (query: Query, k: number): Promise<Candidate[]> => Promise.resolve(index.search(query, k, searchParams)),
   };
-  return { stage, indexMs, documents, k1: searchParams.k1 ?? index.params.k1, b: searchParams.b ?? index.params.b };
+  return { stage, indexMs, documents, k1: searchParams.k1 ?? index.params.k1, b: searchParams.b ?? index.params.b, index };
 }
 
 function round(x: number, digits = 2): number {
@@ -110,8 +110,9 @@ export function register(program: Command): void {
     if (spec && candidates > depth) throw new UsageError(`--candidates (${candidates}) must not exceed --depth (${depth})`);
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
-    const { stage, indexMs, documents, ...bm25 } = await bm25FirstStage(flags, k1, b);
-    const reranker = spec ? await createReranker(spec) : undefined;
+    const { stage, indexMs, documents, index, ...bm25 } = await bm25FirstStage(flags, k1, b);
+    // The learned reranker reads corpus statistics and stored terms from the first-stage index.
+    const reranker = spec ? await createReranker(spec.type === "learned" && spec.index === undefined ? { ...spec, index } : spec) : undefined;
     const progress = process.stderr.isTTY && format === "table";
     let report: ExperimentReport;
     try {

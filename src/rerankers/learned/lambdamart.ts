@@ -91,6 +91,8 @@ export interface LambdaMartModel {
 
 export interface TrainOptions {
   validation?: RankingData;
+  /** Feature columns no tree may split on (e.g. a raw score used only as the base margin). */
+  excludeFromSplits?: readonly number[];
   onProgress?: (p: TrainingProgress) => void;
 }
 
@@ -418,15 +420,17 @@ export function trainLambdaMart(train: RankingData, paramsIn: Partial<LambdaMart
   const validHistory = valid ? [meanNdcg(valid, validScores!, params.ndcgAt)] : [];
   let bestIteration = 0;
   let bestValid = validHistory[0] ?? -Infinity;
-  const sampledCount = Math.max(1, Math.round(params.featureFraction * F));
+  const splittable = Array.from({ length: F }, (_, f) => f).filter((f) => !options.excludeFromSplits?.includes(f));
+  if (splittable.length === 0) throw new InvalidInputError("every feature is excluded from splits", { field: "excludeFromSplits" });
+  const sampledCount = Math.max(1, Math.round(params.featureFraction * splittable.length));
 
   for (let t = 0; t < params.trees; t++) {
     if (activeRows.length === 0) break;
     computeLambdas(train, trainScores, inverseIdeal, params, grad, hess);
     // Partial Fisher–Yates with the seeded PRNG: which features this tree may use.
-    const pool = Array.from({ length: F }, (_, f) => f);
+    const pool = splittable.slice();
     for (let i = 0; i < sampledCount; i++) {
-      const j = i + Math.floor(random() * (F - i));
+      const j = i + Math.floor(random() * (pool.length - i));
       [pool[i], pool[j]] = [pool[j], pool[i]];
     }
     const sampled = pool.slice(0, sampledCount).sort((a, b) => a - b);

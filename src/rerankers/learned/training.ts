@@ -117,6 +117,8 @@ export interface TrainModelOptions {
   params?: Partial<LambdaMartParams>;
   /** Held-out queries for early stopping. */
   validation?: readonly PreparedQuery[];
+  /** Keep the base margin's raw feature out of the trees (it varies in scale across collections). */
+  marginOnly?: boolean;
   onProgress?: (p: TrainingProgress) => void;
   /** Recorded in the model's `training` block. */
   provenance?: Record<string, unknown>;
@@ -134,7 +136,8 @@ export function trainModel(train: readonly PreparedQuery[], options: TrainModelO
   const params = { ...DEFAULT_LAMBDAMART_PARAMS, ...options.params };
   const data = toRankingData(train, options.features, options.baseMargin);
   const validation = options.validation?.length ? toRankingData(options.validation, options.features, options.baseMargin) : undefined;
-  const result = trainLambdaMart(data, params, { validation, onProgress: options.onProgress });
+  const excluded = options.marginOnly && options.baseMargin ? [options.features.indexOf(options.baseMargin.feature)] : [];
+  const result = trainLambdaMart(data, params, { validation, onProgress: options.onProgress, excludeFromSplits: excluded });
   const total = result.featureGain.reduce((a, b) => a + b, 0);
   const importance = options.features
     .map((feature, f) => ({ feature, gain: total > 0 ? result.featureGain[f] / total : 0 }))
@@ -149,6 +152,7 @@ export function trainModel(train: readonly PreparedQuery[], options: TrainModelO
     training: {
       ...options.provenance,
       params,
+      marginOnly: options.marginOnly ?? false,
       trainQueries: train.length,
       validationQueries: options.validation?.length ?? 0,
       bestIteration: result.bestIteration,
@@ -159,26 +163,24 @@ export function trainModel(train: readonly PreparedQuery[], options: TrainModelO
   return { model, importance, validHistory: result.validHistory, trainHistory: result.trainHistory };
 }
 
-/** Run entries whose scores reproduce a ranking exactly under trec_eval's score-then-id ordering. */
-function runFromOrder(ids: readonly string[]): RunEntry[] {
-  return ids.map((docId, i) => ({ docId, score: ids.length - i }));
-}
-
 export interface RunPair {
   firstStage: Map<string, RunEntry[]>;
   reranked: Map<string, RunEntry[]>;
 }
 
-/** The first-stage run and the model's reranking of it, for the given queries. */
+/**
+ * The first-stage run and the model's reranking of it, for the given queries. Runs carry
+ * the real scores, so evaluation orders them exactly as `winnow eval` does (trec_eval:
+ * score, then id).
+ */
 export function runsFor(model: LearnedModel, prepared: readonly PreparedQuery[]): RunPair {
   const firstStage = new Map<string, RunEntry[]>();
   const reranked = new Map<string, RunEntry[]>();
   for (const p of prepared) {
     const qid = p.query.id ?? "";
-    firstStage.set(qid, runFromOrder(p.candidates.map((c) => c.document.id)));
+    firstStage.set(qid, p.candidates.map((c) => ({ docId: c.document.id, score: c.score })));
     const scores = scoreRows(model, p.features);
-    const order = p.candidates.map((_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-    reranked.set(qid, runFromOrder(order.map((i) => p.candidates[i].document.id)));
+    reranked.set(qid, p.candidates.map((c, i) => ({ docId: c.document.id, score: scores[i] })));
   }
   return { firstStage, reranked };
 }

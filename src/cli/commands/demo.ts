@@ -1,0 +1,146 @@
+import { join } from "node:path";
+import type { Command } from "commander";
+import type { Candidate, Query, RankedResult, Reranker } from "../../core/types.js";
+import { runExperiment } from "../../eval/experiment.js";
+import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import { formatLiftTable } from "../../eval/table.js";
+import { PACKAGE_ROOT } from "../../rerankers/learned/default-model.js";
+import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
+import { Bm25Index } from "../../retrieval/bm25/bm25-index.js";
+import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { UsageError } from "../usage-error.js";
+
+interface DemoFlags {
+  dataset?: string;
+  split: string;
+  query?: string;
+  candidates: string;
+  format: string;
+  reranker?: string;
+}
+
+const METRICS = ["ndcg_cut_10", "recall_100", "recip_rank", "map"] as const;
+const METRIC_LABELS: Record<string, string> = { ndcg_cut_10: "nDCG@10", recall_100: "R@100", recip_rank: "MRR", map: "MAP" };
+
+function excerpt(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`;
+}
+
+/** The example query's results: reranked rank, BM25 rank, score, id, judged relevance, title. */
+function exampleTable(results: RankedResult[], candidates: Candidate[], judged: Map<string, number> | undefined): string {
+  const rows = results.slice(0, 10).map((r, i) => {
+    const c = candidates[r.index];
+    const grade = judged?.get(c.document.id);
+    return [
+      String(i + 1),
+      String(c.rank),
+      r.score.toFixed(3),
+      c.document.id,
+      grade !== undefined && grade > 0 ? "✓" : "",
+      excerpt(c.document.title || c.document.text, 60),
+    ];
+  });
+  const header = ["rank", "bm25", "score", "id", "rel", "title"];
+  const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
+  const line = (cells: string[]) => cells.map((cell, k) => (k <= 2 ? cell.padStart(widths[k]) : k === cells.length - 1 ? cell : cell.padEnd(widths[k]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("demo")
+    .description("BM25 + the learned reranker on the embedded SciFact sample: one example query, then the lift over all judged queries (offline, seconds)")
+    .option("--dataset <dir>", "BEIR folder (default: the bundled examples/scifact-mini)")
+    .option("--split <name>", "judged split to evaluate", "test")
+    .option("--query <text>", "example query (default: the split's first judged query)")
+    .option("--candidates <n>", "BM25 candidates reranked per query", "100")
+    .option("--format <fmt>", "table | json", "table");
+  addRerankerOptions(cmd, "learned");
+  cmd.action(async (flags: DemoFlags) => {
+    if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
+    const candidates = Number(flags.candidates);
+    if (!Number.isInteger(candidates) || candidates < 1 || candidates > 1000) {
+      throw new UsageError(`--candidates must be an integer from 1 to 1000, got "${flags.candidates}"`);
+    }
+    const dir = flags.dataset ?? join(PACKAGE_ROOT, "examples", "scifact-mini");
+    const json = flags.format === "json";
+    const say = (line = "") => {
+      if (!json) console.log(line);
+    };
+
+    const t0 = performance.now();
+    const dataset = await loadBeirDataset(dir, flags.split);
+    const index = await Bm25Index.build(readCorpus(dir));
+    const indexMs = performance.now() - t0;
+    const spec: RerankerSpec = rerankerSpecFromFlags(flags) ?? { type: "learned" };
+    // The learned reranker reads corpus statistics and stored terms from the same index.
+    const reranker: Reranker = await createReranker(spec.type === "learned" && spec.index === undefined ? { ...spec, index } : spec);
+    const label = `bm25 + ${spec.type}`;
+    try {
+      say(`Winnow demo: ${index.docCount} documents from ${dir} indexed with BM25 in ${(indexMs / 1000).toFixed(2)} s; reranker: ${spec.type}${spec.model ? ` (${String(spec.model)})` : spec.type === "learned" ? " (shipped models/learned-default.json)" : ""}`);
+
+      const example: Query = flags.query !== undefined ? { text: flags.query } : dataset.queries[0];
+      const hits = await index.search(example, candidates);
+      const t1 = performance.now();
+      const results = hits.length ? await reranker.rerank(example, hits) : [];
+      const exampleMs = performance.now() - t1;
+      const judged = example.id !== undefined ? dataset.qrels.get(example.id) : undefined;
+      say();
+      say(`Query${example.id !== undefined ? ` ${example.id}` : ""}: "${example.text}"`);
+      if (hits.length === 0) say("  (no BM25 hits)");
+      else {
+        say(`top 10 of ${hits.length} BM25 candidates after reranking (${exampleMs.toFixed(1)} ms; rank = new rank, bm25 = first-stage rank${judged ? ", ✓ = judged relevant" : ""}):`);
+        say(exampleTable(results, hits, judged));
+      }
+
+      const report = await runExperiment({
+        queries: dataset.queries,
+        qrels: dataset.qrels,
+        firstStage: index,
+        depth: Math.max(candidates, 100),
+        reranker,
+        candidates,
+        metrics: [...METRICS],
+      });
+      const lift = report.lift!;
+      say();
+      say(`All ${report.numQueries} judged queries of split "${flags.split}" (BM25 top ${candidates} reranked; ${METRICS.map((m) => `${m} = ${METRIC_LABELS[m]}`).join(", ")}):`);
+      say(formatLiftTable(lift, { before: "bm25", after: label }));
+      const rr = report.timings.rerank;
+      if (rr) say(`rerank latency per query: p50 ${rr.p50Ms.toFixed(1)} ms, p95 ${rr.p95Ms.toFixed(1)} ms (${candidates} candidates)`);
+      say();
+      if (spec.type === "learned") {
+        say("Next: use a cross-encoder instead (needs the model in a local folder or the Hugging Face cache, or network):");
+        say("  npx winnow demo --reranker cross-encoder --model cross-encoder/ms-marco-MiniLM-L-6-v2");
+        say("Evaluate on your own BEIR folder: npx winnow eval --dataset DIR --reranker learned; train your own: npx winnow train --dataset DIR --out model.json");
+        say("Docs: docs/learned.md (learned reranker), docs/ for the other reranker families.");
+      }
+      if (json) {
+        console.log(
+          JSON.stringify(
+            {
+              dataset: dir,
+              split: flags.split,
+              documents: index.docCount,
+              reranker: spec.type,
+              candidates,
+              example: {
+                query: example,
+                results: results.slice(0, 10).map((r, i) => ({ rank: i + 1, bm25Rank: hits[r.index].rank, score: r.score, id: r.id, relevant: (judged?.get(r.id) ?? 0) > 0, title: hits[r.index].document.title })),
+              },
+              queries: report.numQueries,
+              metrics: { bm25: report.firstStage, [label]: report.metrics },
+              lift,
+              timings: { indexMs, rerank: report.timings.rerank },
+            },
+            null,
+            2,
+          ),
+        );
+      }
+    } finally {
+      await reranker.close?.();
+    }
+  });
+}

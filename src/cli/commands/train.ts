@@ -1,0 +1,194 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { DEFAULT_LAMBDAMART_PARAMS, type LambdaMartParams } from "../../rerankers/learned/lambdamart.js";
+import { prepareDataset, type PreparedDataset } from "../../rerankers/learned/dataset-training.js";
+import { saveLearnedModel } from "../../rerankers/learned/model-file.js";
+import { validateFeatureNames } from "../../rerankers/learned/features.js";
+import { crossValidate, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../rerankers/learned/training.js";
+import { formatMetricsTable } from "../../eval/table.js";
+import { UsageError } from "../usage-error.js";
+
+interface TrainFlags {
+  dataset: string;
+  split: string;
+  out?: string;
+  qrels?: string;
+  validateSplit?: string;
+  validateFraction?: string;
+  cv?: string;
+  candidates: string;
+  trees?: string;
+  learningRate?: string;
+  leaves?: string;
+  minSamplesPerLeaf?: string;
+  featureFraction?: string;
+  earlyStopping?: string;
+  seed?: string;
+  features?: string;
+  format: string;
+}
+
+function num(flag: string, value: string | undefined, min: number, max: number, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${flag} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got "${value}"`);
+  }
+  return n;
+}
+
+function paramsFromFlags(flags: TrainFlags): Partial<LambdaMartParams> {
+  const p: Partial<LambdaMartParams> = {};
+  const set = <K extends keyof LambdaMartParams>(k: K, v: number | undefined) => {
+    if (v !== undefined) p[k] = v as LambdaMartParams[K];
+  };
+  set("trees", num("--trees", flags.trees, 1, 100_000, true));
+  set("learningRate", num("--learning-rate", flags.learningRate, 1e-6, 1, false));
+  set("maxLeaves", num("--leaves", flags.leaves, 2, 1024, true));
+  set("minSamplesPerLeaf", num("--min-samples-per-leaf", flags.minSamplesPerLeaf, 1, 1e9, true));
+  set("featureFraction", num("--feature-fraction", flags.featureFraction, 0.01, 1, false));
+  set("earlyStoppingRounds", num("--early-stopping", flags.earlyStopping, 0, 100_000, true));
+  set("seed", num("--seed", flags.seed, 0, 2 ** 31 - 1, true));
+  return p;
+}
+
+const pct = (x: number) => (x >= 0.0005 ? `${(100 * x).toFixed(1)}%` : "<0.1%");
+
+function importanceTable(importance: Array<{ feature: string; gain: number }>): string {
+  const width = Math.max(...importance.map((i) => i.feature.length));
+  return importance.map((i) => `  ${i.feature.padEnd(width)}  ${pct(i.gain).padStart(6)}  ${"#".repeat(Math.round(i.gain * 40))}`).join("\n");
+}
+
+export function register(program: Command): void {
+  program
+    .command("train")
+    .description("train a learned (LambdaMART) reranker on a BEIR folder's judgments, or cross-validate one")
+    .requiredOption("--dataset <dir>", "BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)")
+    .option("--split <name>", "judged split to learn from", "train")
+    .option("--out <file>", "where to write the model JSON (required unless --cv)")
+    .option("--qrels <file>", "learn from these judgments instead of qrels/<split>.tsv (e.g. from `winnow label`)")
+    .option("--validate-split <name>", "early-stop on this split's queries (e.g. dev)")
+    .option("--validate-fraction <f>", "early-stop on this fraction of the training queries (default 0.2 when no --validate-split)")
+    .option("--cv <k>", "k-fold cross-validation by query: per-fold and mean nDCG@10 vs BM25 (no model written unless --out)")
+    .option("--candidates <n>", "BM25 candidates per query to learn to rerank", "100")
+    .option("--trees <n>", `most trees (default ${DEFAULT_LAMBDAMART_PARAMS.trees})`)
+    .option("--learning-rate <x>", `shrinkage (default ${DEFAULT_LAMBDAMART_PARAMS.learningRate})`)
+    .option("--leaves <n>", `leaves per tree (default ${DEFAULT_LAMBDAMART_PARAMS.maxLeaves})`)
+    .option("--min-samples-per-leaf <n>", `fewest rows per leaf (default ${DEFAULT_LAMBDAMART_PARAMS.minSamplesPerLeaf})`)
+    .option("--feature-fraction <f>", `features sampled per tree (default ${DEFAULT_LAMBDAMART_PARAMS.featureFraction})`)
+    .option("--early-stopping <n>", `stop after n trees without validation gain (default ${DEFAULT_LAMBDAMART_PARAMS.earlyStoppingRounds})`)
+    .option("--seed <n>", `seed for sampling and splits (default ${DEFAULT_LAMBDAMART_PARAMS.seed})`)
+    .option("--features <list>", "comma-separated feature names (default: the shipped model's set; see docs/learned.md)")
+    .option("--format <fmt>", "table | json", "table")
+    .action(async (flags: TrainFlags) => {
+      if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
+      const cv = num("--cv", flags.cv, 2, 100, true);
+      if (cv === undefined && !flags.out) throw new UsageError("--out <file> is required (or use --cv <k> to cross-validate)");
+      if (flags.validateSplit && flags.validateFraction) throw new UsageError("give --validate-split or --validate-fraction, not both");
+      const validateFraction = num("--validate-fraction", flags.validateFraction, 0, 0.9, false) ?? (flags.validateSplit ? 0 : 0.2);
+      const candidates = num("--candidates", flags.candidates, 2, 10_000, true)!;
+      const features = flags.features ? flags.features.split(",").map((s) => s.trim()).filter(Boolean) : [...DEFAULT_FEATURES];
+      try {
+        validateFeatureNames(features, "--features");
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      const baseMargin = features.includes(DEFAULT_BASE_MARGIN.feature) ? { ...DEFAULT_BASE_MARGIN } : null;
+      const params = paramsFromFlags(flags);
+      const json = flags.format === "json";
+      const log = (line: string) => {
+        if (!json) process.stderr.write(line + "\n");
+      };
+      const tty = process.stderr.isTTY && !json;
+      const onQuery = tty ? (done: number, total: number) => process.stderr.write(`\r  features: ${done}/${total} queries${done === total ? "\n" : ""}`) : undefined;
+
+      const data: PreparedDataset = await prepareDataset({
+        dir: flags.dataset,
+        split: flags.split,
+        qrelsFile: flags.qrels,
+        candidates,
+        features,
+        onStage: (s) => log(s === "indexing" ? `indexing ${flags.dataset} with BM25…` : `retrieving ${candidates} candidates per query and computing ${features.length} features…`),
+        onQuery,
+      });
+      log(`  ${data.index.docCount} documents indexed in ${(data.indexMs / 1000).toFixed(1)} s; ${data.queries.length} judged queries prepared in ${(data.featureMs / 1000).toFixed(1)} s`);
+
+      const provenance = { dataset: resolve(flags.dataset), split: flags.split, qrels: flags.qrels ? resolve(flags.qrels) : undefined, candidates };
+      const output: Record<string, unknown> = { dataset: flags.dataset, split: flags.split, queries: data.queries.length, candidates, features };
+
+      if (cv !== undefined) {
+        log(`${cv}-fold cross-validation by query (early stopping on ${pct(validateFraction || 0.2)} of each training part)…`);
+        const result = crossValidate(data.queries, data.qrels, cv, {
+          features,
+          baseMargin,
+          marginOnly: true,
+          params,
+          validateFraction: validateFraction || 0.2,
+          seed: params.seed ?? DEFAULT_LAMBDAMART_PARAMS.seed,
+          onFold: (f) => log(`  fold ${f.fold}: ${f.testQueries} queries, ${f.trees} trees, nDCG@10 bm25 ${f.firstStage.toFixed(4)} → learned ${f.reranked.toFixed(4)}`),
+        });
+        output.cv = result;
+        if (!json) {
+          const rows = result.folds.map((f) => ({ label: `fold ${f.fold}`, metrics: { bm25: f.firstStage, learned: f.reranked, delta: f.reranked - f.firstStage } }));
+          rows.push({ label: "all queries", metrics: { bm25: result.firstStage, learned: result.reranked, delta: result.reranked - result.firstStage } });
+          console.log(`nDCG@10, ${cv}-fold CV on ${flags.dataset} (${flags.split}, ${data.queries.length} queries, top ${candidates} BM25 candidates)`);
+          console.log(formatMetricsTable(rows, { labelHeader: "fold" }));
+          console.log(`\nfeature importance (split gain, mean over folds):\n${importanceTable(result.importance)}`);
+        }
+        if (!flags.out) {
+          if (json) console.log(JSON.stringify(output, null, 2));
+          return;
+        }
+      }
+
+      let train = data.queries;
+      let validation = undefined as typeof data.queries | undefined;
+      let validationQrels = data.qrels;
+      if (flags.validateSplit) {
+        log(`preparing validation split ${flags.validateSplit}…`);
+        const v = await prepareDataset({ dir: flags.dataset, split: flags.validateSplit, candidates, features, index: data.index });
+        validation = v.queries;
+        validationQrels = v.qrels;
+      } else if (validateFraction > 0) {
+        const folds = foldsOf(data.queries, Math.max(2, Math.round(1 / validateFraction)), params.seed ?? DEFAULT_LAMBDAMART_PARAMS.seed);
+        validation = folds[0];
+        train = folds.slice(1).flat();
+      }
+      log(`training LambdaMART on ${train.length} queries${validation ? `, early stopping on ${validation.length}` : ""}…`);
+      const trees = params.trees ?? DEFAULT_LAMBDAMART_PARAMS.trees;
+      const trained = trainModel(train, {
+        features,
+        baseMargin,
+        marginOnly: true,
+        params,
+        validation,
+        provenance: { ...provenance, validation: flags.validateSplit ?? (validateFraction > 0 ? `${validateFraction} of ${flags.split}` : "none") },
+        onProgress: (p) => {
+          if (tty) process.stderr.write(`\r  tree ${p.tree}/${trees}  train nDCG@10 ${p.trainNdcg.toFixed(4)}${p.validNdcg !== undefined ? `  validation ${p.validNdcg.toFixed(4)}` : ""}   `);
+          else if (!json && p.tree % 50 === 0) log(`  tree ${p.tree}/${trees}`);
+        },
+      });
+      if (tty) process.stderr.write("\n");
+      await saveLearnedModel(trained.model, flags.out!);
+      output.model = resolve(flags.out!);
+      output.trees = trained.model.trees.length;
+      output.importance = trained.importance;
+      if (validation?.length) {
+        const lift = liftOf(validationQrels, runsFor(trained.model, validation));
+        output.validation = { queries: validation.length, bm25: lift.firstStage, learned: lift.reranked, wins: lift.wins, ties: lift.ties, losses: lift.losses };
+        if (!json) {
+          console.log(`validation (${validation.length} held-out queries, trec_eval measures):`);
+          console.log(formatMetricsTable([
+            { label: "bm25", metrics: lift.firstStage },
+            { label: "bm25 + learned", metrics: lift.reranked },
+          ]));
+          console.log(`nDCG@10 wins/ties/losses: ${lift.wins}/${lift.ties}/${lift.losses}`);
+        }
+      }
+      if (json) console.log(JSON.stringify(output, null, 2));
+      else {
+        console.log(`\nfeature importance (split gain):\n${importanceTable(trained.importance)}`);
+        console.log(`\nwrote ${flags.out} (${trained.model.trees.length} trees). Use it: winnow eval --dataset DIR --reranker learned --model ${flags.out}`);
+      }
+    });
+}
