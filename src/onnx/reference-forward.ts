@@ -116,7 +116,7 @@ export class ReferenceBert {
       if (id === padTokenId) return padTokenId;
       return padTokenId + ++running;
     });
-    let x = ids.map((id, t) => {
+    let x: Float64Array[] = ids.map((id, t) => {
       const row = new Float64Array(H);
       const tt = family === "bert" ? (types?.[t] ?? 0) : 0;
       for (let h = 0; h < H; h++) row[h] = word[id * H + h] + type[tt * H + h] + pos[positions[t] * H + h];
