@@ -136,7 +136,7 @@ export class LlmReranker implements Reranker {
   private readonly s: z.output<typeof llmOptionsSchema>;
   private readonly chat: ChatClient;
   private readonly limiter: ConcurrencyLimiter;
-  private readonly budget: PromptBudget;
+  private budget: PromptBudget | undefined;
   private readonly templates: PromptTemplates;
   private readonly logger: WarnLogger;
   private readonly onUsage?: (usage: LlmUsage) => void;
@@ -164,7 +164,6 @@ export class LlmReranker implements Reranker {
     });
     this.name = `llm-${this.mode}:${this.s.model}`;
     this.limiter = new ConcurrencyLimiter(this.s.concurrency);
-    this.budget = new PromptBudget(this.s.maxPromptTokens, this.s.maxPassageTokens, this.s.encoding);
     const t = this.s.templates ?? {};
     const merge = (d: ChatTemplate, o?: { system?: string; user?: string }): ChatTemplate => ({ system: o?.system ?? d.system, user: o?.user ?? d.user });
     this.templates = {
@@ -191,6 +190,7 @@ export class LlmReranker implements Reranker {
     if (typeof instruction !== "string") throw new WinnowError("INVALID_INPUT", "instruction must be a string", { details: { field: "instruction" } });
     const ctx: CallContext = { query: q.text, instruction: instruction ? `Instruction: ${instruction}` : "", signal: options.signal, usage: emptyUsage() };
     this.totals.queries++;
+    this.budget ??= await PromptBudget.create(this.s.maxPromptTokens, this.s.maxPassageTokens, this.s.encoding);
     let scores: number[];
     let details: ((i: number) => Record<string, unknown> | undefined) | undefined;
     try {
@@ -234,9 +234,10 @@ export class LlmReranker implements Reranker {
   /** Renders the template once without passages to learn its fixed token cost, then fits passages into what is left. */
   private fitPassages(template: ChatTemplate, values: Record<string, string>, texts: string[], ctx: CallContext): string[] {
     const empty: Record<string, string> = { ...values, passages: "", passage: "", passage_a: "", passage_b: "" };
-    const overhead = this.budget.count(renderTemplate(template.system, empty)) + this.budget.count(renderTemplate(template.user, empty)) + 4 * texts.length + 8;
+    const overhead = this.budget!.count(renderTemplate(template.system, empty)) + this.budget!.count(renderTemplate(template.user, empty)) + 4 * texts.length + 8;
     // One line per passage: the numbered-list formats rely on it, and layout whitespace only costs tokens.
-    const fitted = this.budget.fit(texts.map((t) => t.replace(/\s+/g, " ").trim()), overhead);
+    const budget = this.budget!;
+    const fitted = budget.fit(texts.map((t) => t.replace(/\s+/g, " ").trim()), overhead);
     ctx.usage.truncatedPassages += fitted.truncated;
     return fitted.passages;
   }

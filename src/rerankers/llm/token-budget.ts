@@ -1,16 +1,20 @@
-import { getEncoding, type Tiktoken, type TiktokenEncoding } from "js-tiktoken";
+import { Tiktoken } from "js-tiktoken/lite";
 import { InvalidInputError } from "../../core/errors.js";
 
 /** Encodings we offer: OpenAI's current ones. For other model families they are a close estimate of the real count. */
 export type PromptEncoding = "cl100k_base" | "o200k_base";
 
-const encoders = new Map<PromptEncoding, Tiktoken>();
+const encoders = new Map<PromptEncoding, Promise<Tiktoken>>();
 
-/** Loading a BPE table takes ~100 ms, so each is built once per process. */
-function encoder(name: PromptEncoding): Tiktoken {
+/**
+ * Loads one BPE table on first use (each is megabytes of ranks; importing all of
+ * js-tiktoken would cost every CLI start seconds), then keeps it for the process.
+ */
+export function loadEncoder(name: PromptEncoding): Promise<Tiktoken> {
   let enc = encoders.get(name);
   if (!enc) {
-    enc = getEncoding(name as TiktokenEncoding);
+    const ranks = name === "o200k_base" ? import("js-tiktoken/ranks/o200k_base") : import("js-tiktoken/ranks/cl100k_base");
+    enc = ranks.then((m) => new Tiktoken(m.default));
     encoders.set(name, enc);
   }
   return enc;
@@ -22,14 +26,14 @@ function encoder(name: PromptEncoding): Tiktoken {
  * Every passage in a call gets an equal share of what the template and query leave.
  */
 export class PromptBudget {
-  private readonly enc: Tiktoken;
-
   constructor(
+    private readonly enc: Tiktoken,
     readonly maxPromptTokens: number,
     readonly maxPassageTokens: number,
-    encoding: PromptEncoding = "cl100k_base",
-  ) {
-    this.enc = encoder(encoding);
+  ) {}
+
+  static async create(maxPromptTokens: number, maxPassageTokens: number, encoding: PromptEncoding = "cl100k_base"): Promise<PromptBudget> {
+    return new PromptBudget(await loadEncoder(encoding), maxPromptTokens, maxPassageTokens);
   }
 
   // `[], []`: special-token strings in user text (e.g. "<|endoftext|>") are counted as plain text, never rejected.

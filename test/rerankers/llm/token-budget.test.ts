@@ -4,8 +4,8 @@ import { PromptBudget } from "../../../src/rerankers/llm/token-budget.js";
 
 const enc = getEncoding("cl100k_base");
 
-describe("PromptBudget", () => {
-  const budget = new PromptBudget(1000, 50);
+describe("PromptBudget", async () => {
+  const budget = await PromptBudget.create(1000, 50);
 
   it("cuts by tokens: the kept text is exactly the first maxTokens tokens of the full text", () => {
     const long = "Coral reefs bleach when ocean temperatures rise; ".repeat(200);
