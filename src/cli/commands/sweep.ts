@@ -1,0 +1,115 @@
+import type { Command } from "commander";
+import { writeFileAtomic } from "../../retrieval/vector/exact-vector-index.js";
+import type { Query } from "../../core/types.js";
+import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import { runSweep, type SweepReport } from "../../eval/sweep/sweep.js";
+import { createReranker } from "../../rerankers/registry.js";
+import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { UsageError } from "../usage-error.js";
+
+interface SweepFlags {
+  dataset: string;
+  split: string;
+  index?: string;
+  candidates: string;
+  budgetMs?: string;
+  tolerance: string;
+  queries?: string;
+  out?: string;
+  format: string;
+}
+
+export function parseCandidateList(value: string): number[] {
+  const parts = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const counts = parts.map(Number);
+  if (parts.length === 0 || counts.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) {
+    throw new UsageError(`--candidates must be a comma-separated list of integers in 1..10000, got "${value}"`);
+  }
+  return counts;
+}
+
+function formatTable(r: SweepReport): string {
+  const head = ["candidates", "nDCG@10", "MRR", "recall@k", "rerank p50 ms", "rerank p95 ms", "e2e p95 ms", ""];
+  const rows = r.rows.map((x) => [
+    String(x.candidates),
+    x.ndcg10.toFixed(4),
+    x.mrr.toFixed(4),
+    x.recall.toFixed(4),
+    x.rerankP50Ms.toFixed(1),
+    x.rerankP95Ms.toFixed(1),
+    x.endToEndP95Ms.toFixed(1),
+    (x.candidates === r.recommendation?.candidates ? "← recommended" : "") + (x.fitsBudget ? "" : "over budget"),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
+  const out = [
+    `first stage: nDCG@10 ${r.firstStage.ndcg10.toFixed(4)}, MRR ${r.firstStage.mrr.toFixed(4)} (${r.numQueries} queries)`,
+    line(head),
+    ...rows.map(line),
+    r.recommendation ? `recommendation: ${r.recommendation.candidates} candidates — ${r.recommendation.reason}` : `recommendation: none — no count fits the ${r.budgetMs} ms budget`,
+  ];
+  return out.join("\n");
+}
+
+/** `winnow sweep`: quality and latency against the number of candidates reranked. */
+export function register(program: Command): void {
+  const cmd = program
+    .command("sweep")
+    .description("rerank 10, 20, 50… first-stage candidates per query and report nDCG@10, recall ceiling, MRR and latency for each; recommends a count")
+    .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    .option("--split <name>", "qrels split (tune on train/dev, report on test)", "test")
+    .option("--index <dir>", "load a saved BM25 index instead of building one from the corpus")
+    .option("--candidates <list>", "candidate counts to try", "10,20,50,100,200")
+    .option("--budget-ms <ms>", "end-to-end p95 budget the recommendation must fit")
+    .option("--tolerance <x>", "nDCG@10 within this of the best counts as equal", "0.005")
+    .option("--queries <n>", "use only the first n judged queries (quick looks)")
+    .option("--out <file>", "write the self-contained HTML report here")
+    .option("--format <fmt>", "stdout: table | json", "table");
+  addRerankerOptions(cmd, "learned");
+  cmd.action(async (flags: SweepFlags & Parameters<typeof rerankerSpecFromFlags>[0]) => {
+    const counts = parseCandidateList(flags.candidates);
+    if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
+    const budgetMs = flags.budgetMs === undefined ? undefined : Number(flags.budgetMs);
+    if (budgetMs !== undefined && !(budgetMs > 0)) throw new UsageError(`--budget-ms must be a number > 0, got "${flags.budgetMs}"`);
+    const tolerance = Number(flags.tolerance);
+    if (!(tolerance >= 0 && tolerance < 1)) throw new UsageError(`--tolerance must be in [0, 1), got "${flags.tolerance}"`);
+    const limit = flags.queries === undefined ? undefined : Number(flags.queries);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--queries must be a positive integer, got "${flags.queries}"`);
+    const spec = rerankerSpecFromFlags(flags);
+    if (!spec) throw new UsageError("sweep needs a reranker (--reranker <type>)");
+
+    const dataset = await loadBeirDataset(flags.dataset, flags.split);
+    const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
+    const index = flags.index ? await Bm25Index.load(flags.index) : await Bm25Index.build(readCorpus(flags.dataset));
+    // The learned reranker reads corpus statistics from the same index when it is given one.
+    if (spec.type === "learned" && spec.index === undefined) spec.index = index;
+    const reranker = await createReranker(spec);
+    const queries: Query[] = limit === undefined ? dataset.queries : dataset.queries.slice(0, limit);
+    const qrels = limit === undefined ? dataset.qrels : new Map(queries.map((q) => [q.id!, dataset.qrels.get(q.id!)!]));
+    const progress = process.stderr.isTTY;
+    let report: SweepReport;
+    try {
+      report = await runSweep({
+        queries,
+        qrels,
+        firstStage: { search: (q, k) => index.search(q, k) },
+        reranker,
+        candidates: counts,
+        budgetMs,
+        tolerance,
+        onQuery: progress ? (done, total) => process.stderr.write(`\r${done}/${total} queries${done === total ? "\n" : ""}`) : undefined,
+      });
+    } finally {
+      await reranker.close?.();
+    }
+    if (flags.out) {
+      const { renderSweepReport } = await import("../../report/sweep-report.js");
+      const { basename, resolve } = await import("node:path");
+      const html = renderSweepReport(report, { dataset: basename(resolve(flags.dataset)), split: flags.split, firstStage: "BM25" });
+      await writeFileAtomic(flags.out, html);
+      if (flags.format === "table") console.error(`report written to ${flags.out}`);
+    }
+    if (flags.format === "json") console.log(JSON.stringify({ dataset: flags.dataset, split: flags.split, ...report, rerankerSpec: { ...spec, index: undefined } }, null, 2));
+    else console.log(formatTable(report));
+  });
+}
