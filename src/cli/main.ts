@@ -5,6 +5,7 @@ import { UsageError } from "./usage-error.js";
 /** Each command lives in its own module under ./commands and registers itself here. */
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import("./commands/label.js"),
+  () => import("./commands/sweep.js"),
   () => import("./commands/rerank.js"),
   () => import("./commands/models.js"),
   () => import("./commands/calibrate.js"),
