@@ -21,7 +21,16 @@ export async function heapTopK(n: number, k: number, better: (a: number, b: numb
       i = top;
     }
   };
-  for (let i = Math.floor(n / 2) - 1; i >= 0; i--) await siftDown(i);
+  // Heapify level by level from the bottom: sift-downs on one level touch disjoint
+  // subtrees, so they run concurrently (an LLM round trip each), same comparisons.
+  const lastParent = Math.floor(n / 2) - 1;
+  for (let level = Math.floor(Math.log2(Math.max(1, lastParent + 1))); level >= 0; level--) {
+    const first = 2 ** level - 1;
+    const last = Math.min(lastParent, 2 ** (level + 1) - 2);
+    const jobs: Array<Promise<void>> = [];
+    for (let i = first; i <= last; i++) jobs.push(siftDown(i));
+    await Promise.all(jobs);
+  }
   const out: number[] = [];
   const want = Math.min(k, n);
   while (out.length < want) {

@@ -102,6 +102,22 @@ describe("heapTopK", () => {
     expect(cmp.comparisons).toBeLessThan((n * (n - 1)) / 2 / 10);
   });
 
+  it("runs the sift-downs of one heap level concurrently", async () => {
+    const rel = Array.from({ length: 31 }, (_, i) => (i * 7) % 31);
+    let active = 0;
+    let peak = 0;
+    const cmp = new MemoizedComparator(async (a, b) => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 2));
+      active--;
+      return Math.sign(rel[a] - rel[b]);
+    });
+    const top = await heapTopK(31, 3, (a, b) => cmp.better(a, b));
+    expect(top).toEqual(rel.map((r, i) => ({ r, i })).sort((x, y) => y.r - x.r || x.i - y.i).slice(0, 3).map((x) => x.i));
+    expect(peak).toBeGreaterThan(4);
+  });
+
   it("sorts everything when k = n (heapsort), breaking ties by input position", async () => {
     const rel = [1, 3, 3, 0, 2];
     const cmp = new MemoizedComparator(async (a, b) => Math.sign(rel[a] - rel[b]));
