@@ -4,7 +4,7 @@ import { evaluateRun, type EvaluateOptions, type EvaluationResult } from "./eval
 import { computeLift, type LiftReport } from "./lift.js";
 import { DEFAULT_METRICS } from "./metrics.js";
 import type { Qrels } from "./readers/qrels.js";
-import type { Run, RunEntry } from "./run.js";
+import { trecOrder, type Run, type RunEntry } from "./run.js";
 
 /** Anything that returns first-stage candidates for a query (a BM25 index, a pipeline pool…). */
 export interface FirstStage {
@@ -62,6 +62,20 @@ export function summarizeLatencies(ms: readonly number[]): LatencySummary {
   const sorted = [...ms].sort((a, b) => a - b);
   const totalMs = ms.reduce((s, x) => s + x, 0);
   return { totalMs, meanMs: ms.length ? totalMs / ms.length : 0, p50Ms: percentile(sorted, 50), p95Ms: percentile(sorted, 95) };
+}
+
+/**
+ * The first stage's hits re-sorted the way trec_eval will rank them (ties by docid
+ * descending, ranks renumbered), so the candidates handed to the reranker are exactly
+ * the top of the first-stage run being evaluated, even where a retriever breaks
+ * score ties differently.
+ */
+function inTrecOrder(hits: readonly Candidate[]): Candidate[] {
+  const order = trecOrder(hits.map((c, i) => ({ docId: c.document.id, score: c.score, i })));
+  return order.map((e, rank) => {
+    const c = hits[e.i];
+    return c.rank === rank + 1 ? c : { ...c, rank: rank + 1 };
+  });
 }
 
 function checkCount(name: string, value: number): number {
@@ -128,7 +142,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     throwIfAborted(options.signal);
     const qid = query.id ?? String(n);
     const t0 = performance.now();
-    const hits = await options.firstStage.search(query, depth);
+    const hits = inTrecOrder(await options.firstStage.search(query, depth));
     searchMs.push(performance.now() - t0);
     firstRun.set(
       qid,

@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../core/errors.js";
 import { evaluateRun, type EvaluateOptions } from "./evaluate.js";
 import { DEFAULT_METRICS } from "./metrics.js";
+import { pairedRandomizationTest } from "./significance.js";
 import type { Qrels } from "./readers/qrels.js";
 import { trecOrder, type RunEntry } from "./run.js";
 
@@ -14,6 +15,8 @@ export interface MetricLift {
   wins: number;
   ties: number;
   losses: number;
+  /** Two-sided paired randomization test p-value of the mean difference (see significance.ts). */
+  pValue: number;
 }
 
 export interface LiftReport {
@@ -36,6 +39,8 @@ export interface LiftOptions extends EvaluateOptions {
   metrics?: readonly string[];
   /** Depth of the top-k comparison (default 10). */
   k?: number;
+  /** Random sign flips for the significance test (default 10,000). */
+  trials?: number;
 }
 
 /** Per-query differences smaller than this are float noise, not a win or a loss. */
@@ -66,14 +71,24 @@ export function computeLift(
     let wins = 0;
     let ties = 0;
     let losses = 0;
+    const diffs: number[] = [];
     for (const [qid, b] of before.perQuery) {
       const a = after.perQuery.get(qid)?.[name] ?? 0;
       const d = a - b[name];
+      diffs.push(d);
       if (d > TIE_EPSILON) wins++;
       else if (d < -TIE_EPSILON) losses++;
       else ties++;
     }
-    out[name] = { before: before.metrics[name], after: after.metrics[name], delta: after.metrics[name] - before.metrics[name], wins, ties, losses };
+    out[name] = {
+      before: before.metrics[name],
+      after: after.metrics[name],
+      delta: after.metrics[name] - before.metrics[name],
+      wins,
+      ties,
+      losses,
+      pValue: pairedRandomizationTest(diffs, { trials: options.trials }),
+    };
   }
   let setChanged = 0;
   let orderChanged = 0;

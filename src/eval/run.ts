@@ -33,6 +33,6 @@ export function compareIdsByteOrder(a: string, b: string): number {
  * document id in descending strcmp order. The rank column of a run file is ignored,
  * exactly as trec_eval ignores it. Returns a new array.
  */
-export function trecOrder(entries: readonly RunEntry[]): RunEntry[] {
+export function trecOrder<T extends RunEntry>(entries: readonly T[]): T[] {
   return [...entries].sort((p, q) => (p.score > q.score ? -1 : p.score < q.score ? 1 : compareIdsByteOrder(q.docId, p.docId)));
 }

@@ -18,7 +18,7 @@ export interface MetricsTableOptions {
 function formatValue(name: string, value: number | undefined, digits: number, signed: boolean): string {
   if (value === undefined || Number.isNaN(value)) return "-";
   // Counts are integers in trec_eval's output; keep them that way.
-  const text = name.startsWith("num_") ? String(Math.round(value)) : value.toFixed(digits);
+  const text = name.startsWith("num_") && Number.isInteger(value) ? String(value) : value.toFixed(digits);
   return signed && value > 0 ? `+${text}` : text;
 }
 
@@ -52,6 +52,7 @@ export function formatLiftTable(lift: LiftReport, labels: { before?: string; aft
       { label: labels.before ?? "first stage", metrics: pick((m) => m.before) },
       { label: labels.after ?? "reranked", metrics: pick((m) => m.after) },
       { label: "Δ", metrics: pick((m) => m.delta) },
+      { label: "p (paired randomization)", metrics: pick((m) => m.pValue) },
     ],
     { metrics: names, digits },
   );

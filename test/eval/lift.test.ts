@@ -32,6 +32,8 @@ describe("reranker lift", () => {
     expect(lift.metrics.recip_rank.after).toBeCloseTo((7 / 3) / 3, 12);
     expect(lift.metrics.recip_rank.delta).toBeCloseTo((7 / 3 - 2.5) / 3, 12);
     expect(lift.metrics.recip_rank).toMatchObject({ wins: 1, ties: 1, losses: 1 });
+    // Differences +1/2, 0, −2/3: every sign flip gives |sum| >= 1/6, so nothing is significant.
+    expect(lift.metrics.recip_rank.pValue).toBeGreaterThan(0.99);
     // P_2: q1 1/2 → 1/2 (tie), q2 tie, q3 1/2 → 0 (loss).
     expect(lift.metrics.P_2).toMatchObject({ wins: 0, ties: 2, losses: 1 });
     // Top-2: q1 same set {x,a} but new order; q3 new set {x,y}; q2 unchanged.
@@ -40,6 +42,7 @@ describe("reranker lift", () => {
     expect(text).toContain("recip_rank 1/1/1");
     expect(text).toContain("top-2 changed: set 33.3%, order 66.7% of 3 queries");
     expect(text.split("\n")[4]).toMatch(/^Δ\s+-0\.0556\s+-0\.1667$/);
+    expect(text.split("\n")[5]).toMatch(/^p \(paired randomization\)\s+1\.0000\s+/);
   });
 
   it("lines up the metrics table", () => {

@@ -1,0 +1,53 @@
+import { InvalidInputError } from "../core/errors.js";
+
+/** mulberry32: a small seeded PRNG, so a report's p-values are the same on every run. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+}
+
+export interface RandomizationTestOptions {
+  /** Random sign assignments drawn (default 10,000). */
+  trials?: number;
+  seed?: number;
+}
+
+/**
+ * Two-sided paired randomization test on per-query differences (after − before), the
+ * test Smucker, Allan & Carterette (CIKM 2007) recommend for IR: under the null
+ * hypothesis each difference is equally likely to have either sign, so the p-value is
+ * the share of random sign flips whose mean is at least as far from 0 as the observed
+ * mean. Returns (hits + 1) / (trials + 1), never exactly 0; 1 when nothing changed.
+ */
+export function pairedRandomizationTest(differences: readonly number[], options: RandomizationTestOptions = {}): number {
+  const trials = options.trials ?? 10_000;
+  if (!Number.isInteger(trials) || trials < 1 || trials > 10_000_000) {
+    throw new InvalidInputError(`trials must be an integer from 1 to 10000000, got ${String(trials)}`, { field: "trials" });
+  }
+  const n = differences.length;
+  if (n === 0) return 1;
+  let sum = 0;
+  for (const d of differences) sum += d;
+  const observed = Math.abs(sum);
+  // Sums are compared, not means (same n); the slack absorbs float noise in equal sums.
+  const slack = 1e-12 * Math.max(1, observed);
+  if (observed <= slack) return 1;
+  const next = mulberry32(options.seed ?? 0x5eed);
+  let hits = 0;
+  for (let t = 0; t < trials; t++) {
+    let s = 0;
+    let bits = 0;
+    for (let i = 0; i < n; i++) {
+      if ((i & 31) === 0) bits = next();
+      s += (bits >>> (i & 31)) & 1 ? differences[i] : -differences[i];
+    }
+    if (Math.abs(s) >= observed - slack) hits++;
+  }
+  return (hits + 1) / (trials + 1);
+}
