@@ -15,6 +15,7 @@ export { evaluateRun, type EvaluateOptions, type EvaluationResult } from "./eval
 export { computeLift, type LiftOptions, type LiftReport, type MetricLift } from "./eval/lift.js";
 export { formatMetricsTable, formatLiftTable, type MetricsRow, type MetricsTableOptions } from "./eval/table.js";
 export { runExperiment, mergeReranked, type ExperimentOptions, type ExperimentReport, type FirstStage, type LatencySummary } from "./eval/experiment.js";
+export { pairedRandomizationTest, type RandomizationTestOptions } from "./eval/significance.js";
 // Rerank server: Cohere/TEI-compatible HTTP API with dynamic batching.
 export { createServer, startServer, loadServerConfigFile, resolveServerConfig, DynamicBatcher, type ServerConfig, type ServerConfigInput, type ServedModelConfig, type RunningServer } from "./server/index.js";
 // Hosted rerank APIs (Cohere, Jina, Voyage, Mixedbread, TEI, Infinity) and LLM rerankers over OpenAI-compatible chat.
