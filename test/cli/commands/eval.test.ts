@@ -7,7 +7,9 @@ import { register as registerMetrics } from "../../../src/cli/commands/metrics.j
 import { UsageError } from "../../../src/cli/usage-error.js";
 import { WinnowError } from "../../../src/core/errors.js";
 import type { Candidate, QueryInput, RankedResult } from "../../../src/core/types.js";
+import { readCorpus } from "../../../src/eval/readers/beir.js";
 import { registerReranker } from "../../../src/rerankers/registry.js";
+import { Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
 import { runCommand } from "./eval-cli.js";
 import { repoPaths } from "./repo-root.js";
 
@@ -40,6 +42,16 @@ describe("winnow eval", () => {
     expect(out.lift).toBeUndefined();
     const again = JSON.parse(await runCommand(registerMetrics, ["metrics", "--qrels", join(mini, "qrels/test.tsv"), "--run", runOut, "--format", "json"]));
     expect(again.metrics).toEqual(out.metrics);
+
+    // A saved index gives the same figures; --k1 overrides the saved parameter at search time.
+    const indexDir = join(dir, "index");
+    await (await Bm25Index.build(readCorpus(mini))).save(indexDir);
+    const loaded = JSON.parse(await runCommand(registerEval, ["eval", "--dataset", mini, "--index", indexDir, "--format", "json", "--depth", "100"]));
+    expect(loaded.metrics).toEqual(out.metrics);
+    expect(loaded.retriever).toMatchObject({ index: indexDir, documents: null, k1: 0.9 });
+    const k1 = JSON.parse(await runCommand(registerEval, ["eval", "--dataset", mini, "--index", indexDir, "--k1", "3", "--format", "json", "--depth", "100"]));
+    expect(k1.retriever.k1).toBe(3);
+    expect(k1.metrics.map).not.toBe(out.metrics.map);
   });
 
   it("reranks the top candidates with --reranker and reports first stage, lift and rerank latency", async () => {
