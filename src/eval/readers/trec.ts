@@ -5,6 +5,9 @@ import { InvalidInputError } from "../../core/errors.js";
 import { trecOrder, type Run, type RunEntry } from "../run.js";
 import { readLines, requirePath } from "./line-reader.js";
 
+// TREC qrels are read by the shared auto-detecting reader; re-exported so TREC users find it here.
+export { readQrels, type Qrels } from "./qrels.js";
+
 /**
  * Reads a TREC run file (`qid Q0 docid rank score tag`, whitespace-separated). As in
  * trec_eval, the rank column is ignored (ranking is by score), fields after the tag
