@@ -1,5 +1,6 @@
 import { PorterStemmer } from "./porter-stemmer.js";
 import { DEFAULT_MAX_TOKEN_LENGTH, StandardTokenizer } from "./standard-tokenizer.js";
+import { TokenMemo } from "./token-memo.js";
 
 /** Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET (33 words), the set Anserini uses for BEIR. */
 export const ENGLISH_STOP_WORDS: ReadonlySet<string> = new Set([
@@ -24,10 +25,10 @@ export class EnglishAnalyzer {
   private readonly tokenizer: StandardTokenizer;
   private readonly stopWords: ReadonlySet<string>;
   private readonly stemmer: PorterStemmer | undefined;
-  // Vocabularies are small next to token streams, so memoising the
-  // lowercase+stop+stem step per surface form saves most of the work.
-  private readonly termCache = new Map<string, string | null>();
-  private static readonly CACHE_LIMIT = 500_000;
+  // Vocabularies are small next to token streams, so the possessive+lowercase+stop+stem
+  // step is memoised per surface form (see TokenMemo for why not a Map).
+  private readonly memo = new TokenMemo<string | null>();
+  private readonly filterToken = (token: string): string | null => this.filter(token);
 
   constructor(options: EnglishAnalyzerOptions = {}) {
     this.tokenizer = new StandardTokenizer(options.maxTokenLength ?? DEFAULT_MAX_TOKEN_LENGTH);
@@ -43,15 +44,23 @@ export class EnglishAnalyzer {
   }
 
   forEachTerm(text: string, emit: (term: string) => void): void {
-    this.tokenizer.forEachToken(text, (token) => {
-      let term = this.termCache.get(token);
-      if (term === undefined) {
-        term = this.filter(token);
-        if (this.termCache.size >= EnglishAnalyzer.CACHE_LIMIT) this.termCache.clear();
-        this.termCache.set(token, term);
-      }
+    this.tokenizer.forEachTokenRange(text, (start, end) => {
+      const term = this.memo.get(text, start, end, this.filterToken);
       if (term !== null) emit(term);
     });
+  }
+
+  /**
+   * The raw tokenizer pass: [start, end) of every token before filtering. With
+   * `termOfToken`, lets an indexer memoise its own per-token results (term ids).
+   */
+  forEachTokenRange(text: string, emit: (start: number, end: number) => void): void {
+    this.tokenizer.forEachTokenRange(text, emit);
+  }
+
+  /** The term one token becomes, or null when it is dropped (stop word). */
+  termOfToken(token: string): string | null {
+    return this.filter(token);
   }
 
   /** Possessive → lowercase → stop → stem for one token; null when the token is dropped. */

@@ -23,6 +23,11 @@ export class StandardTokenizer {
   }
 
   forEachToken(text: string, emit: (token: string) => void): void {
+    this.forEachTokenRange(text, (start, end) => emit(text.slice(start, end)));
+  }
+
+  /** Like forEachToken but hands over [start, end) offsets, so callers can skip building strings. */
+  forEachTokenRange(text: string, emit: (start: number, end: number) => void): void {
     const n = text.length;
     let i = 0;
     while (i < n) {
@@ -68,18 +73,18 @@ export class StandardTokenizer {
         i += len;
         continue;
       }
-      this.emitPieces(text, i, end, emit);
+      this.emitPieces(i, end, emit);
       i = end;
     }
   }
 
-  private emitPieces(text: string, start: number, end: number, emit: (token: string) => void): void {
+  private emitPieces(start: number, end: number, emit: (start: number, end: number) => void): void {
     const max = this.maxTokenLength;
     while (end - start > max) {
-      emit(text.slice(start, start + max));
+      emit(start, start + max);
       start += max;
     }
-    emit(text.slice(start, end));
+    emit(start, end);
   }
 }
 

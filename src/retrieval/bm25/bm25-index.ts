@@ -2,6 +2,8 @@ import { InvalidInputError, throwIfAborted } from "../../core/errors.js";
 import { toQuery } from "../../core/inputs.js";
 import type { Candidate, Document, QueryInput, Retriever, SearchOptions } from "../../core/types.js";
 import { EnglishAnalyzer } from "../analysis/english-analyzer.js";
+import { TokenMemo } from "../analysis/token-memo.js";
+import { smallestK } from "./smallest-k.js";
 import { matchesMetadataFilter, validateMetadataFilter } from "../pools/metadata-filter.js";
 import {
   bytesOf,
@@ -24,6 +26,11 @@ import {
 
 export type { Bm25Params } from "./lucene-bm25.js";
 export { DEFAULT_BM25_PARAMS } from "./lucene-bm25.js";
+
+const MAX_PACKED_DOCS = 1 << 21;
+const PACK_SHIFT = 2 ** 21;
+const SCORE_F32 = new Float32Array(1);
+const SCORE_BITS = new Uint32Array(SCORE_F32.buffer);
 
 export const BM25_INDEX_FORMAT = "winnow-bm25";
 export const BM25_INDEX_VERSION = 1;
@@ -107,6 +114,12 @@ class IndexBuilder {
   private readonly ids = new Set<string>();
   private readonly termIds = new Map<string, number>();
   private readonly terms: string[] = [];
+  /** Surface token → term id (-1: stop word), so the term dictionary is hit once per distinct token. */
+  private readonly tokenTermIds = new TokenMemo<number>(Number.MAX_SAFE_INTEGER);
+  private readonly resolveToken = (token: string): number => {
+    const term = this.analyzer.termOfToken(token);
+    return term === null ? -1 : this.termId(term);
+  };
   private readonly docTerms = new GrowableUint32();
   private readonly docTermOffsets = new GrowableUint32();
   private readonly titleLengths = new GrowableUint32();
@@ -142,10 +155,19 @@ class IndexBuilder {
     // Title and text analyzed apart equal "title text" analyzed whole (whitespace always breaks a token),
     // and this way the title's term count is known.
     const before = this.docTerms.length;
-    if (doc.title) this.analyzer.forEachTerm(doc.title, (t) => this.docTerms.push(this.termId(t)));
+    if (doc.title) this.addText(doc.title);
     this.titleLengths.push(this.docTerms.length - before);
-    this.analyzer.forEachTerm(doc.text, (t) => this.docTerms.push(this.termId(t)));
+    this.addText(doc.text);
     this.docTermOffsets.push(this.docTerms.length);
+  }
+
+  private addText(text: string): void {
+    const memo = this.tokenTermIds;
+    const docTerms = this.docTerms;
+    this.analyzer.forEachTokenRange(text, (start, end) => {
+      const id = memo.get(text, start, end, this.resolveToken);
+      if (id >= 0) docTerms.push(id);
+    });
   }
 
   private termId(term: string): number {
@@ -231,6 +253,11 @@ class IndexBuilder {
  */
 export class Bm25Index implements Retriever {
   readonly name = "bm25";
+  /**
+   * @internal Largest index that uses packed-key top-k (capped at 2^21 by the key layout);
+   * bigger ones use the heap. Tests lower it to exercise the heap.
+   */
+  static packedTopKLimit = MAX_PACKED_DOCS;
   readonly analyzer: EnglishAnalyzer;
   readonly params: Bm25Params;
   /** Documents with at least one indexed term (Lucene's docCount, the N of idf). */
@@ -250,6 +277,8 @@ export class Bm25Index implements Retriever {
   private readonly touchedFlags: Uint8Array;
   private readonly touched: Uint32Array;
   private filterCache = new Map<string, Uint8Array>();
+  /** Document index by id rank (inverse of idRank); only kept when ranks fit the packed sort keys. */
+  private readonly idOrder: Uint32Array | undefined;
 
   private constructor(data: IndexData, params: Bm25Params, analyzer: EnglishAnalyzer) {
     this.data = data;
@@ -272,6 +301,10 @@ export class Bm25Index implements Retriever {
     this.accumulator = new Float64Array(n);
     this.touchedFlags = new Uint8Array(n);
     this.touched = new Uint32Array(n);
+    if (n <= Math.min(MAX_PACKED_DOCS, Bm25Index.packedTopKLimit)) {
+      this.idOrder = new Uint32Array(n);
+      for (let d = 0; d < n; d++) this.idOrder[data.idRank[d]] = d;
+    }
   }
 
   /** Indexes documents (sync or async iterable), skipping blank ones; rejects duplicate ids. */
@@ -435,6 +468,7 @@ export class Bm25Index implements Retriever {
         acc[d] += luceneBm25Score(weight, postingsFreqs[p], normInverse[norms[d]]);
       }
     }
+    if (this.idOrder !== undefined) return this.packedTopK(k, nTouched);
     const size = Math.min(k, nTouched);
     const heapDocs = new Uint32Array(size);
     const heapScores = new Float32Array(size);
@@ -494,6 +528,40 @@ export class Bm25Index implements Retriever {
       heapDocs[0] = heapDocs[filled];
       heapScores[0] = heapScores[filled];
       siftDown(0);
+    }
+    return [outDocs, outScores];
+  }
+
+  /**
+   * Top-k over packed keys (measured faster than the heap at every k on SciFact):
+   * each hit becomes one float64, (inverted float32 score bits) · 2^21 + id rank, so
+   * ascending numeric order is score descending, then id ascending. Exact because
+   * float32 bits (32) plus rank bits (21) fit a float64's 53-bit integers; larger
+   * collections use the heap in topK.
+   */
+  private packedTopK(k: number, nTouched: number): [Uint32Array, Float32Array] {
+    const acc = this.accumulator;
+    const flags = this.touchedFlags;
+    const touched = this.touched;
+    const idRank = this.data.idRank;
+    const keys = new Float64Array(nTouched);
+    for (let i = 0; i < nTouched; i++) {
+      const d = touched[i];
+      SCORE_F32[0] = acc[d]; // Lucene sums clause scores in double and reports a float
+      keys[i] = (0xffffffff - SCORE_BITS[0]) * PACK_SHIFT + idRank[d];
+      acc[d] = 0;
+      flags[d] = 0;
+    }
+    const size = smallestK(keys, nTouched, k);
+    const outDocs = new Uint32Array(size);
+    const outScores = new Float32Array(size);
+    const idOrder = this.idOrder!;
+    for (let i = 0; i < size; i++) {
+      const key = keys[i];
+      const high = Math.floor(key / PACK_SHIFT);
+      SCORE_BITS[0] = 0xffffffff - high;
+      outScores[i] = SCORE_F32[0];
+      outDocs[i] = idOrder[key - high * PACK_SHIFT];
     }
     return [outDocs, outScores];
   }

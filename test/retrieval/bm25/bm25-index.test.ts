@@ -90,6 +90,28 @@ describe("Bm25Index scoring (hand-computed, N=3, avgdl=3)", () => {
     }
   });
 
+  it("gives the same ranking through the heap used for very large indexes", async () => {
+    const docs: Document[] = Array.from({ length: 400 }, (_, i) => ({
+      id: `id-${(i * 7919) % 400}`,
+      text: `alpha ${"beta ".repeat(i % 5)} ${"gamma ".repeat(i % 3)} pad${i % 50}`,
+    }));
+    const packed = await Bm25Index.build(docs);
+    const saved = Bm25Index.packedTopKLimit;
+    Bm25Index.packedTopKLimit = 0;
+    try {
+      const heap = await Bm25Index.build(docs);
+      for (const k of [1, 7, 100, 400]) {
+        for (const q of ["alpha", "beta gamma", "gamma pad3 beta beta"]) {
+          const a = await packed.search(q, k);
+          const b = await heap.search(q, k);
+          expect(b.map((h) => [h.document.id, h.score])).toEqual(a.map((h) => [h.document.id, h.score]));
+        }
+      }
+    } finally {
+      Bm25Index.packedTopKLimit = saved;
+    }
+  });
+
   it("filters on metadata with a pre-filter bitmap (exact top-k among matches)", async () => {
     const index = await Bm25Index.build(DOCS);
     const en = await index.search("cherry banana", 10, { filter: { lang: "en" } });
