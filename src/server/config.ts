@@ -58,6 +58,11 @@ const modelSchema = z
     default: z.boolean().optional(),
     /** Other names clients may send for this model (e.g. "rerank-v3.5" for drop-in Cohere clients). */
     aliases: z.array(z.string().min(1)).optional(),
+    /**
+     * Host the reranker in a worker thread (default true). ONNX Runtime's forward pass
+     * blocks its thread, so on the main thread it would stall every other request.
+     */
+    worker: z.boolean().optional(),
   })
   .strict();
 
@@ -87,6 +92,8 @@ export interface ServedModelConfig {
   reranker: RerankerSpec | Reranker;
   default?: boolean;
   aliases?: string[];
+  /** Host a spec's reranker in a worker thread (default true; instances always run in-process). */
+  worker?: boolean;
 }
 
 /** The configuration after defaults, with models as specs or instances. */

@@ -1,6 +1,9 @@
 import { WinnowError } from "../core/errors.js";
 import type { BatchScorer, ScoringUnit } from "../core/batch-scorer.js";
 
+/** All the batcher needs of a model: one forward pass over a list of units. */
+export type UnitScorer<U extends ScoringUnit> = Pick<BatchScorer<U>, "scoreUnits">;
+
 /** What one request got back from the batcher. */
 export interface BatchedScores {
   /** Raw logits, one per unit, in the order submitted. */
@@ -63,7 +66,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
   private closed = false;
 
   constructor(
-    private readonly scorer: BatchScorer<U>,
+    private readonly scorer: UnitScorer<U>,
     private readonly options: DynamicBatcherOptions,
   ) {}
 
@@ -81,27 +84,32 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
     return this.running;
   }
 
+  /** Throws QUEUE_FULL (or PAYLOAD_TOO_LARGE) unless `units` more would fit in the queue now. */
+  checkCapacity(units: number): void {
+    const { maxQueuedPairs } = this.options;
+    if (units > maxQueuedPairs) {
+      throw new WinnowError(
+        "PAYLOAD_TOO_LARGE",
+        `documents: the request needs ${units} scoring units (documents × chunks), more than the queue holds (maxQueuedPairs ${maxQueuedPairs})`,
+        { details: { field: "documents", limit: maxQueuedPairs, actual: units } },
+      );
+    }
+    if (this.queued + units > maxQueuedPairs) {
+      throw new WinnowError("QUEUE_FULL", `the queue is full (${this.queued} of ${maxQueuedPairs} pairs waiting); retry later`, {
+        details: { limit: maxQueuedPairs, queued: this.queued, requested: units },
+      });
+    }
+  }
+
   submit(units: readonly U[], signal?: AbortSignal): Promise<BatchedScores> {
     if (this.closed) {
       return Promise.reject(new WinnowError("INTERNAL", "the batcher is shut down"));
     }
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const { maxQueuedPairs } = this.options;
-    if (units.length > maxQueuedPairs) {
-      return Promise.reject(
-        new WinnowError(
-          "PAYLOAD_TOO_LARGE",
-          `documents: the request needs ${units.length} scoring units (documents × chunks), more than the queue holds (maxQueuedPairs ${maxQueuedPairs})`,
-          { details: { field: "documents", limit: maxQueuedPairs, actual: units.length } },
-        ),
-      );
-    }
-    if (this.queued + units.length > maxQueuedPairs) {
-      return Promise.reject(
-        new WinnowError("QUEUE_FULL", `the queue is full (${this.queued} of ${maxQueuedPairs} pairs waiting); retry later`, {
-          details: { limit: maxQueuedPairs, queued: this.queued, requested: units.length },
-        }),
-      );
+    try {
+      this.checkCapacity(units.length);
+    } catch (err) {
+      return Promise.reject(err);
     }
     const enqueuedAt = performance.now();
     if (units.length === 0) {

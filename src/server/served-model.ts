@@ -1,11 +1,12 @@
 import { WinnowError, isWinnowError, throwIfAborted } from "../core/errors.js";
-import { isBatchableReranker, type BatchScorer, type PreparedRequest, type ScoringUnit } from "../core/batch-scorer.js";
+import { isBatchableReranker, type PrepareOptions, type PreparedRequest, type ScoringUnit } from "../core/batch-scorer.js";
 import type { Reranker } from "../core/types.js";
-import { createReranker, type RerankerSpec } from "../rerankers/registry.js";
+import type { RerankerSpec } from "../rerankers/registry.js";
 import { ConcurrencyGate } from "./concurrency-gate.js";
 import type { BatchingConfig, ServerLimits } from "./config.js";
 import { DynamicBatcher } from "./dynamic-batcher.js";
 import type { ServerMetrics } from "./metrics.js";
+import { WorkerHostedModel } from "./worker-hosted-model.js";
 
 export interface ScoreRequest {
   query: string;
@@ -32,18 +33,33 @@ export interface ScoreOutcome {
 
 export type ModelState = "loading" | "ready" | "failed";
 
-/** Texts tokenized per event-loop turn: small enough that /health never waits long behind a 1,000-document request. */
+/** The batch-scorer operations, wherever the model lives (this thread or a worker). */
+interface BatchBackend {
+  maxBatchTokens: number;
+  prepare(query: string, texts: readonly string[], options: PrepareOptions): Promise<PreparedRequest>;
+  scoreUnits(units: readonly ScoringUnit[]): Promise<Float32Array>;
+  normalizeMany(logits: number[]): Promise<number[]>;
+}
+
+/** A whole-request rerank returning one score per text, for models that cannot batch. */
+type DirectBackend = (query: string, texts: readonly string[], signal: AbortSignal) => Promise<number[]>;
+
+function isReranker(x: unknown): x is Reranker {
+  return typeof x === "object" && x !== null && typeof (x as Reranker).rerank === "function";
+}
+
+/** Texts tokenized per step: small enough that other requests' work interleaves with a 1,000-document one. */
 const TOKENIZE_SLICE = 32;
 
 /**
- * Tokenization is synchronous JS, so a big request is prepared a slice at a time
- * with a setImmediate between slices, letting other requests' I/O run in between.
+ * Tokenization is synchronous, so a big request is prepared a slice at a time with a
+ * setImmediate between slices, letting other requests' work run in between.
  */
-async function prepareInSlices(scorer: BatchScorer, req: ScoreRequest): Promise<PreparedRequest> {
+async function prepareInSlices(backend: BatchBackend, req: ScoreRequest): Promise<PreparedRequest> {
   const options = { maxChunksPerDoc: req.maxChunksPerDoc, maxTokensPerDoc: req.maxTokensPerDoc, truncate: req.truncate, signal: req.signal };
   if (req.texts.length <= TOKENIZE_SLICE) {
     throwIfAborted(req.signal);
-    return scorer.prepare(req.query, req.texts, options);
+    return backend.prepare(req.query, req.texts, options);
   }
   const units: ScoringUnit[] = [];
   const owner: number[] = [];
@@ -52,7 +68,7 @@ async function prepareInSlices(scorer: BatchScorer, req: ScoreRequest): Promise<
   for (let start = 0; start < req.texts.length; start += TOKENIZE_SLICE) {
     if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     throwIfAborted(req.signal);
-    const part = await scorer.prepare(req.query, req.texts.slice(start, start + TOKENIZE_SLICE), options);
+    const part = await backend.prepare(req.query, req.texts.slice(start, start + TOKENIZE_SLICE), options);
     for (let u = 0; u < part.units.length; u++) {
       units.push(part.units[u]);
       owner.push(part.owner[u] + start);
@@ -63,22 +79,23 @@ async function prepareInSlices(scorer: BatchScorer, req: ScoreRequest): Promise<
   return { units, owner: Int32Array.from(owner), texts: req.texts.length, tokens, tokenizeMs };
 }
 
-function isReranker(x: unknown): x is Reranker {
-  return typeof x === "object" && x !== null && typeof (x as Reranker).rerank === "function";
-}
-
 /**
  * One model the server answers for. A reranker with a BatchScorer is scored through a
  * DynamicBatcher shared by every request; any other reranker is called per request
- * behind a ConcurrencyGate. Either way the queue is bounded and cancellable.
+ * behind a ConcurrencyGate. Either way the queue is bounded and cancellable. A model
+ * given as a spec lives in a worker thread (see model-worker.ts); an instance handed
+ * in by library code runs on this thread.
  */
 export class ServedModel {
   state: ModelState = "loading";
   loadError: unknown;
-  private reranker: Reranker | undefined;
+  /** The reranker's own name (its family), once loaded. */
+  family: string | undefined;
+  private batchBackend: BatchBackend | undefined;
+  private directBackend: DirectBackend | undefined;
   private batcher: DynamicBatcher | undefined;
-  private scorer: BatchScorer | undefined;
   private gate: ConcurrencyGate | undefined;
+  private closeBackend: (() => Promise<void>) | undefined;
 
   constructor(
     readonly id: string,
@@ -86,6 +103,7 @@ export class ServedModel {
     private readonly limits: ServerLimits,
     private readonly batching: BatchingConfig,
     private readonly metrics: ServerMetrics,
+    private readonly useWorker = true,
   ) {}
 
   /** The family, for /v1/models. */
@@ -97,19 +115,56 @@ export class ServedModel {
     return this.batcher !== undefined;
   }
 
+  /** Whether the reranker runs in a worker thread. */
+  get inWorker(): boolean {
+    return !isReranker(this.source) && this.useWorker;
+  }
+
   get queuedPairs(): number {
     return this.batcher?.queuedPairs ?? this.gate?.queuedPairs ?? 0;
   }
 
   async load(): Promise<void> {
     try {
-      const reranker = isReranker(this.source) ? this.source : await createReranker(this.source);
-      this.reranker = reranker;
-      if (isBatchableReranker(reranker)) {
-        const scorer = reranker.batchScorer;
-        this.scorer = scorer;
-        this.batcher = new DynamicBatcher(scorer, {
-          maxBatchTokens: this.batching.maxBatchTokens ?? scorer.maxBatchTokens,
+      if (isReranker(this.source) || !this.useWorker) {
+        const { createReranker } = await import("../rerankers/registry.js");
+        const reranker = isReranker(this.source) ? this.source : await createReranker(this.source);
+        this.family = reranker.name;
+        this.closeBackend = async () => reranker.close?.();
+        if (isBatchableReranker(reranker)) {
+          const scorer = reranker.batchScorer;
+          this.batchBackend = {
+            maxBatchTokens: scorer.maxBatchTokens,
+            prepare: (q, t, o) => scorer.prepare(q, t, o),
+            scoreUnits: (u) => scorer.scoreUnits(u),
+            normalizeMany: async (l) => l.map((x) => scorer.normalize(x)),
+          };
+        } else {
+          this.directBackend = async (query, texts, signal) => {
+            const ranked = await reranker.rerank(query, texts, { returnDocuments: false, signal });
+            const scores = new Array<number>(texts.length).fill(Number.NaN);
+            for (const r of ranked) scores[r.index] = r.score;
+            return scores;
+          };
+        }
+      } else {
+        const { model, info } = await WorkerHostedModel.load(this.source);
+        this.family = info.name;
+        this.closeBackend = () => model.close();
+        if (info.batchable) {
+          this.batchBackend = {
+            maxBatchTokens: info.maxBatchTokens ?? 4096,
+            prepare: (q, t, o) => model.prepare(q, t, o),
+            scoreUnits: (u) => model.scoreUnits(u),
+            normalizeMany: (l) => model.normalizeMany(l),
+          };
+        } else {
+          this.directBackend = (query, texts, signal) => model.rerank(query, texts, signal);
+        }
+      }
+      if (this.batchBackend) {
+        this.batcher = new DynamicBatcher(this.batchBackend, {
+          maxBatchTokens: this.batching.maxBatchTokens ?? this.batchBackend.maxBatchTokens,
           maxBatchPairs: this.batching.maxBatchPairs,
           maxQueuedPairs: this.limits.maxQueuedPairs,
           observer: {
@@ -134,7 +189,7 @@ export class ServedModel {
   }
 
   async score(req: ScoreRequest): Promise<ScoreOutcome> {
-    if (this.state !== "ready" || !this.reranker) {
+    if (this.state !== "ready") {
       throw new WinnowError(
         this.state === "failed" ? "MODEL_LOAD_FAILED" : "MODEL_NOT_FOUND",
         this.state === "failed" ? `model "${this.id}" failed to load` : `model "${this.id}" is still loading; retry when /ready answers 200`,
@@ -142,11 +197,14 @@ export class ServedModel {
         { details: { field: "model", model: this.id, state: this.state, httpStatus: 503 } },
       );
     }
-    return this.batcher && this.scorer ? this.scoreBatched(this.batcher, this.scorer, req) : this.scoreDirect(this.reranker, req);
+    return this.batcher && this.batchBackend ? this.scoreBatched(this.batcher, this.batchBackend, req) : this.scoreDirect(req);
   }
 
-  private async scoreBatched(batcher: DynamicBatcher, scorer: BatchScorer, req: ScoreRequest): Promise<ScoreOutcome> {
-    const prepared = await prepareInSlices(scorer, req);
+  private async scoreBatched(batcher: DynamicBatcher, backend: BatchBackend, req: ScoreRequest): Promise<ScoreOutcome> {
+    // Refuse before tokenizing when even one unit per text would overflow the queue:
+    // under overload, rejecting must be cheap.
+    batcher.checkCapacity(req.texts.length);
+    const prepared = await prepareInSlices(backend, req);
     const done = await batcher.submit(prepared.units, req.signal);
     // A document split into windows scores as its best window (Cohere's and TEI's rule).
     const raw = new Array<number>(prepared.texts).fill(-Infinity);
@@ -155,7 +213,7 @@ export class ServedModel {
       if (done.logits[u] > raw[t]) raw[t] = done.logits[u];
     }
     return {
-      scores: raw.map((x) => scorer.normalize(x)),
+      scores: await backend.normalizeMany(raw),
       rawScores: raw,
       queueMs: done.queueMs,
       tokenizeMs: prepared.tokenizeMs,
@@ -165,25 +223,16 @@ export class ServedModel {
     };
   }
 
-  private async scoreDirect(reranker: Reranker, req: ScoreRequest): Promise<ScoreOutcome> {
+  private async scoreDirect(req: ScoreRequest): Promise<ScoreOutcome> {
     const waitStart = performance.now();
     const release = await this.gate!.acquire(req.texts.length, req.signal);
     const queueMs = performance.now() - waitStart;
     const start = performance.now();
     try {
-      const ranked = await reranker.rerank(req.query, req.texts, { returnDocuments: false, signal: req.signal });
-      const scores = new Array<number>(req.texts.length).fill(Number.NaN);
-      for (const r of ranked) scores[r.index] = r.score;
+      const scores = await this.directBackend!(req.query, req.texts, req.signal);
+      throwIfAborted(req.signal);
       this.metrics.pairsScored.inc({ model: this.id }, req.texts.length);
-      return {
-        scores,
-        rawScores: scores,
-        queueMs,
-        tokenizeMs: 0,
-        inferenceMs: performance.now() - start,
-        tokens: undefined,
-        units: req.texts.length,
-      };
+      return { scores, rawScores: scores, queueMs, tokenizeMs: 0, inferenceMs: performance.now() - start, tokens: undefined, units: req.texts.length };
     } catch (err) {
       if (isWinnowError(err)) throw err;
       throw new WinnowError("INTERNAL", `model "${this.id}" failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
@@ -192,9 +241,9 @@ export class ServedModel {
     }
   }
 
-  /** Fails waiting work and releases the reranker's native resources. */
+  /** Fails waiting work and releases the reranker (and its worker thread). */
   async close(): Promise<void> {
     this.batcher?.close();
-    await this.reranker?.close?.();
+    await this.closeBackend?.();
   }
 }

@@ -33,6 +33,8 @@ describe("serving a generated cross-encoder", () => {
     // Concurrent requests share forward passes of 4 pairs, mixing queries in one batch.
     const served = await Promise.all(QUERIES.map((q) => client.rerank({ model: "tiny", query: q, documents: DOCS })));
     expect(app.winnow.models.all[0].batched).toBe(true);
+    // A spec-built model runs in its own worker thread, off the HTTP event loop.
+    expect(app.winnow.models.all[0].inWorker).toBe(true);
     for (const [i, q] of QUERIES.entries()) {
       const expected = await offline.rerank(q, DOCS, { returnDocuments: false });
       const got = served[i].results;

@@ -1,0 +1,283 @@
+/**
+ * Load benchmark of `winnow serve` (a benchmark, not a test).
+ *
+ *   npm run bench:server                 # 20 s per concurrency level, int8 MiniLM-L6-H384
+ *   npm run bench:server -- --quick      # 3 s per level
+ *   npm run bench:server -- --dtype fp32 --duration 30 --queue 1600
+ *
+ * The server runs in a child process (so its RSS is its own) with the generated
+ * MiniLM-L6-H384 cross-encoder (random weights: speed does not depend on their
+ * values). Requests are real SciFact test queries, each with 100 real SciFact
+ * abstracts (its judged documents plus a seeded sample of the corpus). The same
+ * requests are first scored offline — the reranker called directly, in-process,
+ * one request after another — and the served pairs/s is reported as a ratio of that.
+ * autocannon drives concurrency 1, 8 and 32 over loopback; the queue is kept small
+ * so that at 32 the excess is refused with 429 instead of waiting into a timeout.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureGeneratedModel } from "../src/onnx/generate.js";
+import { createReranker, type RerankerSpec } from "../src/rerankers/registry.js";
+import { isBatchableReranker } from "../src/core/batch-scorer.js";
+import { startServer } from "../src/server/server.js";
+import type { ServerConfigInput } from "../src/server/config.js";
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodeStats: Record<string, { count: number }>;
+  duration: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const value = (name: string, fallback: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+};
+
+// ---- child mode: just the server --------------------------------------------------
+if (flag("child")) {
+  const config = JSON.parse(process.env.WINNOW_BENCH_SERVER_CONFIG ?? "{}") as ServerConfigInput;
+  const running = await startServer(config, { handleSignals: true });
+  process.stdout.write(`LISTENING ${running.url}\n`);
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const quick = flag("quick");
+  const duration = Number(value("duration", quick ? "3" : "20"));
+  const dtype = value("dtype", "int8");
+  const docsPerRequest = Number(value("docs", "100"));
+  const queue = Number(value("queue", String(16 * docsPerRequest)));
+  const levels = value("concurrency", "1,8,32").split(",").map(Number);
+  const seed = 7;
+
+  const modelDir = await ensureGeneratedModel("minilm-l6");
+  const spec: RerankerSpec = { type: "cross-encoder", model: modelDir, dtype };
+  const requests = scifactRequests(docsPerRequest, quick ? 12 : 40, seed);
+  console.log(`winnow serve benchmark: generated MiniLM-L6-H384 cross-encoder (${dtype}), ${requests.length} SciFact test queries × ${docsPerRequest} abstracts, ${duration} s per level${quick ? " (quick)" : ""}`);
+
+  // ---- offline baseline: the same requests, in-process, one after another ------------
+  const offline = await createReranker(spec);
+  if (!isBatchableReranker(offline)) throw new Error("expected a batchable cross-encoder");
+  const unitsPerRequest: number[] = [];
+  for (const r of requests) unitsPerRequest.push((await offline.batchScorer.prepare(r.query, r.documents)).units.length);
+  await offline.rerank(requests[0].query, requests[0].documents); // warm-up
+  let offlineUnits = 0;
+  let offlineDocs = 0;
+  let done = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < duration * 1000 || done < 2) {
+    const i = done % requests.length;
+    await offline.rerank(requests[i].query, requests[i].documents, { returnDocuments: false });
+    offlineUnits += unitsPerRequest[i];
+    offlineDocs += requests[i].documents.length;
+    done++;
+  }
+  const offlineSec = (performance.now() - t0) / 1000;
+  const offlinePairsPerSec = offlineUnits / offlineSec;
+  await offline.close?.();
+  console.log(
+    `offline (in-process, sequential): ${done} requests in ${offlineSec.toFixed(1)} s → ${offlinePairsPerSec.toFixed(1)} pairs/s (${(offlineDocs / offlineSec).toFixed(1)} docs/s; ${(offlineUnits / offlineDocs).toFixed(3)} windows per doc)`,
+  );
+
+  // ---- the server, in a child process -------------------------------------------------
+  const serverConfig: ServerConfigInput = {
+    host: "127.0.0.1",
+    port: 0,
+    logLevel: "warn",
+    models: [{ id: "minilm", reranker: spec }],
+    // Small queue: at high concurrency the excess is refused at once (429), not left to time out.
+    limits: { maxQueuedPairs: queue, requestTimeoutMs: 120_000 },
+  };
+  const server = await startChild(serverConfig);
+  try {
+    const bodies = requests.map((r) => JSON.stringify({ model: "minilm", query: r.query, documents: r.documents, top_n: 10 }));
+    // Warm-up request, then the starting RSS.
+    await fetch(`${server.url}/v1/rerank`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[0] });
+    const rssStart = (await scrape(server.url)).rss;
+    const rows: string[][] = [];
+    let ratioAt8: number | undefined;
+    let total5xx = 0;
+    for (const c of levels) {
+      const before = await scrape(server.url);
+      const probe = probeHealth(server.url);
+      let next = 0;
+      const result = await autocannon({
+        url: server.url,
+        connections: c,
+        duration,
+        timeout: 150,
+        requests: [
+          {
+            method: "POST",
+            path: "/v1/rerank",
+            headers: { "content-type": "application/json" },
+            setupRequest: (req: Record<string, unknown>) => ({ ...req, body: bodies[next++ % bodies.length] }),
+          },
+        ],
+      });
+      const health = await probe.stop();
+      const after = await scrape(server.url);
+      const served = (after.pairs - before.pairs) / result.duration;
+      const ok = result.statusCodeStats["200"]?.count ?? 0;
+      const s429 = result.statusCodeStats["429"]?.count ?? 0;
+      const s5xx = Object.entries(result.statusCodeStats).filter(([s]) => s.startsWith("5")).reduce((n, [, v]) => n + v.count, 0);
+      total5xx += s5xx;
+      const ratio = served / offlinePairsPerSec;
+      if (c === 8) ratioAt8 = ratio;
+      rows.push([
+        String(c),
+        (ok / result.duration).toFixed(2),
+        served.toFixed(1),
+        ratio.toFixed(2),
+        ok ? `${result.latency.p50}` : "-",
+        ok ? `${result.latency.p99}` : "-",
+        String(ok),
+        String(s429),
+        String(s5xx),
+        String(result.errors + result.timeouts),
+        `${health.p50.toFixed(1)}/${health.max.toFixed(1)}`,
+      ]);
+    }
+    const rssEnd = (await scrape(server.url)).rss;
+    printTable(["conc", "ok req/s", "pairs/s", "served/offline", "p50 ms", "p99 ms", "200s", "429s", "5xx", "errors+timeouts", "/health p50/max ms"], rows);
+    const growth = (rssEnd - rssStart) / rssStart;
+    console.log(`server RSS: ${(rssStart / 2 ** 20).toFixed(0)} MiB at start, ${(rssEnd / 2 ** 20).toFixed(0)} MiB at end (${(growth * 100).toFixed(1)}% growth)`);
+    console.log(`queue limit ${queue} pairs; latency columns cover 200 responses only; pairs/s = pairs the server scored per second (its own counter)`);
+    console.log("targets:");
+    console.log(`  served/offline at concurrency 8 >= 0.85: ${ratioAt8 === undefined ? "not run" : `${ratioAt8.toFixed(2)} ${ratioAt8 >= 0.85 ? "MET" : "MISSED"}`}`);
+    console.log(`  zero 5xx: ${total5xx === 0 ? "MET" : `MISSED (${total5xx})`}`);
+    console.log(`  RSS growth < 10%: ${growth < 0.1 ? "MET" : "MISSED"} (${(growth * 100).toFixed(1)}%)`);
+  } finally {
+    await server.stop();
+  }
+}
+
+interface Request {
+  query: string;
+  documents: string[];
+}
+
+/** SciFact test queries, each with its judged abstracts plus a seeded sample of others, `n` in all. */
+function scifactRequests(n: number, count: number, seed: number): Request[] {
+  const dir = join(repoRoot, "..", "shared", "datasets", "scifact");
+  const corpus = readFileSync(join(dir, "corpus.jsonl"), "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { _id: string; title: string; text: string });
+  const byId = new Map(corpus.map((d) => [d._id, d]));
+  const queries = new Map(
+    readFileSync(join(dir, "queries.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { _id: string; text: string })
+      .map((q) => [q._id, q.text]),
+  );
+  const judged = new Map<string, string[]>();
+  for (const line of readFileSync(join(dir, "qrels", "test.tsv"), "utf8").split("\n").slice(1)) {
+    const [q, d] = line.split("\t");
+    if (q && d) judged.set(q, [...(judged.get(q) ?? []), d]);
+  }
+  const random = mulberry32(seed);
+  const out: Request[] = [];
+  for (const [qid, docIds] of judged) {
+    if (out.length >= count) break;
+    const chosen = new Set(docIds.filter((d) => byId.has(d)));
+    while (chosen.size < n) chosen.add(corpus[Math.floor(random() * corpus.length)]._id);
+    const docs = [...chosen].map((id) => byId.get(id)!);
+    // Shuffle so judged documents are not always first.
+    for (let i = docs.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [docs[i], docs[j]] = [docs[j], docs[i]];
+    }
+    out.push({ query: queries.get(qid)!, documents: docs.map((d) => (d.title ? `${d.title} ${d.text}` : d.text)) });
+  }
+  return out;
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function startChild(config: ServerConfigInput): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child"], {
+    cwd: repoRoot,
+    env: { ...process.env, WINNOW_BENCH_SERVER_CONFIG: JSON.stringify(config) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /LISTENING (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code} before listening`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.kill("SIGTERM");
+      const code = await exited;
+      if (code !== 0) console.log(`server exited with code ${code}`);
+    },
+  };
+}
+
+async function scrape(url: string): Promise<{ pairs: number; rss: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const num = (re: RegExp) => Number(re.exec(text)?.[1] ?? Number.NaN);
+  return {
+    pairs: num(/^winnow_pairs_scored_total\{model="minilm"\} (\S+)$/m) || 0,
+    rss: num(/^winnow_process_resident_memory_bytes (\S+)$/m),
+  };
+}
+
+/** Probes /health every 250 ms while the load runs. */
+function probeHealth(url: string): { stop(): Promise<{ p50: number; max: number }> } {
+  const samples: number[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const t = performance.now();
+      await fetch(`${url}/health`).then((r) => r.arrayBuffer());
+      samples.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      samples.sort((a, b) => a - b);
+      return { p50: samples[Math.floor(samples.length / 2)] ?? Number.NaN, max: samples[samples.length - 1] ?? Number.NaN };
+    },
+  };
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+  console.log(line(header));
+  for (const r of rows) console.log(line(r));
+}

@@ -1,0 +1,69 @@
+/**
+ * Worker-thread entry that hosts one reranker. onnxruntime-node runs a forward pass
+ * synchronously on the calling thread (its `run` is a setImmediate around a blocking
+ * native call), so a model on the main thread would stall every HTTP request —
+ * /health included — for the length of each pass. Here it stalls only this thread.
+ */
+import { parentPort } from "node:worker_threads";
+import { isBatchableReranker, type BatchScorer, type ScoringUnit } from "../core/batch-scorer.js";
+import { isWinnowError } from "../core/errors.js";
+import type { Reranker } from "../core/types.js";
+import { createReranker, type RerankerSpec } from "../rerankers/registry.js";
+import type { WorkerReply, WorkerRequest } from "./worker-protocol.js";
+
+if (!parentPort) throw new Error("model-worker must run in a worker thread");
+const port = parentPort;
+
+let reranker: Reranker | undefined;
+let scorer: BatchScorer | undefined;
+const aborts = new Map<number, AbortController>();
+
+function serializeError(err: unknown): WorkerReply["error"] {
+  if (isWinnowError(err)) return { code: err.code, message: err.message, details: err.details };
+  return { code: "INTERNAL", message: err instanceof Error ? err.message : String(err), details: {} };
+}
+
+async function handle(msg: WorkerRequest): Promise<{ value: unknown; transfer?: ArrayBuffer[] }> {
+  switch (msg.op) {
+    case "load": {
+      reranker = await createReranker(msg.spec as RerankerSpec);
+      scorer = isBatchableReranker(reranker) ? reranker.batchScorer : undefined;
+      return { value: { name: reranker.name, batchable: scorer !== undefined, id: scorer?.id, maxBatchTokens: scorer?.maxBatchTokens } };
+    }
+    case "prepare": {
+      const prepared = await scorer!.prepare(msg.query, msg.texts, msg.options);
+      return { value: prepared };
+    }
+    case "score": {
+      const logits = await scorer!.scoreUnits(msg.units as ScoringUnit[]);
+      return { value: logits, transfer: [logits.buffer as ArrayBuffer] };
+    }
+    case "normalize":
+      return { value: msg.logits.map((l) => scorer!.normalize(l)) };
+    case "rerank": {
+      const controller = new AbortController();
+      aborts.set(msg.id, controller);
+      try {
+        const ranked = await reranker!.rerank(msg.query, msg.texts, { returnDocuments: false, signal: controller.signal });
+        const scores = new Array<number>(msg.texts.length).fill(Number.NaN);
+        for (const r of ranked) scores[r.index] = r.score;
+        return { value: scores };
+      } finally {
+        aborts.delete(msg.id);
+      }
+    }
+    case "abort":
+      aborts.get(msg.target)?.abort();
+      return { value: null };
+    case "close":
+      await reranker?.close?.();
+      return { value: null };
+  }
+}
+
+port.on("message", (msg: WorkerRequest) => {
+  handle(msg).then(
+    ({ value, transfer }) => port.postMessage({ id: msg.id, value } satisfies WorkerReply, transfer ?? []),
+    (err: unknown) => port.postMessage({ id: msg.id, error: serializeError(err) } satisfies WorkerReply),
+  );
+});

@@ -1,0 +1,111 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { PrepareOptions, PreparedRequest, ScoringUnit } from "../core/batch-scorer.js";
+import { WinnowError } from "../core/errors.js";
+import type { RerankerSpec } from "../rerankers/registry.js";
+import type { WorkerReply, WorkerRequestBody } from "./worker-protocol.js";
+
+export interface WorkerModelInfo {
+  name: string;
+  batchable: boolean;
+  id?: string;
+  maxBatchTokens?: number;
+}
+
+/**
+ * Starts the worker entry next to this module: model-worker.js once built; from
+ * source (tsx, vitest) a small bootstrap registers tsx's loader inside the worker
+ * first, since loader hooks of the parent do not reach worker threads on Node 20.
+ */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./model-worker.js", import.meta.url));
+  const tsxApi = pathToFileURL(join(dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/esm/api/index.mjs")).href;
+  const entry = new URL("./model-worker.ts", import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/**
+ * A reranker built from a spec inside its own worker thread, driven by messages.
+ * Exposes what ServedModel needs: the batch-scorer operations for batchable models,
+ * a whole-request rerank for the others.
+ */
+export class WorkerHostedModel {
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+  private failed: unknown;
+
+  private constructor() {
+    this.worker = startWorker();
+    this.worker.on("message", (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      if (reply.error) p.reject(new WinnowError(reply.error.code, reply.error.message, { details: reply.error.details }));
+      else p.resolve(reply.value);
+    });
+    const failAll = (err: unknown) => {
+      this.failed = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on("error", (err) => failAll(new WinnowError("INTERNAL", `model worker crashed: ${err.message}`, { cause: err })));
+    this.worker.on("exit", (code) => failAll(new WinnowError("INTERNAL", `model worker exited (code ${code})`)));
+  }
+
+  static async load(spec: RerankerSpec): Promise<{ model: WorkerHostedModel; info: WorkerModelInfo }> {
+    const model = new WorkerHostedModel();
+    try {
+      const info = (await model.call({ op: "load", spec })) as WorkerModelInfo;
+      return { model, info };
+    } catch (err) {
+      await model.worker.terminate();
+      throw err;
+    }
+  }
+
+  private call(body: WorkerRequestBody): Promise<unknown> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...body, id });
+    });
+  }
+
+  prepare(query: string, texts: readonly string[], options: PrepareOptions): Promise<PreparedRequest> {
+    const { signal: _signal, ...rest } = options;
+    return this.call({ op: "prepare", query, texts: [...texts], options: rest }) as Promise<PreparedRequest>;
+  }
+
+  scoreUnits(units: readonly ScoringUnit[]): Promise<Float32Array> {
+    return this.call({ op: "score", units: [...units] }) as Promise<Float32Array>;
+  }
+
+  normalizeMany(logits: number[]): Promise<number[]> {
+    return this.call({ op: "normalize", logits }) as Promise<number[]>;
+  }
+
+  async rerank(query: string, texts: readonly string[], signal: AbortSignal): Promise<number[]> {
+    const id = this.nextId; // the id `call` is about to use
+    const onAbort = () => void this.call({ op: "abort", target: id }).catch(() => undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return (await this.call({ op: "rerank", query, texts: [...texts] })) as number[];
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.call({ op: "close" });
+    } catch {
+      // already gone
+    }
+    await this.worker.terminate();
+  }
+}
