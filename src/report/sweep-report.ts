@@ -116,12 +116,13 @@ tr.rec { background:#eef4ff; } tr.over td { color:#9aa5b1; } td.best { font-weig
     tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "–" : v.toFixed(4); } },
     legend: { top: 4 },
     xAxis: { type: "category", data: xs, name: "candidates reranked", nameLocation: "middle", nameGap: 28 },
-    yAxis: { type: "value", min: 0, max: 1, name: "score" },
+    // Start the axis just below the lowest curve so gaps of a few points stay visible.
+    yAxis: { type: "value", min: function (v) { return Math.max(0, Math.floor((v.min - 0.05) * 10) / 10); }, max: 1, name: "score" },
     series: [
       { name: "Recall ceiling", type: "line", data: rows.map(function (r) { return r.recall; }), lineStyle: { type: "dashed", color: grey }, itemStyle: { color: grey }, areaStyle: { color: "rgba(154,165,177,0.12)" } },
       { name: "nDCG@10", type: "line", data: rows.map(function (r) { return r.ndcg10; }), itemStyle: { color: blue }, lineStyle: { width: 3 }, symbolSize: 8,
         markPoint: rec == null ? undefined : { symbol: "pin", symbolSize: 46, itemStyle: { color: blue }, data: [{ name: "recommended", coord: [String(rec), rows.filter(function (r) { return r.candidates === rec; })[0].ndcg10], value: "★" }] },
-        markLine: { symbol: "none", label: { formatter: "first stage {c}", position: "insideEndTop" }, lineStyle: { color: amber, type: "dotted" }, data: [{ yAxis: Number(data.firstStage.ndcg10.toFixed(4)) }] } },
+        markLine: { symbol: "none", label: { formatter: "first stage {c}", position: "insideStartBottom" }, lineStyle: { color: amber, type: "dotted" }, data: [{ yAxis: Number(data.firstStage.ndcg10.toFixed(4)) }] } },
       { name: "MRR", type: "line", data: rows.map(function (r) { return r.mrr; }), itemStyle: { color: green }, symbolSize: 6 }
     ]
   });

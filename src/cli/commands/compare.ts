@@ -1,0 +1,75 @@
+import type { Command } from "commander";
+import { compareRuns, type RunComparison } from "../../eval/compare/compare-runs.js";
+import { readQrels, readRun } from "../../eval/readers/trec.js";
+import { UsageError } from "../usage-error.js";
+
+interface CompareFlags {
+  qrels: string;
+  metric: string;
+  seed: string;
+  permutations: string;
+  alpha: string;
+  format: string;
+  perQuery?: boolean;
+}
+
+function intFlag(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer in ${min}..${max}, got "${value}"`);
+  return n;
+}
+
+export function verdict(c: RunComparison, alpha: number): string {
+  const rel = c.relativeDelta === null ? "" : ` (${c.relativeDelta >= 0 ? "+" : ""}${(100 * c.relativeDelta).toFixed(1)}%)`;
+  const significant = c.randomization.pValue < alpha;
+  const direction = c.delta > 0 ? "B is better" : c.delta < 0 ? "B is worse" : "no difference";
+  return significant
+    ? `${direction}: ${c.metric} ${c.delta >= 0 ? "+" : ""}${c.delta.toFixed(4)}${rel}, significant at α=${alpha} (randomization p=${c.randomization.pValue.toFixed(4)})`
+    : `no significant difference at α=${alpha}: ${c.metric} ${c.delta >= 0 ? "+" : ""}${c.delta.toFixed(4)}${rel}, randomization p=${c.randomization.pValue.toFixed(4)}`;
+}
+
+/** `winnow compare`: is run B really better than run A? */
+export function register(program: Command): void {
+  program
+    .command("compare")
+    .description("compare two TREC runs query by query: deltas, wins/ties/losses, paired randomization test and t-test")
+    .argument("<runA>", "baseline run (TREC format)")
+    .argument("<runB>", "candidate run (TREC format)")
+    .requiredOption("--qrels <file>", "judgments (BEIR qrels .tsv or TREC qrels)")
+    .option("--metric <name>", "trec_eval measure", "ndcg_cut_10")
+    .option("--seed <n>", "randomization test seed", "42")
+    .option("--permutations <n>", "randomization test permutations", "10000")
+    .option("--alpha <p>", "significance level for the verdict", "0.05")
+    .option("--format <fmt>", "table | json", "table")
+    .option("--per-query", "list every query's delta")
+    .action(async (runAPath: string, runBPath: string, flags: CompareFlags) => {
+      const seed = intFlag("--seed", flags.seed, 0, 2 ** 32 - 1);
+      const permutations = intFlag("--permutations", flags.permutations, 1, 10_000_000);
+      const alpha = Number(flags.alpha);
+      if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be in (0, 1), got "${flags.alpha}"`);
+      if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
+      const [qrels, a, b] = await Promise.all([readQrels(flags.qrels), readRun(runAPath), readRun(runBPath)]);
+      const c = compareRuns(qrels, a, b, { metric: flags.metric, seed, permutations });
+      if (flags.format === "json") {
+        const out: Record<string, unknown> = { runA: runAPath, runB: runBPath, ...c, verdict: verdict(c, alpha) };
+        if (!flags.perQuery) delete out.perQuery;
+        console.log(JSON.stringify(out, null, 2));
+        return;
+      }
+      const lines = [
+        `${c.metric} over ${c.numQueries} judged queries`,
+        `  A ${runAPath}: ${c.a.toFixed(4)}`,
+        `  B ${runBPath}: ${c.b.toFixed(4)}`,
+        `  delta B−A: ${c.delta >= 0 ? "+" : ""}${c.delta.toFixed(4)}${c.relativeDelta === null ? "" : ` (${(100 * c.relativeDelta).toFixed(1)}%)`}`,
+        `  wins/ties/losses (B vs A): ${c.wins}/${c.ties}/${c.losses}`,
+        `  paired randomization test: p=${c.randomization.pValue.toFixed(4)} (${c.randomization.permutations} permutations, seed ${c.randomization.seed})`,
+        `  paired t-test: t=${c.tTest.t.toFixed(3)}, df=${c.tTest.df}, p=${c.tTest.pValue.toFixed(4)}`,
+        verdict(c, alpha),
+      ];
+      if (flags.perQuery) {
+        lines.push("", "query\tA\tB\tdelta");
+        for (const q of [...c.perQuery].sort((x, y) => x.delta - y.delta)) lines.push(`${q.query}\t${q.a.toFixed(4)}\t${q.b.toFixed(4)}\t${q.delta >= 0 ? "+" : ""}${q.delta.toFixed(4)}`);
+      }
+      console.log(lines.join("\n"));
+    });
+}
