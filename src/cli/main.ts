@@ -6,6 +6,7 @@ import { UsageError } from "./usage-error.js";
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
   () => import("./commands/label.js"),
   () => import("./commands/sweep.js"),
+  () => import("./commands/compare.js"),
   () => import("./commands/rerank.js"),
   () => import("./commands/models.js"),
   () => import("./commands/calibrate.js"),
