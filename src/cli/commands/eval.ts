@@ -66,6 +66,13 @@ async function bm25FirstStage(
   return { stage, indexMs, documents, k1: searchParams.k1 ?? index.params.k1, b: searchParams.b ?? index.params.b, index };
 }
 
+const SECRET_OPTION = /key|token|secret|password|auth/i;
+
+/** The spec as reported in output: credentials passed with -O never reach a log or a results file. */
+function redactedSpec(spec: RerankerSpec): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, SECRET_OPTION.test(k) ? "[redacted]" : v]));
+}
+
 function round(x: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
@@ -139,7 +146,7 @@ export function register(program: Command): void {
         dataset: flags.dataset,
         split: flags.split,
         retriever,
-        reranker: spec ?? null,
+        reranker: spec ? redactedSpec(spec) : null,
         depth,
         candidates: spec ? candidates : null,
         numQueries: report.numQueries,

@@ -55,8 +55,11 @@ describe("winnow eval", () => {
   });
 
   it("reranks the top candidates with --reranker and reports first stage, lift and rerank latency", async () => {
-    const out = JSON.parse(await runCommand(registerEval, ["eval", "--dataset", mini, "--reranker", "test-reverse", "--candidates", "10", "--depth", "100", "--format", "json"]));
-    expect(out.reranker).toEqual({ type: "test-reverse" });
+    const out = JSON.parse(
+      await runCommand(registerEval, ["eval", "--dataset", mini, "--reranker", "test-reverse", "-O", "apiKey=sk-123", "--candidates", "10", "--depth", "100", "--format", "json"]),
+    );
+    // Credentials given with -O never reach the output.
+    expect(out.reranker).toEqual({ type: "test-reverse", apiKey: "[redacted]" });
     expect(out.candidates).toBe(10);
     // Reversing the top 10 keeps the set (recall_100 unchanged) but changes every multi-hit order.
     expect(out.metrics.recall_100).toBeCloseTo(out.firstStage.recall_100, 12);
