@@ -12,12 +12,20 @@ export interface QrelsWithLines {
   format: "beir" | "trec";
 }
 
-const INTEGER = /^[+-]?\d+$/;
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A grade as trec_eval reads it: an integer, written "2" or "2.0"; anything else is refused, not truncated. */
+function parseGrade(text: string): number | undefined {
+  if (!NUMBER.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
 
 /**
  * Parses a qrels file, detecting the format from the first data line:
  * BEIR TSV `query-id<TAB>corpus-id<TAB>score` (header line optional) or
- * TREC `qid iter docid grade`. Grades must be integers, as trec_eval reads them.
+ * TREC `qid iter docid grade`. Grades must be integers ("1" or "1.0"), as trec_eval
+ * reads them; a fractional grade is an error rather than silently truncated.
  * A repeated (query, document) pair is an error: trec_eval keeps one of them
  * arbitrarily, so a silent choice here could disagree with it.
  */
@@ -31,7 +39,7 @@ export async function readQrelsWithLines(path: string): Promise<QrelsWithLines> 
     const trimmed = line.trim();
     if (trimmed.length === 0) continue;
     const fields = trimmed.split(/\s+/);
-    if (!sawData && fields.length === 3 && !INTEGER.test(fields[2])) {
+    if (!sawData && fields.length === 3 && !NUMBER.test(fields[2])) {
       // BEIR header ("query-id corpus-id score"): skip it, only as the first line.
       format = "beir";
       sawData = true;
@@ -53,7 +61,8 @@ export async function readQrelsWithLines(path: string): Promise<QrelsWithLines> 
       );
     }
     const [qid, docId, grade] = format === "beir" ? [fields[0], fields[1], fields[2]] : [fields[0], fields[2], fields[3]];
-    if (!INTEGER.test(grade)) {
+    const value = parseGrade(grade);
+    if (value === undefined) {
       throw new InvalidInputError(`${path}:${lineNumber}: relevance grade must be an integer, got "${grade}"`, {
         file: path,
         line: lineNumber,
@@ -72,7 +81,7 @@ export async function readQrelsWithLines(path: string): Promise<QrelsWithLines> 
         line: lineNumber,
       });
     }
-    judged.set(docId, Number.parseInt(grade, 10));
+    judged.set(docId, value);
   }
   if (qrels.size === 0) {
     throw new InvalidInputError(`${path}: qrels file has no judgments`, { file: path });

@@ -88,6 +88,10 @@ describe("BEIR readers", () => {
     await expectError(readQrels(p), "INVALID_INPUT", /bad\.tsv:2: expected 3 fields/);
     await writeFile(p, "q1\td1\t1\nq1\td2\tyes\n");
     await expectError(readQrels(p), "INVALID_INPUT", /bad\.tsv:2: relevance grade must be an integer/);
+    await writeFile(p, "q1\td1\t0.5\n");
+    await expectError(readQrels(p), "INVALID_INPUT", /bad\.tsv:1: relevance grade must be an integer, got "0\.5"/);
+    await writeFile(p, "q1\td1\t2.0\nq1\td2\t-1\n");
+    expect(await readQrels(p)).toEqual(new Map([["q1", new Map([["d1", 2], ["d2", -1]])]]));
     await writeFile(p, "q1 0 d1 1\nq1 d2 1\n");
     await expectError(readQrels(p), "INVALID_INPUT", /bad\.tsv:2: 3 fields, but the file started in TREC/);
     await writeFile(p, "q1\td1\t1\nq1\td1\t2\n");
