@@ -35,6 +35,8 @@ const llmOptionsSchema = z
     maxPassageTokens: z.number().int().min(8).max(100_000).default(300),
     encoding: z.enum(["cl100k_base", "o200k_base"]).default("cl100k_base"),
     temperature: z.number().min(0).max(2).default(0),
+    /** Completion cap for listwise, pointwise-JSON and pairwise answers (default: sized to the answer; raise it for models that think first). */
+    maxOutputTokens: z.number().int().min(1).max(1_000_000).optional(),
     seed: z.number().int().nullable().default(0),
     /** Instruction used when a call gives none (e.g. "prefer documents from after 2020"). */
     instruction: z.string().optional(),
@@ -216,7 +218,9 @@ export class LlmReranker implements Reranker {
 
   // ---- one chat call, with accounting -------------------------------------------------
 
-  private async ask(template: ChatTemplate, values: Record<string, string>, ctx: CallContext, maxTokens: number, topLogprobs?: number): Promise<ChatAnswer> {
+  private async ask(template: ChatTemplate, values: Record<string, string>, ctx: CallContext, answerTokens: number, topLogprobs?: number): Promise<ChatAnswer> {
+    // The yes/no probe reads only the first token, so it never takes the user's cap.
+    const maxTokens = topLogprobs === undefined ? (this.s.maxOutputTokens ?? answerTokens) : answerTokens;
     const messages: ChatMessage[] = [];
     if (template.system) messages.push({ role: "system", content: renderTemplate(template.system, values) });
     messages.push({ role: "user", content: renderTemplate(template.user, values) });
@@ -279,7 +283,14 @@ export class LlmReranker implements Reranker {
     let useLogprobs = this.s.scoring === "logprobs" || (this.s.scoring === "auto" && this.logprobsAvailable !== false);
     if (useLogprobs && this.s.scoring === "auto" && this.logprobsAvailable === undefined) {
       // Probe with the first candidate: the answer tells us whether the endpoint returns log-probabilities.
-      const first = await this.yesNoScore(texts[0], ctx);
+      let first: number | undefined;
+      try {
+        first = await this.yesNoScore(texts[0], ctx);
+      } catch (err) {
+        // Some servers reject the logprobs fields outright (400/422): that too means "not offered".
+        const status = err instanceof WinnowError ? err.details.status : undefined;
+        if (status !== 400 && status !== 422) throw err;
+      }
       this.logprobsAvailable = first !== undefined;
       useLogprobs = this.logprobsAvailable;
       if (first !== undefined) scores[0] = first;

@@ -145,6 +145,23 @@ describe("LlmReranker over a fake OpenAI-compatible endpoint", () => {
       expect(best.score).toBeCloseTo(10 * (0.05 + 0.9 * fakeRelevance(QUERY, DOCS[best.index])), 6);
     });
 
+    it("treats a server that rejects logprobs (400) as one without them", async () => {
+      await start({ rejectLogprobs: true });
+      const r = make({ mode: "pointwise", batchSize: 10 });
+      const out = await r.rerank(QUERY, DOCS);
+      expect(out.map((x) => x.index)).toEqual(truth());
+      expect(server!.requests.map((q) => q.body && (q.body as { logprobs?: boolean }).logprobs === true)).toEqual([true, false]);
+    });
+
+    it("sizes answers to the task unless maxOutputTokens is set", async () => {
+      await start();
+      await make({ mode: "listwise" }).rerank(QUERY, DOCS);
+      await make({ mode: "listwise", maxOutputTokens: 2048 }).rerank(QUERY, DOCS);
+      const caps = server!.requests.map((q) => (q.body as { max_tokens: number }).max_tokens);
+      expect(caps[0]).toBe(6 * DOCS.length + 32);
+      expect(caps[1]).toBe(2048);
+    });
+
     it("asks once more after unparseable JSON", async () => {
       await start({ pointwise: (scores, call) => (call === 0 ? "Sure, scores follow: {1: seven" : JSON.stringify(Object.fromEntries(scores.map((s, i) => [i + 1, s])))) });
       const r = make({ mode: "pointwise", scoring: "json", batchSize: 10 });

@@ -12,6 +12,8 @@ export interface FakeChatOptions {
   script?: Behaviour[];
   /** Return token log-probabilities when asked (llama.cpp/vLLM/OpenAI do; some servers don't). */
   logprobs?: boolean;
+  /** Answer 400 to any request carrying `logprobs` (as some servers do). */
+  rejectLogprobs?: boolean;
   /** Listwise answer from the correct ranking (1-based ids, best first). */
   listwise?: (ranked: number[], n: number, call: number) => string;
   /** Pointwise answer from the correct 0–10 scores. */
@@ -63,6 +65,7 @@ export async function startFakeChat(options: FakeChatOptions = {}): Promise<Fake
     }
     const invalid = validate(req.body);
     if (invalid) return invalid;
+    if (options.rejectLogprobs && (req.body as { logprobs?: unknown }).logprobs !== undefined) return openAiError(400, "logprobs is not supported", "logprobs");
     const b = req.body as { model: string; messages: Array<{ role: string; content: string }>; logprobs?: boolean };
     const prompt = b.messages[b.messages.length - 1].content;
     const call = calls++;
