@@ -52,8 +52,19 @@ export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>, o
   const lo = 1 / (neg + 2);
   const ridge = options.ridge ?? 1e-6;
   const maxIterations = options.maxIterations ?? 100;
+  const targets = Float64Array.from({ length: n }, (_, i) => (labels[i] === 1 ? hi : lo));
+  const lossAt = (a: number, b: number): number => {
+    let loss = 0.5 * ridge * a * a;
+    for (let i = 0; i < n; i++) {
+      const z = a * logits[i] + b;
+      // log(1 + e^z) - t·z, computed without overflow.
+      loss += ((z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))) - targets[i] * z) / n;
+    }
+    return loss;
+  };
   let a = 1;
   let b = Math.log((pos + 1) / (neg + 1));
+  let current = lossAt(a, b);
   let iterations = 0;
   for (; iterations < maxIterations; iterations++) {
     // Gradient and Hessian of the mean log loss in (a, b).
@@ -61,10 +72,9 @@ export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>, o
     for (let i = 0; i < n; i++) {
       const x = logits[i];
       const p = sigmoid(a * x + b);
-      const t = labels[i] === 1 ? hi : lo;
       const w = Math.max(p * (1 - p), 1e-12);
-      ga += ((p - t) * x) / n;
-      gb += (p - t) / n;
+      ga += ((p - targets[i]) * x) / n;
+      gb += (p - targets[i]) / n;
       haa += (w * x * x) / n;
       hab += (w * x) / n;
       hbb += w / n;
@@ -73,15 +83,24 @@ export function fitPlatt(logits: ArrayLike<number>, labels: ArrayLike<number>, o
     if (!(det > 0)) break;
     const da = (hbb * ga - hab * gb) / det;
     const db = (haa * gb - hab * ga) / det;
-    a -= da;
-    b -= db;
-    if (Math.abs(da) < 1e-10 && Math.abs(db) < 1e-10) break;
+    // Backtracking: a full Newton step can overshoot far from the optimum (flat sigmoid tails).
+    let step = 1;
+    let next = lossAt(a - da, b - db);
+    while (next > current && step > 1e-6) {
+      step /= 2;
+      next = lossAt(a - step * da, b - step * db);
+    }
+    if (next > current) break;
+    a -= step * da;
+    b -= step * db;
+    const improvement = current - next;
+    current = next;
+    if (improvement < 1e-12 || (Math.abs(step * da) < 1e-10 && Math.abs(step * db) < 1e-10)) break;
   }
   let loss = 0;
   for (let i = 0; i < n; i++) {
     const p = Math.min(Math.max(sigmoid(a * logits[i] + b), 1e-15), 1 - 1e-15);
-    const t = labels[i] === 1 ? hi : lo;
-    loss -= t * Math.log(p) + (1 - t) * Math.log(1 - p);
+    loss -= targets[i] * Math.log(p) + (1 - targets[i]) * Math.log(1 - p);
   }
   return { kind: "platt", a, b, iterations, logLoss: loss / n };
 }

@@ -28,6 +28,20 @@ describe("Platt calibration", () => {
     expect(applyCalibration(fit, 0.8 / 1.7)).toBeCloseTo(0.5, 1);
   });
 
+  it("converges when the logit scale is far from the starting guess (damped Newton)", () => {
+    const rand = rng(3);
+    const logits: number[] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const x = (rand() - 0.5) * 8;
+      logits.push(x * 50); // a model whose logits are 50× too confident
+      labels.push(rand() < 1 / (1 + Math.exp(-x)) ? 1 : 0);
+    }
+    const fit = fitPlatt(logits, labels);
+    expect(fit.a).toBeCloseTo(1 / 50, 2);
+    expect(fit.logLoss).toBeLessThan(0.6);
+  });
+
   it("stays finite on perfectly separable data", () => {
     const fit = fitPlatt([-3, -2, -1, 1, 2, 3], [0, 0, 0, 1, 1, 1]);
     expect(Number.isFinite(fit.a) && Number.isFinite(fit.b)).toBe(true);
