@@ -1,0 +1,95 @@
+/**
+ * What graph fusion and int8 buy on the MiniLM-L6-H384 cross-encoder shape.
+ *
+ *   npx tsx bench/fusion.ts [--quick] [--preset minilm-l6] [--pairs N] [--batch B] [--max-length L] [--threads T]
+ *
+ * Variants (all built from the same generated model in this run):
+ *   fp32            the exporter-style graph (ORT's session optimizations only)
+ *   fp32-fused      fuseModel: Attention, SkipLayerNorm, BiasGelu, EmbedLayerNorm
+ *   int8            quantizeModel on the unfused graph (what model_quantized.onnx is)
+ *   int8-fused      fuse, then quantize (Attention → QAttention)
+ *   int8-fused-noattn  fuse all but attention, then quantize (MatMuls stay DynamicQuantizeMatMul)
+ *   int8-then-fused quantize, then fuse (attention cannot fuse over MatMulInteger)
+ * Every variant scores the same SciFact pairs; rounds are interleaved so machine
+ * load hits all variants alike. Prints pairs/s, ratio to fp32, and the max logit
+ * deviation from fp32.
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as ort from "onnxruntime-node";
+import { ensureGeneratedModel } from "../src/onnx/generate.js";
+import { encodeModel, loadModel } from "../src/onnx/onnx-graph.js";
+import { fuseModel } from "../src/onnx/fuse.js";
+import { quantizeModel } from "../src/onnx/quantize.js";
+import { encodePairBatch, loadModelTokenizer, samplePairs, scorePairs, type EncodedPairBatch } from "../src/onnx/fidelity.js";
+import { isModelPresetName } from "../src/onnx/presets.js";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    preset: { type: "string", default: "minilm-l6" },
+    pairs: { type: "string" },
+    batch: { type: "string", default: "8" },
+    "max-length": { type: "string", default: "256" },
+    threads: { type: "string", default: "2" },
+    rounds: { type: "string" },
+  },
+});
+if (!isModelPresetName(values.preset!)) throw new Error(`unknown preset ${values.preset}`);
+const quick = values.quick!;
+const pairCount = Number(values.pairs ?? (quick ? 32 : 200));
+const batchSize = Number(values.batch);
+const maxLength = Number(values["max-length"]);
+const threads = Number(values.threads);
+const rounds = Number(values.rounds ?? (quick ? 2 : 3));
+
+const dir = await ensureGeneratedModel(values.preset);
+const base = await loadModel(join(dir, "onnx", "model.onnx"));
+const variants: Array<[string, Uint8Array]> = [
+  ["fp32", encodeModel(base)],
+  ["fp32-fused", encodeModel(fuseModel(base).model)],
+  ["int8", encodeModel(quantizeModel(base))],
+  ["int8-fused", encodeModel(quantizeModel(fuseModel(base).model))],
+  ["int8-fused-noattn", encodeModel(quantizeModel(fuseModel(base, { attention: false }).model))],
+  ["int8-then-fused", encodeModel(fuseModel(quantizeModel(base)).model)],
+];
+
+const scifact = fileURLToPath(new URL("../../shared/datasets/scifact", import.meta.url));
+const groups = await samplePairs(scifact, "test", Math.ceil(pairCount / 50), 50);
+const pairs = groups.flat().slice(0, pairCount);
+const { tokenizer, padId } = loadModelTokenizer(dir);
+const batches: EncodedPairBatch[] = [];
+for (let i = 0; i < pairs.length; i += batchSize) batches.push(encodePairBatch(tokenizer, pairs.slice(i, i + batchSize), padId, maxLength));
+const tokens = batches.reduce((s, b) => s + b.mask.flat().reduce((a, m) => a + m, 0), 0);
+
+const sessions = new Map<string, ort.InferenceSession>();
+for (const [name, bytes] of variants) {
+  sessions.set(name, await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" }));
+}
+const scores = new Map<string, number[]>();
+const seconds = new Map<string, number[]>();
+for (const [name] of variants) await scorePairs(sessions.get(name)!, batches[0]); // warm-up
+for (let r = 0; r < rounds; r++) {
+  for (const [name] of variants) {
+    const started = performance.now();
+    const out: number[] = [];
+    for (const b of batches) out.push(...(await scorePairs(sessions.get(name)!, b)));
+    seconds.set(name, [...(seconds.get(name) ?? []), (performance.now() - started) / 1000]);
+    scores.set(name, out);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const fp32 = scores.get("fp32")!;
+const mean = fp32.reduce((s, x) => s + x, 0) / fp32.length;
+const std = Math.sqrt(fp32.reduce((s, x) => s + (x - mean) ** 2, 0) / fp32.length);
+const fp32Rate = pairs.length / median(seconds.get("fp32")!);
+console.log(`${values.preset}: ${pairs.length} SciFact pairs (${(tokens / pairs.length).toFixed(0)} tokens/pair avg, max ${maxLength}), batches of ${batchSize}, ${threads} threads, median of ${rounds} interleaved rounds`);
+console.log("variant              pairs/s   vs fp32   max|Δlogit| vs fp32 (% of fp32 std)");
+for (const [name] of variants) {
+  const rate = pairs.length / median(seconds.get(name)!);
+  const s = scores.get(name)!;
+  const maxErr = Math.max(...s.map((x, i) => Math.abs(x - fp32[i])));
+  console.log(`${name.padEnd(20)} ${rate.toFixed(1).padStart(7)}   ${(rate / fp32Rate).toFixed(2).padStart(5)}x   ${maxErr.toFixed(5)} (${((100 * maxErr) / std).toFixed(1)}%)`);
+}
