@@ -8,10 +8,11 @@
  *   npx tsx scripts/bm25/compare-with-lucene.ts ../shared/datasets/scifact
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stemmer } from "stemmer";
+import { readCorpus, readQueries } from "../../src/eval/readers/beir.js";
 import { EnglishAnalyzer } from "../../src/retrieval/analysis/english-analyzer.js";
 
 const dataset = process.argv[2] ?? "../shared/datasets/scifact";
@@ -21,15 +22,10 @@ const jars = readdirSync("/usr/share/java")
   .map((f) => join("/usr/share/java", f))
   .join(":");
 
-function lines(file: string): Array<Record<string, string>> {
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l));
-}
-
-const docs = lines(join(dataset, "corpus.jsonl")).map((d) => `${d.title ?? ""} ${d.text ?? ""}`);
-const queries = lines(join(dataset, "queries.jsonl")).map((q) => q.text);
+const docs: string[] = [];
+for await (const d of readCorpus(dataset)) docs.push(`${d.title ?? ""} ${d.text}`);
+const queries = [...(await readQueries(dataset)).values()].map((q) => q.text);
+// One text per line for the Java side; newlines and tabs only ever separate tokens.
 const inputs = [...docs, ...queries].map((s) => s.replace(/[\r\n\t]/g, " "));
 
 const lucene = execFileSync("java", ["-cp", jars, join(here, "LuceneAnalyze.java"), "english"], {
