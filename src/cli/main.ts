@@ -13,6 +13,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/calibrate.js"),
   () => import("./commands/generate-model.js"),
   () => import("./commands/quantize.js"),
+  () => import("./commands/optimize.js"),
   () => import("./commands/metrics.js"),
   () => import("./commands/eval.js"),
   () => import("./commands/train.js"),
