@@ -28,3 +28,11 @@ export { Bm25Index, BM25_INDEX_FORMAT, BM25_INDEX_VERSION, DEFAULT_BM25_PARAMS, 
 export { EnglishAnalyzer, ENGLISH_STOP_WORDS, type EnglishAnalyzerOptions } from "./retrieval/analysis/english-analyzer.js";
 export { StandardTokenizer } from "./retrieval/analysis/standard-tokenizer.js";
 export { PorterStemmer } from "./retrieval/analysis/porter-stemmer.js";
+// Learned reranker: LambdaMART over relevance features; shipped default model, training and CV.
+export { LearnedReranker, type LearnedRerankerOptions } from "./rerankers/learned/learned-reranker.js";
+export { DEFAULT_LEARNED_MODEL_PATH } from "./rerankers/learned/default-model.js";
+export { loadLearnedModel, saveLearnedModel, parseLearnedModel, type LearnedModel } from "./rerankers/learned/model-file.js";
+export { FeatureExtractor, BUILTIN_FEATURES, FEATURE_DESCRIPTIONS, FEATURE_SET_VERSION } from "./rerankers/learned/features.js";
+export { indexCorpusView, candidateListView, type CorpusView, type Bm25FeatureIndex, type TextAnalyzer } from "./rerankers/learned/corpus-view.js";
+export { trainLambdaMart, DEFAULT_LAMBDAMART_PARAMS, type LambdaMartParams, type RankingData, type LambdaMartModel } from "./rerankers/learned/lambdamart.js";
+export { trainModel, crossValidate, prepareQueries, DEFAULT_FEATURES as DEFAULT_LEARNED_FEATURES, DEFAULT_BASE_MARGIN as DEFAULT_LEARNED_BASE_MARGIN, type PreparedQuery } from "./rerankers/learned/training.js";

@@ -143,8 +143,11 @@ export class FeatureExtractor {
     this.builtinIndex = new Map(BUILTIN_FEATURES.map((n, i) => [n, i]));
   }
 
-  /** Row-major matrix: out[c * names.length + f]. */
-  extract(view: CorpusView, queryText: string, candidates: readonly Candidate[]): Float64Array {
+  /**
+   * Row-major matrix: out[c * names.length + f]. `matchedTerms`, when given (length =
+   * candidates), receives each candidate's number of distinct matched query terms.
+   */
+  extract(view: CorpusView, queryText: string, candidates: readonly Candidate[], matchedTerms?: Int32Array): Float64Array {
     const q = analyzeQuery(view, queryText);
     const m = q.terms.length;
     const n = candidates.length;
@@ -201,6 +204,7 @@ export class FeatureExtractor {
         }
         if (tfTitle[s] > 0) titleMatched++;
       }
+      if (matchedTerms) matchedTerms[c] = matched;
       let pairsFound = 0;
       for (const [a, b] of adjacentPairs) pairsFound += pairSeen[a * m + b];
       const row = c * B;

@@ -51,8 +51,17 @@ export class LearnedReranker implements Reranker {
   /** Feature matrix (row-major, model.features order) and scores, for training tools and reports. */
   scoreCandidates(queryText: string, candidates: Parameters<FeatureExtractor["extract"]>[2], view?: CorpusView): { features: Float64Array; scores: Float64Array } {
     const v = view ?? this.viewFor(candidates);
-    const features = this.extractor.extract(v, queryText, candidates);
-    return { features, scores: scoreRows(this.model, features, this.baseColumn) };
+    const matched = new Int32Array(candidates.length);
+    const features = this.extractor.extract(v, queryText, candidates, matched);
+    const scores = scoreRows(this.model, features, this.baseColumn);
+    // A document sharing no term with the query never occurs in training (a lexical first
+    // stage cannot return it), so the trees' output for it is an extrapolation: rank such
+    // documents after every matching one, in their input order.
+    let lowest = Infinity;
+    for (let i = 0; i < scores.length; i++) if (matched[i] > 0 && scores[i] < lowest) lowest = scores[i];
+    const floor = (Number.isFinite(lowest) ? lowest : 0) - 1;
+    for (let i = 0; i < scores.length; i++) if (matched[i] === 0) scores[i] = floor;
+    return { features, scores };
   }
 
   async rerank(query: QueryInput, inputs: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {

@@ -10,12 +10,12 @@ import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type LearnedModel } from "./model-f
 import { scoreRows } from "./learned-reranker.js";
 
 /**
- * The features the shipped default model reads. Raw BM25 is only the base margin's input;
- * the trees see scale-free features (ratios, coverage, proximity) so that what they learn
- * on SciFact carries over to collections with other query lengths and corpus sizes.
+ * The features the shipped default model reads: all scale-free (ratios to the best
+ * candidate, fractions of the query, lengths relative to the average), because raw BM25
+ * values depend on the collection's size and query lengths and the shipped model is
+ * applied to collections it never saw.
  */
 export const DEFAULT_FEATURES: readonly string[] = [
-  "bm25",
   "bm25_ratio_max",
   "bm25_zscore",
   "bm25_title_ratio_max",
@@ -32,8 +32,13 @@ export const DEFAULT_FEATURES: readonly string[] = [
   "query_terms",
 ];
 
-/** The trees start from scale × BM25 (the first-stage ranking) and learn corrections to it. */
-export const DEFAULT_BASE_MARGIN = { feature: "bm25", scale: 1 } as const;
+/**
+ * The trees start from 10 × (BM25 / best BM25 in the list): the first-stage order, on a
+ * scale that is the same for every collection, so the trees' corrections weigh the same
+ * against BM25 everywhere (with raw BM25 as the margin, a small corpus's small IDFs let
+ * the trees overrule BM25). Scale chosen by 5-fold CV on SciFact train (models/README.md).
+ */
+export const DEFAULT_BASE_MARGIN = { feature: "bm25_ratio_max", scale: 10 } as const;
 
 /** Features computed once per query, reused by every fold and every tree. */
 export interface PreparedQuery {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { prepareDataset, type PreparedDataset } from "../../../src/rerankers/learned/dataset-training.js";
-import { crossValidate, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../../src/rerankers/learned/training.js";
+import { crossValidate, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../../src/rerankers/learned/training.js";
 
 // ADI (82 documents, 35 judged queries): a real collection small enough for unit tests.
 const ADI = fileURLToPath(new URL("../../../../shared/datasets/adi", import.meta.url));
@@ -12,11 +12,12 @@ describe("training on a real collection (ADI)", () => {
     data = await prepareDataset({ dir: ADI, split: "test", candidates: 50, features: DEFAULT_FEATURES });
   });
 
-  it("computes a bm25 feature equal to the first-stage BM25 score", () => {
-    const col = DEFAULT_FEATURES.indexOf("bm25");
-    const F = DEFAULT_FEATURES.length;
+  it("computes a bm25 feature equal to the first-stage BM25 score", async () => {
+    const withRaw = await prepareDataset({ dir: ADI, split: "test", candidates: 50, features: ["bm25"], index: data.index });
+    const col = 0;
+    const F = 1;
     let checked = 0;
-    for (const q of data.queries) {
+    for (const q of withRaw.queries) {
       q.candidates.forEach((c, i) => {
         // float32 (Lucene) vs float64 arithmetic: equal to ~1e-6 relative.
         expect(Math.abs(q.features[i * F + col] - c.score)).toBeLessThan(1e-4 * Math.max(1, c.score));
@@ -27,7 +28,7 @@ describe("training on a real collection (ADI)", () => {
   });
 
   it("starts exactly at BM25: a model without trees reproduces the first-stage metrics", () => {
-    const trained = trainModel(data.queries, { features: DEFAULT_FEATURES, baseMargin: { feature: "bm25", scale: 1 }, params: { trees: 1 } });
+    const trained = trainModel(data.queries, { features: DEFAULT_FEATURES, baseMargin: { ...DEFAULT_BASE_MARGIN }, params: { trees: 1 } });
     const noTrees = { ...trained.model, trees: [] };
     const lift = liftOf(data.qrels, runsFor(noTrees, data.queries));
     expect(lift.reranked.ndcg_cut_10).toBeCloseTo(lift.firstStage.ndcg_cut_10, 3);
@@ -38,14 +39,14 @@ describe("training on a real collection (ADI)", () => {
     const folds = foldsOf(data.queries, 5, 42);
     const ids = folds.flat().map((q) => q.query.id);
     expect(new Set(ids).size).toBe(data.queries.length);
-    const opts = { features: DEFAULT_FEATURES, baseMargin: { feature: "bm25", scale: 1 }, marginOnly: true, params: { trees: 20, minSamplesPerLeaf: 20 }, validateFraction: 0.2 };
+    const opts = { features: DEFAULT_FEATURES, baseMargin: { ...DEFAULT_BASE_MARGIN }, marginOnly: true, params: { trees: 20, minSamplesPerLeaf: 20 }, validateFraction: 0.2 };
     const a = crossValidate(data.queries, data.qrels, 5, opts);
     const b = crossValidate(data.queries, data.qrels, 5, opts);
     expect(a.folds).toHaveLength(5);
     expect(a.folds.reduce((n, f) => n + f.testQueries, 0)).toBe(data.queries.length);
     expect(a).toEqual(b);
     expect(a.reranked).toBeGreaterThan(0);
-    expect(a.importance.find((i) => i.feature === "bm25")?.gain ?? 0).toBe(0); // margin only: never split on
+    expect(a.importance.find((i) => i.feature === DEFAULT_BASE_MARGIN.feature)?.gain ?? 0).toBe(0); // margin only: never split on
     expect(() => crossValidate(data.queries, data.qrels, 1, opts)).toThrowError(/cv must be an integer in 2\.\./);
   });
 });
