@@ -142,12 +142,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     throwIfAborted(options.signal);
     const qid = query.id ?? String(n);
     const t0 = performance.now();
-    const hits = inTrecOrder(await options.firstStage.search(query, depth));
+    const found = await options.firstStage.search(query, depth);
     searchMs.push(performance.now() - t0);
-    firstRun.set(
-      qid,
-      hits.map((c) => ({ docId: c.document.id, score: c.score })),
-    );
+    const hits = inTrecOrder(found);
+    firstRun.set(qid, hits.map((c) => ({ docId: c.document.id, score: c.score })));
     if (options.reranker && hits.length > 0) {
       const top = hits.slice(0, candidateCount);
       const t1 = performance.now();
