@@ -28,6 +28,12 @@ export { Bm25Index, BM25_INDEX_FORMAT, BM25_INDEX_VERSION, DEFAULT_BM25_PARAMS, 
 export { EnglishAnalyzer, ENGLISH_STOP_WORDS, type EnglishAnalyzerOptions } from "./retrieval/analysis/english-analyzer.js";
 export { StandardTokenizer } from "./retrieval/analysis/standard-tokenizer.js";
 export { PorterStemmer } from "./retrieval/analysis/porter-stemmer.js";
+// ONNX tooling: seeded model generator, int8 dynamic quantization, transformer graph fusion, fidelity check.
+export { generateModel, ensureGeneratedModel, defaultModelCacheDir, DEFAULT_SEED as DEFAULT_MODEL_SEED, type GenerateModelOptions, type EnsureModelOptions } from "./onnx/generate.js";
+export { MODEL_PRESETS, isModelPresetName, type ModelPresetName, type ModelPreset } from "./onnx/presets.js";
+export { quantizeModel, quantizeFile, quantizeWeight, type QuantizeOptions, type QuantizeReport } from "./onnx/quantize.js";
+export { fuseModel, fuseFile, type FuseOptions, type FusionReport } from "./onnx/fuse.js";
+export { measureFidelity, formatFidelityReport, kendallTau, type FidelityOptions, type FidelityReport } from "./onnx/fidelity.js";
 // Learned reranker: LambdaMART over relevance features; shipped default model, training and CV.
 export { LearnedReranker, type LearnedRerankerOptions } from "./rerankers/learned/learned-reranker.js";
 export { DEFAULT_LEARNED_MODEL_PATH } from "./rerankers/learned/default-model.js";
