@@ -9,7 +9,7 @@ export * from "./core/score-cache.js";
 // Evaluation: BEIR/TREC readers, trec_eval-exact measures, lift, tables, experiments.
 export { readCorpus, readQueries, readQrels, loadBeirDataset, type Qrels, type BeirDataset } from "./eval/readers/beir.js";
 export { readRun, writeRun, type WriteRunOptions } from "./eval/readers/trec.js";
-export { trecOrder, compareIdsByteOrder, type Run, type RunEntry } from "./eval/run.js";
+export { trecOrder, type Run, type RunEntry } from "./eval/run.js";
 export { parseMetric, DEFAULT_METRICS, type MetricSpec, type MetricFamily } from "./eval/metrics.js";
 export { evaluateRun, type EvaluateOptions, type EvaluationResult } from "./eval/evaluate.js";
 export { computeLift, type LiftOptions, type LiftReport, type MetricLift } from "./eval/lift.js";
@@ -28,12 +28,6 @@ export { Bm25Index, BM25_INDEX_FORMAT, BM25_INDEX_VERSION, DEFAULT_BM25_PARAMS, 
 export { EnglishAnalyzer, ENGLISH_STOP_WORDS, type EnglishAnalyzerOptions } from "./retrieval/analysis/english-analyzer.js";
 export { StandardTokenizer } from "./retrieval/analysis/standard-tokenizer.js";
 export { PorterStemmer } from "./retrieval/analysis/porter-stemmer.js";
-// ONNX tooling: seeded model generator, int8 dynamic quantization, transformer graph fusion, fidelity check.
-export { generateModel, ensureGeneratedModel, defaultModelCacheDir, DEFAULT_SEED as DEFAULT_MODEL_SEED, type GenerateModelOptions, type EnsureModelOptions } from "./onnx/generate.js";
-export { MODEL_PRESETS, isModelPresetName, type ModelPresetName, type ModelPreset } from "./onnx/presets.js";
-export { quantizeModel, quantizeFile, quantizeWeight, type QuantizeOptions, type QuantizeReport } from "./onnx/quantize.js";
-export { fuseModel, fuseFile, type FuseOptions, type FusionReport } from "./onnx/fuse.js";
-export { measureFidelity, formatFidelityReport, kendallTau, type FidelityOptions, type FidelityReport } from "./onnx/fidelity.js";
 // Learned reranker: LambdaMART over relevance features; shipped default model, training and CV.
 export { LearnedReranker, type LearnedRerankerOptions } from "./rerankers/learned/learned-reranker.js";
 export { DEFAULT_LEARNED_MODEL_PATH } from "./rerankers/learned/default-model.js";
@@ -42,3 +36,9 @@ export { FeatureExtractor, BUILTIN_FEATURES, FEATURE_DESCRIPTIONS, FEATURE_SET_V
 export { indexCorpusView, candidateListView, type CorpusView, type Bm25FeatureIndex, type TextAnalyzer } from "./rerankers/learned/corpus-view.js";
 export { trainLambdaMart, DEFAULT_LAMBDAMART_PARAMS, type LambdaMartParams, type RankingData, type LambdaMartModel } from "./rerankers/learned/lambdamart.js";
 export { trainModel, crossValidate, prepareQueries, DEFAULT_FEATURES as DEFAULT_LEARNED_FEATURES, DEFAULT_BASE_MARGIN as DEFAULT_LEARNED_BASE_MARGIN, type PreparedQuery } from "./rerankers/learned/training.js";
+// ONNX tooling: seeded model generator, int8 dynamic quantization, transformer graph fusion, fidelity check.
+export { generateModel, ensureGeneratedModel, defaultModelCacheDir, DEFAULT_SEED as DEFAULT_MODEL_SEED, type GenerateModelOptions, type EnsureModelOptions } from "./onnx/generate.js";
+export { MODEL_PRESETS, isModelPresetName, type ModelPresetName, type ModelPreset } from "./onnx/presets.js";
+export { quantizeModel, quantizeFile, quantizeWeight, type QuantizeOptions, type QuantizeReport } from "./onnx/quantize.js";
+export { fuseModel, fuseFile, type FuseOptions, type FusionReport } from "./onnx/fuse.js";
+export { measureFidelity, formatFidelityReport, kendallTau, type FidelityOptions, type FidelityReport } from "./onnx/fidelity.js";

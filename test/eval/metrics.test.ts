@@ -5,7 +5,7 @@ import { evaluateRun } from "../../src/eval/evaluate.js";
 import { parseMetric } from "../../src/eval/metrics.js";
 import { readQrels } from "../../src/eval/readers/qrels.js";
 import { readRun } from "../../src/eval/readers/trec.js";
-import { compareIdsByteOrder, trecOrder } from "../../src/eval/run.js";
+import { trecOrder } from "../../src/eval/run.js";
 import { repoRoot } from "./repo-paths.js";
 
 const fixtures = join(repoRoot, "test/eval/fixtures");
@@ -53,9 +53,9 @@ describe("trec_eval-exact measures", () => {
     const run = await readRun(join(fixtures, "graded.run"));
     expect(trecOrder(run.get("q1")!).map((e) => e.docId)).toEqual(["d3", "d9", "d1", "d2", "d4"]);
     expect(trecOrder(run.get("q2")!).map((e) => e.docId)).toEqual(["c", "b", "a"]);
-    // strcmp is byte order: "B" (0x42) < "a" (0x61), "d10" < "d9"; U+FF21 sorts before U+1F600 (UTF-8 order).
-    expect(["a", "B", "d10", "d9"].sort(compareIdsByteOrder)).toEqual(["B", "a", "d10", "d9"]);
-    expect(compareIdsByteOrder("\uff21", "\u{1f600}")).toBeLessThan(0);
+    // strcmp is byte order, descending for ties: "d9" > "d10" > "a" > "B"; U+1F600 > U+FF21 in UTF-8 (not in UTF-16).
+    const tied = ["a", "B", "d10", "d9", "\uff21", "\u{1f600}"].map((docId) => ({ docId, score: 1 }));
+    expect(trecOrder(tied).map((e) => e.docId)).toEqual(["\u{1f600}", "\uff21", "d9", "d10", "a", "B"]);
   });
 
   it("matches hand-computed trec_eval values per query and averaged with -c", async () => {
