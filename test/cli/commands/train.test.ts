@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -27,6 +27,19 @@ describe("winnow train", () => {
     expect(model.trees.length).toBeGreaterThan(0);
     expect(model.trees.length).toBeLessThanOrEqual(10);
     expect(model.training).toMatchObject({ split: "test", trainQueries: 28, validationQueries: 7 });
+  });
+
+  it("learns from a separate qrels file (e.g. LLM labels from `winnow label`)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "winnow-train-"));
+    const lines = (await readFile(join(ADI, "qrels", "test.tsv"), "utf8")).trim().split("\n");
+    // Keep the judgments of the first 10 queries only.
+    const keep = new Set(lines.slice(1).map((l) => l.split("\t")[0]).filter((q, i, all) => all.indexOf(q) === i).slice(0, 10));
+    await writeFile(join(dir, "labels.tsv"), [lines[0], ...lines.slice(1).filter((l) => keep.has(l.split("\t")[0]))].join("\n") + "\n");
+    const out = join(dir, "distilled.json");
+    await runCommand(register, ["train", "--dataset", ADI, "--qrels", join(dir, "labels.tsv"), "--out", out, "--trees", "5", "--min-samples-per-leaf", "20", "--validate-fraction", "0.5"]);
+    const model = await loadLearnedModel(out);
+    expect(model.training).toMatchObject({ trainQueries: 5, validationQueries: 5 });
+    expect(String(model.training?.qrels)).toMatch(/labels\.tsv$/);
   });
 
   it("cross-validates and reports every fold against BM25 as JSON", async () => {
