@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as ort from "onnxruntime-node";
+import type * as Ort from "onnxruntime-node";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { WinnowError } from "../core/errors.js";
 import { documentText } from "../core/inputs.js";
@@ -110,14 +110,19 @@ export function loadModelTokenizer(modelDir: string): { tokenizer: Tokenizer; pa
   }
 }
 
-function int64Tensor(rows: number[][]): ort.Tensor {
+// Loaded on first use so that importing the library does not load ONNX Runtime's native module.
+let ortModule: Promise<typeof Ort> | undefined;
+const loadOrt = () => (ortModule ??= import("onnxruntime-node"));
+
+function int64Tensor(ort: typeof Ort, rows: number[][]): Ort.Tensor {
   return new ort.Tensor("int64", BigInt64Array.from(rows.flat(), (v) => BigInt(v)), [rows.length, rows[0].length]);
 }
 
 /** One relevance logit per pair: the logit itself, or logit[1] - logit[0] for two-label heads. */
-export async function scorePairs(session: ort.InferenceSession, batch: EncodedPairBatch): Promise<Float32Array> {
-  const feeds: Record<string, ort.Tensor> = { input_ids: int64Tensor(batch.ids), attention_mask: int64Tensor(batch.mask) };
-  if (session.inputNames.includes("token_type_ids")) feeds.token_type_ids = int64Tensor(batch.types);
+export async function scorePairs(session: Ort.InferenceSession, batch: EncodedPairBatch): Promise<Float32Array> {
+  const ort = await loadOrt();
+  const feeds: Record<string, Ort.Tensor> = { input_ids: int64Tensor(ort, batch.ids), attention_mask: int64Tensor(ort, batch.mask) };
+  if (session.inputNames.includes("token_type_ids")) feeds.token_type_ids = int64Tensor(ort, batch.types);
   const out = (await session.run(feeds))[session.outputNames[0]];
   const labels = out.dims[out.dims.length - 1];
   const data = out.data as Float32Array;
@@ -152,7 +157,8 @@ export async function measureFidelity(options: FidelityOptions): Promise<Fidelit
   const batchSize = options.batchSize ?? 16;
   const { tokenizer, padId } = loadModelTokenizer(options.modelDir);
   const groups = await samplePairs(options.datasetDir, options.split ?? "test", options.queries ?? 10, options.docsPerQuery ?? 100);
-  const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: options.threads ?? 2, interOpNumThreads: 1 };
+  const ort = await loadOrt();
+  const sessionOptions: Ort.InferenceSession.SessionOptions = { intraOpNumThreads: options.threads ?? 2, interOpNumThreads: 1 };
   const open = async (path: string) => {
     try {
       return await ort.InferenceSession.create(path, sessionOptions);
@@ -165,7 +171,7 @@ export async function measureFidelity(options: FidelityOptions): Promise<Fidelit
   for (const group of groups) {
     for (let i = 0; i < group.length; i += batchSize) batches.push(encodePairBatch(tokenizer, group.slice(i, i + batchSize), padId, maxLength));
   }
-  const run = async (session: ort.InferenceSession) => {
+  const run = async (session: Ort.InferenceSession) => {
     const started = performance.now();
     const scores: number[] = [];
     for (const b of batches) scores.push(...(await scorePairs(session, b)));
