@@ -16,7 +16,7 @@ import { quantizeModel } from "./quantize.js";
 import { bertUncasedTokenizerFiles, xlmrStyleTokenizerFiles } from "./tokenizer-files.js";
 
 /** Bump when generated files change, so cached folders are rebuilt. */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 export const DEFAULT_SEED = 42;
 /** Written last: a folder without it (or with an older version) is incomplete or stale. */
 export const GENERATED_MARKER = "winnow-generated.json";
