@@ -54,7 +54,10 @@ async function bm25FirstStage(
         yield doc;
       }
     }
-    index = await Bm25Index.build(counted(), params);
+    // Progress on a terminal only, so piped JSON and logs stay clean.
+    const onProgress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rindexed ${n} documents`) : undefined;
+    index = await Bm25Index.build(counted(), { ...params, onProgress });
+    if (onProgress) process.stderr.write("\n");
     documents = count;
   }
   const indexMs = performance.now() - started;
@@ -101,7 +104,7 @@ export function register(program: Command): void {
     .option("--k1 <x>", "BM25 k1 (default 0.9)")
     .option("--b <x>", "BM25 b (default 0.4)")
     .option("--depth <n>", "documents retrieved per query", "1000")
-    .option("--candidates <n>", "first-stage candidates handed to the reranker", "100")
+    .option("--candidates <n>", "first-stage candidates handed to the reranker (with --reranker)", "100")
     .option("--run-out <file>", "write the final run (TREC format)")
     .option("--first-stage-run-out <file>", "also write the first-stage run when reranking")
     .option("--per-query", "include every query's measures");
