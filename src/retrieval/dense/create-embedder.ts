@@ -12,7 +12,12 @@ export async function createEmbedder(spec: EmbedderSpec): Promise<Embedder> {
       const { type: _t, ...options } = spec;
       return new OpenAIEmbedder(options as unknown as OpenAIEmbedderOptions);
     }
+    case "onnx": {
+      const { OnnxEmbedder } = await import("./onnx-embedder.js");
+      const { type: _t, ...options } = spec;
+      return OnnxEmbedder.load(options as unknown as import("./onnx-embedder.js").OnnxEmbedderOptions);
+    }
     default:
-      throw new WinnowError("CONFIG_INVALID", `embedder.type must be "openai", got ${JSON.stringify(spec.type)}`, { details: { field: "embedder.type" } });
+      throw new WinnowError("CONFIG_INVALID", `embedder.type must be "onnx" or "openai", got ${JSON.stringify(spec.type)}`, { details: { field: "embedder.type" } });
   }
 }

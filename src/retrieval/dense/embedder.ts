@@ -12,7 +12,7 @@ export interface Embedder {
 }
 
 export interface EmbedderSpec {
-  type: "openai";
+  type: "onnx" | "openai";
   [option: string]: unknown;
 }
 
