@@ -8,6 +8,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/sweep.js"),
   () => import("./commands/compare.js"),
   () => import("./commands/pipeline.js"),
+  () => import("./commands/embed.js"),
   () => import("./commands/rerank.js"),
   () => import("./commands/models.js"),
   () => import("./commands/calibrate.js"),
