@@ -10,7 +10,8 @@ import { sharedDatasets } from "./repo-paths.js";
  * reproduces Lucene's scores, so every measure must land on the figure trec_eval
  * printed for the Lucene/Anserini run (../shared/README.md) to the fourth decimal.
  * Cranfield has graded judgments (1–4), which exercises nDCG's graded gains and
- * the -c averaging over queries.
+ * the -c averaging over queries. (test/retrieval/bm25 checks more collections
+ * within ±0.005; this test is about the measures, hence exact and all six on SciFact.)
  */
 const cases: Array<{ name: string; expected: Record<string, number> }> = [
   {
@@ -19,7 +20,6 @@ const cases: Array<{ name: string; expected: Record<string, number> }> = [
     expected: { ndcg_cut_10: 0.6789, recall_100: 0.9253, recall_1000: 0.9767, map: 0.6401, recip_rank: 0.6506, P_10: 0.0883 },
   },
   { name: "cranfield", expected: { ndcg_cut_10: 0.351, recall_100: 0.7224, recall_1000: 0.9518 } },
-  { name: "cisi", expected: { ndcg_cut_10: 0.3585, recall_100: 0.4249, recall_1000: 0.9275 } },
 ];
 
 describe("published trec_eval figures", () => {
