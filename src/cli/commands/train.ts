@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_LAMBDAMART_PARAMS, type LambdaMartParams } from "../../rerankers/learned/lambdamart.js";
 import { prepareDataset, type PreparedDataset } from "../../rerankers/learned/dataset-training.js";
-import { saveLearnedModel } from "../../rerankers/learned/model-file.js";
+import { loadLearnedModel, saveLearnedModel } from "../../rerankers/learned/model-file.js";
 import { validateFeatureNames } from "../../rerankers/learned/features.js";
 import { crossValidate, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../rerankers/learned/training.js";
 import { formatMetricsTable } from "../../eval/table.js";
@@ -25,6 +25,7 @@ interface TrainFlags {
   earlyStopping?: string;
   seed?: string;
   features?: string;
+  initModel?: string;
   format: string;
 }
 
@@ -79,6 +80,7 @@ export function register(program: Command): void {
     .option("--early-stopping <n>", `stop after n trees without validation gain (default ${DEFAULT_LAMBDAMART_PARAMS.earlyStoppingRounds})`)
     .option("--seed <n>", `seed for sampling and splits (default ${DEFAULT_LAMBDAMART_PARAMS.seed})`)
     .option("--features <list>", "comma-separated feature names (default: the shipped model's set; see docs/learned.md)")
+    .option("--init-model <file>", "warm start: continue from this model (e.g. models/learned-default.json) instead of from BM25; its features are used")
     .option("--format <fmt>", "table | json", "table")
     .action(async (flags: TrainFlags) => {
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
@@ -87,13 +89,15 @@ export function register(program: Command): void {
       if (flags.validateSplit && flags.validateFraction) throw new UsageError("give --validate-split or --validate-fraction, not both");
       const validateFraction = num("--validate-fraction", flags.validateFraction, 0, 0.9, false) ?? (flags.validateSplit ? 0 : 0.2);
       const candidates = num("--candidates", flags.candidates, 2, 10_000, true)!;
-      const features = flags.features ? flags.features.split(",").map((s) => s.trim()).filter(Boolean) : [...DEFAULT_FEATURES];
+      if (flags.initModel && flags.features) throw new UsageError("--init-model uses the initial model's features: drop --features");
+      const initModel = flags.initModel ? await loadLearnedModel(flags.initModel) : undefined;
+      const features = initModel ? [...initModel.features] : flags.features ? flags.features.split(",").map((s) => s.trim()).filter(Boolean) : [...DEFAULT_FEATURES];
       try {
         validateFeatureNames(features, "--features");
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
-      const baseMargin = features.includes(DEFAULT_BASE_MARGIN.feature) ? { ...DEFAULT_BASE_MARGIN } : null;
+      const baseMargin = initModel ? initModel.baseMargin : features.includes(DEFAULT_BASE_MARGIN.feature) ? { ...DEFAULT_BASE_MARGIN } : null;
       const params = paramsFromFlags(flags);
       const json = flags.format === "json";
       const log = (line: string) => {
@@ -113,7 +117,7 @@ export function register(program: Command): void {
       });
       log(`  ${data.index.docCount} documents indexed in ${(data.indexMs / 1000).toFixed(1)} s; ${data.queries.length} judged queries prepared in ${(data.featureMs / 1000).toFixed(1)} s`);
 
-      const provenance = { dataset: resolve(flags.dataset), split: flags.split, qrels: flags.qrels ? resolve(flags.qrels) : undefined, candidates };
+      const provenance = { dataset: resolve(flags.dataset), split: flags.split, qrels: flags.qrels ? resolve(flags.qrels) : undefined, candidates, initModel: flags.initModel ? resolve(flags.initModel) : undefined };
       const output: Record<string, unknown> = { dataset: flags.dataset, split: flags.split, queries: data.queries.length, candidates, features };
 
       if (cv !== undefined) {
@@ -121,6 +125,7 @@ export function register(program: Command): void {
         const result = crossValidate(data.queries, data.qrels, cv, {
           features,
           baseMargin,
+          initModel,
           marginOnly: true,
           params,
           validateFraction: validateFraction || 0.2,
@@ -159,6 +164,7 @@ export function register(program: Command): void {
       const trained = trainModel(train, {
         features,
         baseMargin,
+        initModel,
         marginOnly: true,
         params,
         validation,

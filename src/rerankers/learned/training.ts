@@ -124,6 +124,12 @@ export interface TrainModelOptions {
   validation?: readonly PreparedQuery[];
   /** Keep the base margin's raw feature out of the trees (it varies in scale across collections). */
   marginOnly?: boolean;
+  /**
+   * Warm start: continue from this model (same features and margin) — its scores become the
+   * starting scores and the new trees are appended to its trees. For adapting the shipped
+   * model to a collection with few judgments (or LLM labels) instead of starting from BM25.
+   */
+  initModel?: LearnedModel;
   onProgress?: (p: TrainingProgress) => void;
   /** Recorded in the model's `training` block. */
   provenance?: Record<string, unknown>;
@@ -139,8 +145,27 @@ export interface TrainedModel {
 
 export function trainModel(train: readonly PreparedQuery[], options: TrainModelOptions): TrainedModel {
   const params = { ...DEFAULT_LAMBDAMART_PARAMS, ...options.params };
-  const data = toRankingData(train, options.features, options.baseMargin);
-  const validation = options.validation?.length ? toRankingData(options.validation, options.features, options.baseMargin) : undefined;
+  const init = options.initModel;
+  if (init) {
+    const same = init.features.length === options.features.length && init.features.every((f, i) => f === options.features[i]);
+    if (!same || JSON.stringify(init.baseMargin) !== JSON.stringify(options.baseMargin)) {
+      throw new InvalidInputError(`the initial model reads features [${init.features.join(", ")}] with margin ${JSON.stringify(init.baseMargin)}; training uses [${options.features.join(", ")}] with ${JSON.stringify(options.baseMargin)}: they must match`, {
+        field: "initModel",
+      });
+    }
+  }
+  const withInit = (d: RankingData, prepared: readonly PreparedQuery[]): RankingData => {
+    if (!init) return d;
+    const base = new Float64Array(d.labels.length);
+    let at = 0;
+    for (const p of prepared) {
+      base.set(scoreRows(init, p.features), at);
+      at += p.candidates.length;
+    }
+    return { ...d, baseMargin: base };
+  };
+  const data = withInit(toRankingData(train, options.features, options.baseMargin), train);
+  const validation = options.validation?.length ? withInit(toRankingData(options.validation, options.features, options.baseMargin), options.validation) : undefined;
   const excluded = options.marginOnly && options.baseMargin ? [options.features.indexOf(options.baseMargin.feature)] : [];
   const result = trainLambdaMart(data, params, { validation, onProgress: options.onProgress, excludeFromSplits: excluded });
   const total = result.featureGain.reduce((a, b) => a + b, 0);
@@ -153,11 +178,12 @@ export function trainModel(train: readonly PreparedQuery[], options: TrainModelO
     featureSetVersion: FEATURE_SET_VERSION,
     features: [...options.features],
     baseMargin: options.baseMargin,
-    trees: result.trees,
+    trees: init ? [...init.trees, ...result.trees] : result.trees,
     training: {
       ...options.provenance,
       params,
       marginOnly: options.marginOnly ?? false,
+      initModelTrees: init ? init.trees.length : undefined,
       trainQueries: train.length,
       validationQueries: options.validation?.length ?? 0,
       bestIteration: result.bestIteration,

@@ -35,6 +35,17 @@ describe("training on a real collection (ADI)", () => {
     expect(lift.firstStage.ndcg_cut_10).toBeGreaterThan(0.3);
   });
 
+  it("warm-starts from a model: its trees are kept and new ones appended", () => {
+    const opts = { features: DEFAULT_FEATURES, baseMargin: { ...DEFAULT_BASE_MARGIN }, marginOnly: true };
+    const first = trainModel(data.queries, { ...opts, params: { trees: 5, minSamplesPerLeaf: 20 } });
+    const second = trainModel(data.queries, { ...opts, params: { trees: 3, minSamplesPerLeaf: 20, seed: 1 }, initModel: first.model });
+    expect(second.model.trees.slice(0, first.model.trees.length)).toEqual(first.model.trees);
+    expect(second.model.trees.length).toBe(first.model.trees.length + 3);
+    // Training resumed where the first model ended: its starting nDCG is the first model's final one.
+    expect(second.trainHistory[0]).toBeCloseTo(first.trainHistory.at(-1)!, 10);
+    expect(() => trainModel(data.queries, { features: ["coverage"], baseMargin: null, initModel: first.model })).toThrowError(/must match/);
+  });
+
   it("cross-validates by query: disjoint folds covering every query, deterministic", () => {
     const folds = foldsOf(data.queries, 5, 42);
     const ids = folds.flat().map((q) => q.query.id);
