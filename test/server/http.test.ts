@@ -107,6 +107,12 @@ describe("rerank server over HTTP", () => {
     expect(body.results).toHaveLength(1);
     expect(body.results[0].document.text).toBe(DOCS[1]);
     expect(body.usage.total_tokens).toBeGreaterThan(0);
+    // Voyage's dialect also gets Voyage's list shape.
+    const voyage = (body as unknown as { object: string; data: Array<{ index: number; document: string }> });
+    expect(voyage.object).toBe("list");
+    expect(voyage.data[0]).toMatchObject({ index: 1, document: DOCS[1] });
+    const jina = (await (await post(`${server.url}/v1/rerank`, { query: QUERY, documents: DOCS, top_n: 1 })).json()) as Record<string, unknown>;
+    expect(jina.data).toBeUndefined();
   });
 
   it("serves a reranker without a BatchScorer per request, and says which options it ignored", async () => {

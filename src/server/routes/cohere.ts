@@ -115,13 +115,24 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
           ? { index, relevance_score: score, document: typeof doc === "string" ? { text: doc } : doc }
           : { index, relevance_score: score };
       });
-      return {
+      const response: Record<string, unknown> = {
         id: request.id,
+        model: model.id,
         results,
         meta: meta("1", outcome.units, outcome.tokens, warnings),
         // Jina's and Voyage's clients read the token count here.
         usage: { total_tokens: outcome.tokens ?? 0 },
       };
+      // A request in Voyage's dialect (top_k / truncation) also gets Voyage's list shape,
+      // whose document is a plain string.
+      if (b.top_k !== undefined || b.truncation !== undefined) {
+        response.object = "list";
+        response.data = ranked.map(({ index, score }) => {
+          const doc = b.documents[index];
+          return b.return_documents ? { index, relevance_score: score, document: typeof doc === "string" ? doc : texts[index] } : { index, relevance_score: score };
+        });
+      }
+      return response;
     },
   );
 
