@@ -71,7 +71,7 @@ export interface LlmUsage {
   promptTokens: number;
   completionTokens: number;
   cost: number;
-  /** Passages cut to fit the prompt budget. */
+  /** Passages shown cut to fit the prompt budget (a passage in several prompts counts each time). */
   truncatedPassages: number;
   repairs: LlmRepairs;
   /** Pairwise: distinct pairs compared (each costs two calls, one per order). */
@@ -121,6 +121,8 @@ interface CallContext {
   instruction: string;
   signal?: AbortSignal;
   usage: LlmUsage;
+  /** Truncated passages of this call, reused across windows and pairs. */
+  cuts: Map<string, { text: string; truncated: boolean }>;
 }
 
 /**
@@ -190,7 +192,7 @@ export class LlmReranker implements Reranker {
     if (candidates.length === 0) return [];
     const instruction = options.instruction ?? q.instruction ?? this.s.instruction ?? "";
     if (typeof instruction !== "string") throw new WinnowError("INVALID_INPUT", "instruction must be a string", { details: { field: "instruction" } });
-    const ctx: CallContext = { query: q.text, instruction: instruction ? `Instruction: ${instruction}` : "", signal: options.signal, usage: emptyUsage() };
+    const ctx: CallContext = { query: q.text, instruction: instruction ? `Instruction: ${instruction}` : "", signal: options.signal, usage: emptyUsage(), cuts: new Map() };
     this.totals.queries++;
     this.budget ??= await PromptBudget.create(this.s.maxPromptTokens, this.s.maxPassageTokens, this.s.encoding);
     let scores: number[];
@@ -241,7 +243,7 @@ export class LlmReranker implements Reranker {
     const overhead = this.budget!.count(renderTemplate(template.system, empty)) + this.budget!.count(renderTemplate(template.user, empty)) + 4 * texts.length + 8;
     // One line per passage: the numbered-list formats rely on it, and layout whitespace only costs tokens.
     const budget = this.budget!;
-    const fitted = budget.fit(texts.map((t) => t.replace(/\s+/g, " ").trim()), overhead);
+    const fitted = budget.fit(texts.map((t) => t.replace(/\s+/g, " ").trim()), overhead, ctx.cuts);
     ctx.usage.truncatedPassages += fitted.truncated;
     return fitted.passages;
   }

@@ -64,7 +64,7 @@ export class PromptBudget {
    * all passages fit the budget. Throws INVALID_INPUT when the fixed part alone leaves
    * no useful room, naming the limit.
    */
-  fit(passages: readonly string[], overheadTokens: number): { passages: string[]; truncated: number } {
+  fit(passages: readonly string[], overheadTokens: number, memo?: Map<string, { text: string; truncated: boolean }>): { passages: string[]; truncated: number } {
     const room = this.maxPromptTokens - overheadTokens;
     const perPassage = Math.min(this.maxPassageTokens, Math.floor(room / Math.max(1, passages.length)) - 4);
     if (perPassage < 8) {
@@ -75,7 +75,13 @@ export class PromptBudget {
     }
     let truncated = 0;
     const out = passages.map((p) => {
-      const t = this.truncate(p, perPassage);
+      // Pairwise and sliding windows show the same passage many times: cut it once per allowance.
+      const key = memo ? `${perPassage}\u0000${p}` : "";
+      let t = memo?.get(key);
+      if (!t) {
+        t = this.truncate(p, perPassage);
+        memo?.set(key, t);
+      }
       if (t.truncated) truncated++;
       return t.text;
     });
