@@ -114,7 +114,7 @@ export function register(program: Command): void {
         say("Next: use a cross-encoder instead (needs the model in a local folder or the Hugging Face cache, or network):");
         say("  npx winnow demo --reranker cross-encoder --model cross-encoder/ms-marco-MiniLM-L-6-v2");
         say("Evaluate on your own BEIR folder: npx winnow eval --dataset DIR --reranker learned; train your own: npx winnow train --dataset DIR --out model.json");
-        say("Docs: docs/learned.md (learned reranker), docs/ for the other reranker families.");
+        say("Docs: docs/learned.md (learned reranker), docs/cross-encoder.md (cross-encoders), docs/evaluation.md (eval, lift).");
       }
       if (json) {
         console.log(

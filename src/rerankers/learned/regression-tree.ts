@@ -14,7 +14,7 @@ export interface RegressionTree {
   leafValue: number[];
 }
 
-/** The tree's output for the feature vector of row `row` in a row-major matrix. */
+/** The tree's output for the feature vector starting at `offset` in `x` (a row of a row-major matrix). */
 export function predictTree(tree: RegressionTree, x: ArrayLike<number>, offset = 0): number {
   if (tree.feature.length === 0) return tree.leafValue[0] ?? 0;
   let node = 0;
