@@ -32,7 +32,9 @@ export interface DynamicBatcherOptions {
 
 interface Job<U extends ScoringUnit> {
   units: readonly U[];
-  /** Next unit not yet handed to a forward pass. */
+  /** Unit indices, longest first: the order units are handed out in. */
+  order: Uint32Array;
+  /** Position in `order` of the next unit not yet handed to a forward pass. */
   next: number;
   scored: number;
   logits: Float32Array;
@@ -57,7 +59,9 @@ interface Job<U extends ScoringUnit> {
  * every core for one pass, and a second concurrent pass would only contend for them.
  *
  * The budget counts padded tokens (pairs × the longest pair in the batch) because
- * that, not the sum of real tokens, is what a padded BERT forward pass costs.
+ * that, not the sum of real tokens, is what a padded BERT forward pass costs. Each
+ * request hands out its units longest first, so a round takes units of similar rank
+ * (hence similar length) from every request, which keeps padding low.
  */
 export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
   private readonly waiting: Job<U>[] = [];
@@ -117,8 +121,10 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
     }
     return new Promise<BatchedScores>((resolve, reject) => {
       const onAbort = () => this.cancel(job, abortReason(signal!));
+      const order = Uint32Array.from(units.keys()).sort((a, b) => units[b].tokens - units[a].tokens || a - b);
       const job: Job<U> = {
         units,
+        order,
         next: 0,
         scored: 0,
         logits: new Float32Array(units.length),
@@ -182,7 +188,8 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
           break;
         }
         const job = this.waiting[j];
-        const u = job.units[job.next];
+        const unitIndex = job.order[job.next];
+        const u = job.units[unitIndex];
         const nextLongest = Math.max(longest, u.tokens);
         // The first unit always goes in, so one over-long pair cannot wedge the queue.
         if (units.length > 0 && nextLongest * (units.length + 1) > maxBatchTokens) {
@@ -192,7 +199,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
         longest = nextLongest;
         tokens += u.tokens;
         units.push(u);
-        from.push({ job, unit: job.next });
+        from.push({ job, unit: unitIndex });
         job.next++;
         this.queued--;
         job.firstDispatchAt ??= performance.now();

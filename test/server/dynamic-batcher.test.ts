@@ -55,6 +55,26 @@ describe("DynamicBatcher", () => {
     expect(r.batches).toBe(2);
   });
 
+  it("hands out each request's units longest first, so shared batches carry similar lengths", async () => {
+    const scorer = new LexicalBatchScorer(100_000, 2);
+    const padded: number[] = [];
+    const batcher = new DynamicBatcher(scorer, {
+      maxBatchTokens: 100_000,
+      maxBatchPairs: 2,
+      maxQueuedPairs: 100,
+      observer: { onBatch: ({ paddedTokens }) => padded.push(paddedTokens) },
+    });
+    const unit = (tag: string, tokens: number) => ({ tokens, requestTag: tag, words: [], queryWords: new Set<string>() });
+    const busy = batcher.submit([unit("busy", 1)]);
+    const a = batcher.submit([10, 100, 10, 100].map((t) => unit("a", t)));
+    const b = batcher.submit([100, 10, 100, 10].map((t) => unit("b", t)));
+    const [, ra] = await Promise.all([busy, a, b]);
+    expect(ra.logits).toHaveLength(4);
+    // Longest-first: (100,100) (100,100) (10,10) (10,10) → 440 padded tokens, where
+    // taking units in input order would pair 10s with 100s: 800.
+    expect(padded.slice(1)).toEqual([200, 200, 20, 20]);
+  });
+
   it("refuses work beyond the queue with QUEUE_FULL, and a request larger than the queue with PAYLOAD_TOO_LARGE", async () => {
     const scorer = new LexicalBatchScorer(10_000, 20);
     const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 4, maxQueuedPairs: 10 });
