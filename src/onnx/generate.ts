@@ -16,7 +16,7 @@ import { quantizeModel } from "./quantize.js";
 import { bertUncasedTokenizerFiles, xlmrStyleTokenizerFiles } from "./tokenizer-files.js";
 
 /** Bump when generated files change, so cached folders are rebuilt. */
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
 export const DEFAULT_SEED = 42;
 /** Written last: a folder without it (or with an older version) is incomplete or stale. */
 export const GENERATED_MARKER = "winnow-generated.json";
@@ -26,7 +26,7 @@ export interface GenerateModelOptions {
   dir: string;
   preset: ModelPresetName;
   seed?: number;
-  /** Also write onnx/model_quantized.onnx (default: true for cross-encoder presets). */
+  /** Also write onnx/model_quantized.onnx (int8 dynamic; default true). */
   quantized?: boolean;
 }
 
@@ -103,7 +103,7 @@ export async function generateModel(options: GenerateModelOptions): Promise<stri
   await saveModel(modelPath, model);
   const files = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "onnx/model.onnx"];
   if (tokenizer["vocab.txt"] !== undefined) files.push("vocab.txt");
-  if (options.quantized ?? preset.head === "sequence-classification") {
+  if (options.quantized ?? true) {
     await saveModel(join(dir, "onnx", "model_quantized.onnx"), quantizeModel(model));
     files.push("onnx/model_quantized.onnx");
   }
