@@ -42,3 +42,11 @@ export { MODEL_PRESETS, isModelPresetName, type ModelPresetName, type ModelPrese
 export { quantizeModel, quantizeFile, quantizeWeight, type QuantizeOptions, type QuantizeReport } from "./onnx/quantize.js";
 export { fuseModel, fuseFile, type FuseOptions, type FusionReport } from "./onnx/fuse.js";
 export { measureFidelity, formatFidelityReport, kendallTau, type FidelityOptions, type FidelityReport } from "./onnx/fidelity.js";
+// Cross-encoder reranker on ONNX Runtime; model sources (folder, hub cache, download); score cache; calibration.
+export { CrossEncoderReranker, DEFAULT_BATCH_TOKENS, type CrossEncoderOptions, type ScoreKind } from "./rerankers/cross-encoder/cross-encoder-reranker.js";
+export { CROSS_ENCODER_CATALOGUE, catalogueEntry, type CatalogueEntry, type Dtype } from "./rerankers/cross-encoder/catalogue.js";
+export { fitPlatt, applyCalibration, loadCalibration, saveCalibration, type PlattCalibration, type PlattFit } from "./rerankers/cross-encoder/calibration.js";
+export { resolveModelSource, type ModelFiles, type ModelSourceOptions, type ResolvedModel } from "./models/model-source.js";
+export { huggingFaceHubCache, downloadCacheDir, lookupCacheDirs, scanHubCache, isOffline, type CachedModel } from "./models/hub-cache.js";
+export { MemoryScoreCache, type MemoryScoreCacheOptions } from "./cache/memory-score-cache.js";
+export { scoreCacheKeys } from "./cache/score-cache-key.js";

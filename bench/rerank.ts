@@ -1,0 +1,278 @@
+/**
+ * `npm run bench:rerank [-- --quick] [-- --sweep]`: cross-encoder throughput, latency
+ * and memory on the generated MiniLM-L6-H384 (the ms-marco-MiniLM-L-6-v2 architecture,
+ * seeded random weights: speed does not depend on weight values).
+ *
+ * Cases, each in its own child process so peak RSS is per case:
+ *   (a) the baseline people copy from transformers.js examples: AutoTokenizer +
+ *       AutoModelForSequenceClassification, one padded batch of 100, fp32;
+ *   (b) Winnow fp32; (c) Winnow int8 (token-budget batches, length-sorted).
+ * Workloads: 100 candidates per real SciFact test query (BM25 top-100), and 100 fixed
+ * 256-token passages per query. Prints pairs/s, p50/p95 per 100-candidate request,
+ * peak RSS, ratios to (a), and the compute ceiling (FLOPs per pair vs the machine's
+ * measured fp32-FMA and int8-VNNI peaks, ../shared/README.md).
+ * `--sweep` instead times Winnow over a range of batchTokens (how the default was chosen).
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const scifact = resolve(repoRoot, "../shared/datasets/scifact");
+const PRESET = "minilm-l6";
+// MiniLM-L6-H384 shape, for the FLOP count.
+const LAYERS = 6, HIDDEN = 384, INTERMEDIATE = 1536;
+// Measured on this machine type (../shared/README.md): per core.
+const FP32_PEAK_PER_CORE = 195e9;
+const INT8_PEAK_PER_CORE = 770e9;
+
+interface Workload {
+  name: string;
+  requests: Array<{ query: string; docs: string[] }>;
+}
+
+interface CaseResult {
+  case: string;
+  workload: string;
+  pairs: number;
+  totalMs: number;
+  latenciesMs: number[];
+  tokenizeMs: number;
+  /** Mean unpadded tokens per pair (query + document + specials), as the model saw them. */
+  meanTokens: number;
+  maxRssMb: number;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const has = (name: string) => process.argv.includes(`--${name}`);
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+// ------------------------------------------------------------------ child: one case
+
+async function runChild(caseName: string, workloadFile: string, modelDir: string, batchTokens?: number): Promise<void> {
+  const workload = JSON.parse(readFileSync(workloadFile, "utf8")) as Workload;
+  const threads = Number(arg("threads") ?? cpus().length);
+  const latencies: number[] = [];
+  let tokenizeMs = 0;
+  let tokens = 0;
+  let pairs = 0;
+  let run: (r: Workload["requests"][number]) => Promise<void>;
+  let close = async () => {};
+
+  if (caseName === "a") {
+    const { AutoTokenizer, AutoModelForSequenceClassification, env } = await import("@huggingface/transformers");
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = dirname(modelDir) + "/";
+    const name = modelDir.split("/").pop()!;
+    const tokenizer = await AutoTokenizer.from_pretrained(name);
+    const model = await AutoModelForSequenceClassification.from_pretrained(name, { dtype: "fp32", session_options: { intraOpNumThreads: threads } });
+    run = async ({ query, docs }) => {
+      const t0 = performance.now();
+      const inputs = tokenizer(new Array(docs.length).fill(query), { text_pair: docs, padding: true, truncation: true });
+      tokenizeMs += performance.now() - t0;
+      const mask = inputs.attention_mask.data as BigInt64Array;
+      for (let i = 0; i < mask.length; i++) tokens += Number(mask[i]);
+      const out = await model(inputs);
+      if ((out.logits.data as Float32Array).length !== docs.length) throw new Error("baseline: unexpected output size");
+    };
+    close = async () => {
+      await model.dispose();
+    };
+  } else {
+    const { CrossEncoderReranker } = await import("../src/rerankers/cross-encoder/cross-encoder-reranker.js");
+    const reranker = await CrossEncoderReranker.load({ model: modelDir, dtype: caseName === "c" ? "int8" : "fp32", threads, batchTokens });
+    run = async ({ query, docs }) => {
+      const prepared = await reranker.batchScorer.prepare(query, docs);
+      tokenizeMs += prepared.tokenizeMs;
+      tokens += prepared.tokens;
+      await reranker.batchScorer.scoreUnits(prepared.units);
+    };
+    close = () => reranker.close();
+  }
+  // One warm-up request (session initialisation, first allocations), not timed.
+  await run(workload.requests[0]);
+  tokenizeMs = 0;
+  tokens = 0;
+  const start = performance.now();
+  for (const r of workload.requests) {
+    const t0 = performance.now();
+    await run(r);
+    latencies.push(performance.now() - t0);
+    pairs += r.docs.length;
+  }
+  const totalMs = performance.now() - start;
+  await close();
+  const result: CaseResult = {
+    case: caseName,
+    workload: workload.name,
+    pairs,
+    totalMs,
+    latenciesMs: latencies,
+    tokenizeMs,
+    meanTokens: tokens / pairs,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+// ------------------------------------------------------------------ parent
+
+async function buildWorkloads(modelDir: string, queries: number, candidates: number): Promise<Workload[]> {
+  const { loadBeirDataset, readCorpus } = await import("../src/eval/readers/beir.js");
+  const { documentText } = await import("../src/core/inputs.js");
+  const { Tokenizer } = await import("@huggingface/tokenizers");
+  const dataset = await loadBeirDataset(scifact, "test");
+  const corpus = [] as Array<{ id: string; title?: string; text: string }>;
+  for await (const d of readCorpus(scifact)) corpus.push(d);
+  const qs = dataset.queries.slice(0, queries);
+
+  let source = "BM25 top-100";
+  let pools: string[][];
+  try {
+    const { Bm25Index } = await import("../src/retrieval/bm25/bm25-index.js");
+    const index = await Bm25Index.build(corpus);
+    pools = await Promise.all(qs.map(async (q) => (await index.search(q, candidates)).map((c) => documentText(c.document))));
+  } catch {
+    // No BM25 yet: the judged documents padded with seeded random ones.
+    source = "judged + seeded random";
+    let s = 12345;
+    const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const byId = new Map(corpus.map((d) => [d.id, d]));
+    pools = qs.map((q) => {
+      const ids = [...(dataset.qrels.get(q.id!)?.keys() ?? [])].filter((id) => byId.has(id));
+      while (ids.length < candidates) ids.push(corpus[Math.floor(rand() * corpus.length)].id);
+      return ids.slice(0, candidates).map((id) => documentText(byId.get(id)!));
+    });
+  }
+  const scifactWorkload: Workload = { name: `scifact (${source})`, requests: qs.map((q, i) => ({ query: q.text, docs: pools[i] })) };
+
+  // Fixed 256-token passages: corpus text cut at 256 tokens (the pair is then 256 + query + specials).
+  const tokenizer = new Tokenizer(JSON.parse(readFileSync(join(modelDir, "tokenizer.json"), "utf8")), JSON.parse(readFileSync(join(modelDir, "tokenizer_config.json"), "utf8")));
+  const long = corpus.filter((d) => d.text.length > 2000);
+  const passages: string[] = [];
+  for (const d of long) {
+    const ids = tokenizer.encode(d.text, { add_special_tokens: false }).ids;
+    if (ids.length >= 256) passages.push(tokenizer.decode(ids.slice(0, 256), { skip_special_tokens: true }));
+    if (passages.length >= candidates * 2) break;
+  }
+  const fixed: Workload = {
+    name: "fixed 256-token passages",
+    requests: qs.map((q, i) => ({ query: q.text, docs: Array.from({ length: candidates }, (_, k) => passages[(i * 7 + k) % passages.length]) })),
+  };
+  return [scifactWorkload, fixed];
+}
+
+function runCase(caseName: string, workloadFile: string, modelDir: string, extra: string[] = []): Promise<CaseResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", caseName, "--workload", workloadFile, "--model-dir", modelDir, ...extra], {
+      stdio: ["ignore", "pipe", "inherit"],
+      cwd: repoRoot,
+    });
+    let out = "";
+    child.stdout.on("data", (b) => (out += b));
+    child.on("exit", (code) => {
+      const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+      if (code !== 0 || !line) reject(new Error(`case ${caseName} exited with ${code}: ${out.slice(-500)}`));
+      else resolvePromise(JSON.parse(line.slice(7)) as CaseResult);
+    });
+  });
+}
+
+/** FLOPs of one pair of `L` tokens: 2·params per token over the encoder's matmuls (embeddings excluded) + attention 4·L²·H per layer. */
+function flopsPerPair(L: number): number {
+  const paramsPerLayer = 4 * HIDDEN * HIDDEN + 2 * HIDDEN * INTERMEDIATE;
+  return LAYERS * (2 * paramsPerLayer * L + 4 * L * L * HIDDEN);
+}
+
+const LABELS: Record<string, string> = { a: "(a) transformers.js, 1 batch of 100, fp32", b: "(b) Winnow fp32", c: "(c) Winnow int8" };
+
+async function main(): Promise<void> {
+  if (has("child")) {
+    const bt = arg("batch-tokens");
+    return runChild(arg("child")!, arg("workload")!, arg("model-dir")!, bt ? Number(bt) : undefined);
+  }
+  const quick = has("quick");
+  const queries = Number(arg("queries") ?? (quick ? 2 : 10));
+  const candidates = 100;
+  const threads = Number(arg("threads") ?? cpus().length);
+  const { ensureGeneratedModel } = await import("../src/onnx/generate.js");
+  const modelDir = await ensureGeneratedModel(PRESET);
+  const workDir = join(tmpdir(), `winnow-bench-rerank-${process.pid}`);
+  mkdirSync(workDir, { recursive: true });
+  const workloads = await buildWorkloads(modelDir, queries, candidates);
+  const files = workloads.map((w, i) => {
+    const f = join(workDir, `workload-${i}.json`);
+    writeFileSync(f, JSON.stringify(w));
+    return f;
+  });
+  console.log(`bench:rerank — ${PRESET} (generated), ${queries} queries × ${candidates} candidates, ${threads} threads, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
+
+  if (has("sweep")) {
+    const budgets = (arg("budgets") ?? "1024,2048,4096,8192,16384,32768").split(",").map(Number);
+    console.log(`\nbatchTokens sweep on ${workloads[0].name}:`);
+    console.log("case  batchTokens  pairs/s  p50 ms  p95 ms  peak RSS MB");
+    for (const c of ["b", "c"]) {
+      for (const bt of budgets) {
+        const r = await runCase(c, files[0], modelDir, ["--batch-tokens", String(bt), "--threads", String(threads)]);
+        console.log(`${c.padEnd(4)}  ${String(bt).padStart(11)}  ${((r.pairs / r.totalMs) * 1000).toFixed(1).padStart(7)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}`);
+      }
+    }
+    return;
+  }
+
+  // Rows print as each case finishes, so a long run shows progress (and partial figures if stopped).
+  for (const [wi, w] of workloads.entries()) {
+    if (quick && wi > 0 && !has("all-workloads")) break; // --quick: the SciFact mix only
+    console.log(`\n${w.name}:`);
+    console.log("case                                          pairs/s   ×(a)  p50 ms  p95 ms  peak RSS MB  tok/pair  tokenize %  % of compute ceiling");
+    let basePps: number | undefined;
+    for (const c of ["a", "b", "c"]) {
+      const r = await runCase(c, files[wi], modelDir, ["--threads", String(threads)]);
+      const pps = (r.pairs / r.totalMs) * 1000;
+      basePps ??= pps;
+      const peak = (r.case === "c" ? INT8_PEAK_PER_CORE : FP32_PEAK_PER_CORE) * Math.min(threads, cpus().length);
+      // The ceiling counts useful work only (unpadded tokens): padding is part of what a case wastes.
+      const ceilingPps = peak / flopsPerPair(r.meanTokens);
+      console.log(
+        `${LABELS[r.case].padEnd(44)}  ${pps.toFixed(1).padStart(7)}  ${(pps / basePps).toFixed(2).padStart(5)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}  ${r.meanTokens.toFixed(0).padStart(8)}  ${((100 * r.tokenizeMs) / r.totalMs).toFixed(1).padStart(10)}  ${((100 * pps) / ceilingPps).toFixed(1).padStart(5)}% (ceiling ${ceilingPps.toFixed(0)} pairs/s at ${(flopsPerPair(r.meanTokens) / 1e9).toFixed(2)} GFLOP/pair)`,
+      );
+    }
+  }
+  console.log(`\nCompute ceiling: FLOPs per pair = 6 layers × (2 × ${(4 * HIDDEN * HIDDEN + 2 * HIDDEN * INTERMEDIATE) / 1e6}M params × L + 4·L²·${HIDDEN}); peaks fp32 ${(FP32_PEAK_PER_CORE / 1e9).toFixed(0)} GFLOP/s, int8 ${(INT8_PEAK_PER_CORE / 1e9).toFixed(0)} GOPS per core × ${threads} threads (../shared/README.md).`);
+
+  if (!has("no-fidelity")) {
+    try {
+      const { measureFidelity, formatFidelityReport } = await import("../src/onnx/fidelity.js");
+      const report = await measureFidelity({
+        modelDir,
+        referencePath: join(modelDir, "onnx/model.onnx"),
+        candidatePath: join(modelDir, "onnx/model_quantized.onnx"),
+        datasetDir: scifact,
+        split: "test",
+        queries: quick ? 2 : 5,
+        docsPerQuery: quick ? 20 : 50,
+        threads,
+      });
+      console.log(`\nint8 fidelity vs fp32 (src/onnx/fidelity.ts):\n${formatFidelityReport(report)}`);
+    } catch (err) {
+      console.log(`\nint8 fidelity: not measured (${(err as Error).message})`);
+    }
+  }
+  try {
+    rmSync(workDir, { recursive: true, force: true });
+  } catch {
+    // temp folder; the OS cleans it otherwise
+  }
+}
+
+await main();
