@@ -22,7 +22,7 @@ const filterSchema = z.record(z.string(), z.unknown()).superRefine((f, ctx) => {
   }
 });
 
-const embedderSchema = z.looseObject({ type: z.enum(["openai"]) });
+const embedderSchema = z.looseObject({ type: z.enum(["onnx", "openai"]) });
 
 const retrieverSchema = z.discriminatedUnion("type", [
   z
@@ -189,11 +189,13 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
     pools.push({ name, retriever: await open(r, resolve(context.baseDir, r.index)), k: r.k, filter: r.filter as Pool["filter"], weight: r.weight });
   }
   const stages: StageSpec[] = [];
-  for (const s of config.stages) {
+  for (const [i, s] of config.stages.entries()) {
     const spec = { ...s.reranker } as RerankerSpec;
     // Model paths in the config are relative to the config file, like index paths.
     if (typeof spec.model === "string" && /^\.\.?\//.test(spec.model)) spec.model = resolve(context.baseDir, spec.model);
-    stages.push({ reranker: await makeReranker(spec), topK: s.topK, name: s.name, threshold: s.threshold, batchSize: s.batchSize, cacheSettings: spec });
+    // Stage names key scores in results and scoring weights: default to the family, numbered when repeated.
+    const name = s.name ?? (config.stages.filter((x) => x.reranker.type === spec.type).length > 1 ? `${spec.type}${i + 1}` : spec.type);
+    stages.push({ reranker: await makeReranker(spec), topK: s.topK, name, threshold: s.threshold, batchSize: s.batchSize, cacheSettings: spec });
   }
   return createPipeline({
     retrievers: pools,
@@ -206,7 +208,10 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
   });
 }
 
-export async function loadPipeline(file: string, context: Omit<PipelineConfigContext, "baseDir"> = {}): Promise<Pipeline> {
+/** Reads, validates and builds a pipeline from a file, warmed up (see Pipeline.warmup) unless `warmup: false`. */
+export async function loadPipeline(file: string, context: Omit<PipelineConfigContext, "baseDir"> & { warmup?: boolean } = {}): Promise<Pipeline> {
   const config = await readPipelineConfig(file);
-  return pipelineFromConfig(config, { ...context, baseDir: dirname(resolve(file)) });
+  const pipeline = await pipelineFromConfig(config, { ...context, baseDir: dirname(resolve(file)) });
+  if (context.warmup !== false) await pipeline.warmup();
+  return pipeline;
 }

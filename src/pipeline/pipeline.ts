@@ -1,5 +1,5 @@
 import { InvalidInputError, throwIfAborted } from "../core/errors.js";
-import { toQuery } from "../core/inputs.js";
+import { documentText, toQuery } from "../core/inputs.js";
 import type { ScoreCache } from "../core/score-cache.js";
 import type { Candidate, Document, MetadataFilter, QueryInput, Reranker } from "../core/types.js";
 import { CachedReranker } from "../cache/cached-reranker.js";
@@ -94,9 +94,17 @@ interface Item {
 
 interface Stage extends Required<Omit<StageSpec, "threshold" | "cacheSettings">> {
   threshold?: number;
-  /** Running estimate of one candidate's scoring time, to stop before a batch would overrun the budget. */
-  msPerCandidate?: number;
+  /**
+   * Running estimate of scoring time per character of (query + document) text, to stop
+   * before a batch would overrun the budget. Per character rather than per candidate
+   * because a batch of long abstracts costs many times a batch of titles.
+   */
+  msPerChar?: number;
 }
+
+// Abstract-length texts (~1,200 characters), so the warm-up cost estimate resembles real candidates.
+const WARMUP_SENTENCE = "Reranking reads the query and each candidate together to judge relevance more precisely than the first stage. ";
+const WARMUP_DOCUMENTS = [WARMUP_SENTENCE.repeat(11), WARMUP_SENTENCE.repeat(10)];
 
 function positiveInt(v: unknown, field: string, max = 100_000): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > max) {
@@ -257,7 +265,8 @@ export class Pipeline {
     while (next < head.length) {
       const batch = head.slice(next, next + batchSize);
       const now = performance.now();
-      const predicted = (stage.msPerCandidate ?? 0) * batch.length;
+      const chars = batch.reduce((sum, it) => sum + query.length + documentText(it.candidate.document).length, 0);
+      const predicted = (stage.msPerChar ?? 0) * chars;
       if (now + predicted > deadline) {
         exhausted = true;
         break;
@@ -268,9 +277,9 @@ export class Pipeline {
         batch.map((it) => it.candidate),
         { returnDocuments: false, signal },
       );
-      const perCandidate = (performance.now() - tb) / batch.length;
+      const perChar = (performance.now() - tb) / Math.max(1, chars);
       // Exponential moving average across requests: the next batch (or request) predicts from recent ones.
-      stage.msPerCandidate = stage.msPerCandidate === undefined ? perCandidate : 0.7 * stage.msPerCandidate + 0.3 * perCandidate;
+      stage.msPerChar = stage.msPerChar === undefined ? perChar : 0.7 * stage.msPerChar + 0.3 * perChar;
       for (const r of ranked) {
         const item = batch[r.index];
         item.scores[stage.name] = r.score;
@@ -291,6 +300,24 @@ export class Pipeline {
       ms: performance.now() - t0,
     };
     return { order: [...kept.map((x) => x.item), ...unreached, ...tail], report, exhausted };
+  }
+
+  /**
+   * Runs every stage once on a small input so model sessions are created and warm
+   * before the first real search, and seeds each stage's per-candidate cost so the
+   * budget check can predict the very first batch. Without it the first search pays
+   * session start-up inside its budget.
+   */
+  async warmup(sample: readonly string[] = WARMUP_DOCUMENTS): Promise<void> {
+    const query = "warm-up query";
+    const chars = sample.reduce((sum, d) => sum + query.length + d.length, 0);
+    for (const stage of this.stages) {
+      const inner = stage.reranker instanceof CachedReranker ? stage.reranker.inner : stage.reranker;
+      await inner.rerank(query, sample, { returnDocuments: false });
+      const t = performance.now();
+      await inner.rerank(query, sample, { returnDocuments: false });
+      stage.msPerChar = (performance.now() - t) / chars;
+    }
   }
 
   async close(): Promise<void> {
