@@ -149,6 +149,12 @@ export class ServedModel {
         }
       } else {
         const { model, info } = await WorkerHostedModel.load(this.source);
+        // A worker that dies later takes the model down: /ready turns 503 and requests say why.
+        model.onFailure = (err) => {
+          if (this.state !== "ready") return;
+          this.state = "failed";
+          this.loadError = err;
+        };
         this.family = info.name;
         this.closeBackend = () => model.close();
         if (info.batchable) {
@@ -192,7 +198,9 @@ export class ServedModel {
     if (this.state !== "ready") {
       throw new WinnowError(
         this.state === "failed" ? "MODEL_LOAD_FAILED" : "MODEL_NOT_FOUND",
-        this.state === "failed" ? `model "${this.id}" failed to load` : `model "${this.id}" is still loading; retry when /ready answers 200`,
+        this.state === "failed"
+          ? `model "${this.id}" is unavailable: ${(this.loadError as Error)?.message ?? "it failed to load"}`
+          : `model "${this.id}" is still loading; retry when /ready answers 200`,
         // 503 (not the code's 404/500): the model exists and the caller should retry later.
         { details: { field: "model", model: this.id, state: this.state, httpStatus: 503 } },
       );

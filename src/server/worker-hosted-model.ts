@@ -37,6 +37,8 @@ export class WorkerHostedModel {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   private failed: unknown;
+  /** Called once if the worker dies (crash, OOM, exit) after loading. */
+  onFailure: ((err: unknown) => void) | undefined;
 
   private constructor() {
     this.worker = startWorker();
@@ -48,7 +50,9 @@ export class WorkerHostedModel {
       else p.resolve(reply.value);
     });
     const failAll = (err: unknown) => {
+      if (this.failed) return;
       this.failed = err;
+      this.onFailure?.(err);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
@@ -106,6 +110,7 @@ export class WorkerHostedModel {
     } catch {
       // already gone
     }
+    this.failed ??= new WinnowError("INTERNAL", "model worker closed");
     await this.worker.terminate();
   }
 }
