@@ -46,11 +46,8 @@ export function attrFloat(name: string, value: number): AttributeProto {
 export function attrInts(name: string, values: number[]): AttributeProto {
   return { name, type: onnx.AttributeProto.AttributeType.INTS, ints: values };
 }
-export function attrString(name: string, value: string): AttributeProto {
-  return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) };
-}
 
-export function getAttr(node: NodeProto, name: string): AttributeProto | undefined {
+function getAttr(node: NodeProto, name: string): AttributeProto | undefined {
   return node.attribute?.find((a) => a.name === name);
 }
 export function getIntAttr(node: NodeProto, name: string, fallback: number): number {
@@ -77,9 +74,6 @@ export function int64Tensor(name: string, dims: number[], data: number[]): Tenso
 }
 export function int8Tensor(name: string, dims: number[], data: Int8Array): TensorProto {
   return { name, dims, dataType: DataType.INT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-export function uint8Tensor(name: string, dims: number[], data: Uint8Array): TensorProto {
-  return { name, dims, dataType: DataType.UINT8, rawData: data };
 }
 
 export function tensorDims(t: TensorProto): number[] {
@@ -225,12 +219,6 @@ export async function saveModel(path: string, model: ModelProto): Promise<void> 
 /** Name → initializer, for passes that need constant values. */
 export function initializerMap(graph: GraphProto): Map<string, TensorProto> {
   return new Map((graph.initializer ?? []).map((t) => [t.name ?? "", t]));
-}
-
-/** The opset version of the default ONNX domain (0 when absent). */
-export function defaultOpset(model: ModelProto): number {
-  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx");
-  return entry ? toNumber(entry.version as number) : 0;
 }
 
 /** Adds `domain` at `version` to the model's opset imports unless present. */
