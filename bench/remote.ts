@@ -8,7 +8,7 @@
  *    prompt tokens (cl100k, counted on the messages actually sent) per mode. The fake
  *    "LLM" answers instantly, so only the counts are meaningful, not the times.
  *
- *   npm run bench:remote            # 300 query repeats, SciFact 50 queries
+ *   npm run bench:remote            # 300 calls per client timing, 20 SciFact queries per LLM mode
  *   npm run bench:remote -- --quick # a few seconds
  */
 import { join, resolve } from "node:path";
@@ -87,7 +87,7 @@ async function clientOverhead(): Promise<void> {
 async function llmCost(): Promise<void> {
   const dataset = join(root, "../shared/datasets/scifact");
   const { queries } = await loadBeirDataset(dataset, "test");
-  const sample = queries.slice(0, quick ? 5 : 50);
+  const sample = queries.slice(0, quick ? 5 : 20);
   const index = await Bm25Index.build(readCorpus(dataset));
   const enc = new Tiktoken(cl100k);
   const server = await startFakeChat({ logprobs: true });
