@@ -19,7 +19,7 @@ const limitsSchema = z
     /** Request body size in bytes. */
     bodyLimitBytes: z.number().int().min(1_024).default(16 * 1024 * 1024),
     /** Pairs (scoring units) waiting per model; beyond it requests get 429. */
-    maxQueuedPairs: z.number().int().min(1).default(20_000),
+    maxQueuedPairs: z.number().int().min(1).default(4_096),
     /** Per-request deadline; past it the request answers 504 and its queued work is dropped. */
     requestTimeoutMs: z.number().int().min(1).default(30_000),
     /** Requests in flight per model for rerankers that cannot be batched across requests. */

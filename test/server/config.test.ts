@@ -32,7 +32,7 @@ limits:
     const config = resolveServerConfig(loadServerConfigFile(path));
     expect(config.port).toBe(9000);
     expect(config.limits.maxDocuments).toBe(200);
-    expect(config.limits.maxQueuedPairs).toBe(20_000);
+    expect(config.limits.maxQueuedPairs).toBe(4_096);
     expect(config.models[0].reranker).toEqual({ type: "cross-encoder", model: "./models/minilm", dtype: "int8" });
     expect(config.auth.publicPaths).toEqual(["/health", "/ready", "/metrics"]);
   });

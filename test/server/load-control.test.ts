@@ -84,7 +84,7 @@ describe("load control", () => {
 
   it("keeps /health fast while the model is saturated", async () => {
     const scorer = new LexicalBatchScorer(100_000, 8);
-    const url = await listen({ models: [{ id: "m", reranker: new LexicalReranker(scorer) }], batching: { maxBatchPairs: 32 } });
+    const url = await listen({ models: [{ id: "m", reranker: new LexicalReranker(scorer) }], batching: { maxBatchPairs: 32 }, limits: { maxQueuedPairs: 10_000 } });
     const load = Array.from({ length: 16 }, (_, i) => rerank(url, 300, undefined, `load${i}`));
     const model = app!.winnow.models.all[0];
     await waitFor(() => model.queuedPairs > 1_000);

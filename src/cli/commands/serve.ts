@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .option("--max-document-chars <n>", "characters per document (default 100000)")
     .option("--max-query-chars <n>", "characters per query (default 8192)")
     .option("--body-limit <bytes>", "request body size (default 16 MiB)")
-    .option("--max-queued-pairs <n>", "pairs waiting per model before requests get 429 (default 20000)")
+    .option("--max-queued-pairs <n>", "pairs waiting per model before requests get 429 (default 4096)")
     .option("--request-timeout <ms>", "per-request deadline, then 504 (default 30000)")
     .option("--max-concurrent <n>", "requests in flight per model for rerankers that cannot batch (default 4)")
     .option("--max-batch-tokens <n>", "padded tokens per forward pass (default: the model's batch budget)")
