@@ -23,8 +23,14 @@ export class HnswVectorIndex implements VectorSearcher {
   private constructor(
     private readonly graph: hnswlib.HierarchicalNSW,
     private readonly exact: ExactVectorIndex,
-    private readonly efSearch: number,
+    private efSearch: number,
   ) {}
+
+  /** Search-time beam: the recall/speed dial (bench:ann measures it). */
+  setEfSearch(ef: number): void {
+    if (!Number.isInteger(ef) || ef < 1) throw new InvalidInputError(`hnsw efSearch must be a positive integer, got ${String(ef)}`, { field: "efSearch" });
+    this.efSearch = ef;
+  }
 
   get dim(): number {
     return this.exact.dim;
