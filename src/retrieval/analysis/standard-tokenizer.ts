@@ -47,18 +47,27 @@ export class StandardTokenizer {
         case C.Hiragana:
           end = skipExtend(text, i + len);
           break;
-        case C.ComplexContext: {
+        case C.ComplexContext:
+        case C.ComplexContextMark: {
           end = i + len;
           while (end < n) {
             const c2 = codePointAt(text, end);
             const k = wordBreakClass(c2);
-            if (k !== C.ComplexContext && k !== C.Extend) break;
+            if (k !== C.ComplexContext && k !== C.ComplexContextMark && k !== C.Extend) break;
             end += c2 > 0xffff ? 2 : 1;
           }
           break;
         }
         case C.Emoji:
-          end = scanEmoji(text, i + len);
+        case C.EmojiModifier:
+          end = scanEmoji(text, i, i + len);
+          break;
+        case C.Extend:
+          // WB3c: a ZWJ before a pictograph starts an emoji token.
+          if (cp === 0x200d && i + 1 < n && wordBreakClass(codePointAt(text, i + 1)) === C.Emoji) {
+            const next = codePointAt(text, i + 1);
+            end = scanEmoji(text, i + 1, i + 1 + (next > 0xffff ? 2 : 1));
+          }
           break;
         case C.RegionalIndicator: {
           // A flag is a pair of regional indicators (WB15/16); a lone one is dropped.
@@ -102,14 +111,37 @@ function skipExtend(text: string, i: number): number {
   const n = text.length;
   while (i < n) {
     const cp = codePointAt(text, i);
-    if (wordBreakClass(cp) !== C.Extend) break;
+    const c = wordBreakClass(cp);
+    if (c !== C.Extend && c !== C.ComplexContextMark) break;
     i += cp > 0xffff ? 2 : 1;
   }
   return i;
 }
 
-function scanEmoji(text: string, i: number): number {
-  let end = skipExtend(text, i);
+const RE_MODIFIER_BASE = /^\p{Emoji_Modifier_Base}$/u;
+
+function isModifierBase(cp: number): boolean {
+  return RE_MODIFIER_BASE.test(String.fromCodePoint(cp));
+}
+
+/** End of the emoji token starting at `start` whose first character ends at `i`. */
+function scanEmoji(text: string, start: number, i: number): number {
+  let end: number;
+  if (wordBreakClass(codePointAt(text, start)) === C.EmojiModifier) {
+    // A lone skin-tone modifier takes following marks except VS16 (U+FE0F), as Lucene does.
+    end = i;
+    while (end < text.length && text.charCodeAt(end) !== 0xfe0f) {
+      const next = skipExtend(text, end);
+      if (next === end) break;
+      end += text.codePointAt(end)! > 0xffff ? 2 : 1;
+    }
+  } else {
+    end = skipExtend(text, i);
+  }
+  // Emoji modifier sequences (👍🏽): a skin tone joins an Emoji_Modifier_Base only.
+  if (end < text.length && wordBreakClass(codePointAt(text, end)) === C.EmojiModifier && isModifierBase(codePointAt(text, start))) {
+    end = skipExtend(text, end + 2);
+  }
   // WB3c: ZWJ × pictograph keeps ZWJ sequences (family emoji…) whole.
   while (end < text.length && text.charCodeAt(end - 1) === 0x200d) {
     const cp = codePointAt(text, end);
@@ -171,7 +203,13 @@ function scanWord(text: string, start: number, firstClass: C, firstLen: number):
           continue;
         }
         if (prev === C.HebrewLetter && c === C.SingleQuote) {
-          return j2; // WB7a: the quote ends the word
+          // WB7a keeps the quote. Lucene's grammar then lets any letter, digit or connector
+          // continue the word (a JFlex quirk beyond UAX#29, kept for parity).
+          if (isLetter(next) || next === C.Numeric || next === C.ExtendNumLet) {
+            j = j2;
+            continue;
+          }
+          return j2;
         }
         break;
       }

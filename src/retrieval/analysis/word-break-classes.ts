@@ -27,6 +27,13 @@ export const enum WordBreakClass {
   ComplexContext = 14,
   Emoji = 15,
   RegionalIndicator = 16,
+  /**
+   * A combining mark of a Complex_Context script (Thai ั…): Extend after a character,
+   * but Lucene's Complex_Context rule makes it a token of its own when nothing precedes it.
+   */
+  ComplexContextMark = 17,
+  /** Emoji skin-tone modifiers: part of a preceding emoji, a token of their own otherwise. */
+  EmojiModifier = 18,
 }
 
 const UNKNOWN = 255;
@@ -47,7 +54,7 @@ const EXTRA_ALETTER = new Set([
 ]);
 const KATAKANA_EXTRA = new Set([0x3031, 0x3032, 0x3033, 0x3034, 0x3035, 0x309b, 0x309c, 0x30a0, 0x30fc, 0xff70]);
 
-const RE_EXTEND = /^[\p{Mn}\p{Me}\p{Mc}\u200c\u200d\u{1f3fb}-\u{1f3ff}]$/u;
+const RE_EXTEND = /^[\p{Mn}\p{Me}\p{Mc}\u200c\u200d]$/u;
 const RE_FORMAT = /^\p{Cf}$/u;
 const RE_KATAKANA = /^\p{Script=Katakana}$/u;
 const RE_HEBREW_LETTER = /^(?=\p{Script=Hebrew})\p{L}$/u;
@@ -68,9 +75,10 @@ function classify(cp: number): WordBreakClass {
   if (MID_NUM.has(cp)) return WordBreakClass.MidNum;
   if (cp === 0x202f) return WordBreakClass.ExtendNumLet;
   if (cp >= 0x1f1e6 && cp <= 0x1f1ff) return WordBreakClass.RegionalIndicator;
+  if (cp >= 0x1f3fb && cp <= 0x1f3ff) return WordBreakClass.EmojiModifier;
   const ch = String.fromCodePoint(cp);
   if (RE_CONNECTOR.test(ch)) return WordBreakClass.ExtendNumLet;
-  if (RE_EXTEND.test(ch)) return WordBreakClass.Extend;
+  if (RE_EXTEND.test(ch)) return RE_COMPLEX.test(ch) ? WordBreakClass.ComplexContextMark : WordBreakClass.Extend;
   // Format excludes ZWSP (a break opportunity by definition); ZWNJ/ZWJ are handled as Extend above.
   if (cp !== 0x200b && RE_FORMAT.test(ch)) return WordBreakClass.Extend;
   if (RE_COMPLEX.test(ch)) return WordBreakClass.ComplexContext;

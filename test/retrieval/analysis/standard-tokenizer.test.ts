@@ -43,6 +43,13 @@ describe("StandardTokenizer (Lucene / UAX#29)", () => {
     expect(tok.tokenize("© 2012 😀 👍🏽 🇫🇷 m² x²")).toEqual(["©", "2012", "😀", "👍🏽", "🇫🇷", "m", "x"]);
   });
 
+  it("follows Lucene's emoji, Thai-mark and Hebrew-quote rules", () => {
+    expect(tok.tokenize("😀🏽 👍🏽 x")).toEqual(["😀", "🏽", "👍🏽", "x"]); // only modifier bases take skin tones
+    expect(tok.tokenize("\u0e31 a\u0e31 b")).toEqual(["\u0e31", "a\u0e31", "b"]); // a lone Thai mark is a token
+    expect(tok.tokenize("\u05d0'1 \u05d0' \u05e9\"\u05e9")).toEqual(["\u05d0'1", "\u05d0'", "\u05e9\"\u05e9"]);
+    expect(tok.tokenize("\u200d\u2764 \u2764\ufe0f")).toEqual(["\u200d\u2764", "\u2764\ufe0f"]); // ZWJ × pictograph
+  });
+
   it("cuts tokens longer than the maximum length into pieces", () => {
     const long = "a".repeat(600);
     const pieces = new StandardTokenizer(255).tokenize(long);
