@@ -38,6 +38,7 @@ function loadOrt(): Promise<Ort> {
   return ortModule;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const KNOWN_INPUTS = new Set(["input_ids", "attention_mask", "token_type_ids"]);
 
 export class PairSession implements PairSessionInfo {
@@ -66,6 +67,8 @@ export class PairSession implements PairSessionInfo {
   }
 
   static async create(path: string, numLabels: number, padId: number, options: PairSessionOptions = {}): Promise<PairSession> {
+    if (!LITTLE_ENDIAN) throw new WinnowError("MODEL_LOAD_FAILED", "the cross-encoder's int64 input packing assumes a little-endian CPU");
+    if (!Number.isInteger(padId) || padId < 0) throw new WinnowError("MODEL_LOAD_FAILED", `pad token id must be a non-negative integer, got ${padId}`, { details: { path } });
     const ort = await loadOrt();
     const threads = options.threads ?? Math.max(1, cpus().length);
     if (!Number.isInteger(threads) || threads < 1) {
@@ -113,18 +116,23 @@ export class PairSession implements PairSessionInfo {
     const ids = this.buffer("input_ids", size);
     const mask = this.buffer("attention_mask", size);
     const types = this.takesTokenTypeIds ? this.buffer("token_type_ids", size) : undefined;
-    const pad = BigInt(this.padId);
+    // Written through 32-bit views of the int64 buffers (low word = value, high word = 0;
+    // ids are small non-negative ints, little-endian): avoids one BigInt per token.
+    const ids32 = new Int32Array(ids.buffer, ids.byteOffset, size * 2);
+    const mask32 = new Int32Array(mask.buffer, mask.byteOffset, size * 2);
+    const types32 = types ? new Int32Array(types.buffer, types.byteOffset, size * 2) : undefined;
+    ids32.fill(0);
+    mask32.fill(0);
+    types32?.fill(0);
     for (let r = 0; r < batch.length; r++) {
       const unit = units[batch[r]];
-      const base = r * width;
+      const base = 2 * r * width;
       for (let k = 0; k < unit.tokens; k++) {
-        ids[base + k] = BigInt(unit.ids[k]);
-        mask[base + k] = 1n;
-        if (types) types[base + k] = BigInt(unit.typeIds[k]);
+        ids32[base + 2 * k] = unit.ids[k];
+        mask32[base + 2 * k] = 1;
+        if (types32) types32[base + 2 * k] = unit.typeIds[k];
       }
-      ids.fill(pad, base + unit.tokens, base + width);
-      mask.fill(0n, base + unit.tokens, base + width);
-      if (types) types.fill(0n, base + unit.tokens, base + width);
+      if (this.padId !== 0) for (let k = unit.tokens; k < width; k++) ids32[base + 2 * k] = this.padId;
     }
     const dims = [batch.length, width];
     const feeds: Record<string, InstanceType<Ort["Tensor"]>> = {};
