@@ -63,7 +63,14 @@ async function handle(msg: WorkerRequest): Promise<{ value: unknown; transfer?: 
 
 port.on("message", (msg: WorkerRequest) => {
   handle(msg).then(
-    ({ value, transfer }) => port.postMessage({ id: msg.id, value } satisfies WorkerReply, transfer ?? []),
+    ({ value, transfer }) => {
+      try {
+        port.postMessage({ id: msg.id, value } satisfies WorkerReply, transfer ?? []);
+      } catch {
+        // A buffer that cannot be detached (native memory) is copied instead.
+        port.postMessage({ id: msg.id, value } satisfies WorkerReply);
+      }
+    },
     (err: unknown) => port.postMessage({ id: msg.id, error: serializeError(err) } satisfies WorkerReply),
   );
 });
