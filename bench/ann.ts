@@ -6,7 +6,6 @@
  *   npm run bench:ann -- [--quick] [--n 100000] [--dim 384] [--queries 200] [--ef 32,64,128,256]
  */
 import { parseArgs } from "node:util";
-import { seededRandom } from "../src/eval/compare/significance.js";
 import { ExactVectorIndex } from "../src/retrieval/vector/exact-vector-index.js";
 import { HnswVectorIndex } from "../src/retrieval/vector/hnsw-vector-index.js";
 
@@ -26,8 +25,7 @@ const efs = values.ef!.split(",").map(Number);
 const k = 10;
 
 // Gaussian-ish components (sum of uniforms) so directions are spread over the sphere.
-const rnd = seededRandom(7);
-const gauss = () => rnd() + rnd() + rnd() - 1.5;
+const gauss = () => Math.random() + Math.random() + Math.random() - 1.5;
 console.log(`bench:ann — ${n} random unit vectors of dimension ${dim}, ${nq} queries, recall@${k} against exact search`);
 const entries = Array.from({ length: n }, (_, i) => ({ id: String(i), vector: Float32Array.from({ length: dim }, gauss) }));
 const exact = ExactVectorIndex.build(entries);

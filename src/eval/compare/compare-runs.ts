@@ -1,7 +1,8 @@
 import { evaluateRun, type EvaluateOptions } from "../evaluate.js";
 import type { Qrels } from "../readers/qrels.js";
 import type { RunEntry } from "../run.js";
-import { pairedRandomizationTest, pairedTTest, type RandomizationResult, type TTestResult } from "./significance.js";
+import { pairedRandomizationTest } from "../significance.js";
+import { pairedTTest, type TTestResult } from "./paired-t-test.js";
 
 export interface CompareOptions extends EvaluateOptions {
   /** trec_eval measure name (default ndcg_cut_10). */
@@ -22,7 +23,7 @@ export interface RunComparison {
   wins: number;
   ties: number;
   losses: number;
-  randomization: RandomizationResult;
+  randomization: { pValue: number; permutations: number; seed: number };
   tTest: TTestResult;
   perQuery: Array<{ query: string; a: number; b: number; delta: number }>;
 }
@@ -52,6 +53,8 @@ export function compareRuns(
     perQuery.push({ query: qid, a: va[name], b: vb[name], delta: vb[name] - va[name] });
   }
   const diffs = perQuery.map((q) => q.delta);
+  const permutations = options.permutations ?? 10_000;
+  const seed = options.seed ?? 42;
   const a = perQuery.reduce((s, q) => s + q.a, 0) / Math.max(1, perQuery.length);
   const b = perQuery.reduce((s, q) => s + q.b, 0) / Math.max(1, perQuery.length);
   return {
@@ -64,7 +67,7 @@ export function compareRuns(
     wins: diffs.filter((d) => d > TIE).length,
     ties: diffs.filter((d) => Math.abs(d) <= TIE).length,
     losses: diffs.filter((d) => d < -TIE).length,
-    randomization: pairedRandomizationTest(diffs, options.permutations ?? 10_000, options.seed ?? 42),
+    randomization: { pValue: pairedRandomizationTest(diffs, { trials: permutations, seed }), permutations, seed },
     tTest: pairedTTest(diffs),
     perQuery,
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { compareRuns } from "../../../src/eval/compare/compare-runs.js";
-import { pairedRandomizationTest, pairedTTest, studentTwoSidedP } from "../../../src/eval/compare/significance.js";
+import { pairedTTest, studentTwoSidedP } from "../../../src/eval/compare/paired-t-test.js";
 import type { RunEntry } from "../../../src/eval/run.js";
 
 describe("paired t-test", () => {
@@ -20,18 +20,6 @@ describe("paired t-test", () => {
     expect(r.df).toBe(3);
     expect(r.pValue).toBeCloseTo(0.0305, 3);
     expect(pairedTTest([0, 0, 0]).pValue).toBe(1);
-  });
-});
-
-describe("paired randomization test", () => {
-  it("is deterministic for a seed and matches the exact permutation p-value", () => {
-    // 6 positive differences of 1: of 2^6 sign patterns only ±(all same) are as extreme → p = 2/64
-    const diffs = [1, 1, 1, 1, 1, 1];
-    const r = pairedRandomizationTest(diffs, 20_000, 7);
-    expect(r.pValue).toBeCloseTo(2 / 64, 2);
-    expect(pairedRandomizationTest(diffs, 20_000, 7).pValue).toBe(r.pValue);
-    expect(pairedRandomizationTest([0.1, -0.1, 0.05, -0.05], 5_000, 1).pValue).toBeGreaterThan(0.9);
-    expect(() => pairedRandomizationTest(diffs, 0)).toThrow(/permutations/);
   });
 });
 
@@ -58,6 +46,12 @@ describe("compareRuns", () => {
     expect(c.randomization.pValue).toBeLessThan(0.01);
     expect(c.tTest.pValue).toBeLessThan(0.01);
     expect(c.perQuery.find((q) => q.query === "q22")?.delta).toBeCloseTo(0.2 - 1 / 3, 12);
+  });
+
+  it("gives the same p-value for the same seed", () => {
+    const one = compareRuns(qrels, a, b, { metric: "recip_rank", seed: 9, permutations: 500 });
+    const two = compareRuns(qrels, a, b, { metric: "recip_rank", seed: 9, permutations: 500 });
+    expect(two.randomization).toEqual(one.randomization);
   });
 
   it("finds no difference between a run and itself", () => {

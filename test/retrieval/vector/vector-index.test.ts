@@ -2,13 +2,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { seededRandom } from "../../../src/eval/compare/significance.js";
 import { ExactVectorIndex } from "../../../src/retrieval/vector/exact-vector-index.js";
 import { HnswVectorIndex } from "../../../src/retrieval/vector/hnsw-vector-index.js";
 import { readVectors } from "../../../src/retrieval/vector/vector-import.js";
 
+/** Deterministic pseudo-random numbers (a linear congruential generator is plenty for test vectors). */
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 4294967296);
+}
+
 function randomVectors(n: number, dim: number, seed = 1) {
-  const rnd = seededRandom(seed);
+  const rnd = lcg(seed);
   return Array.from({ length: n }, (_, i) => ({ id: `v${i}`, vector: Float32Array.from({ length: dim }, () => rnd() * 2 - 1) }));
 }
 
