@@ -569,7 +569,19 @@ export class Bm25Index implements Retriever {
   /** Saves atomically: a new segment folder, then a manifest swap by rename (see index-directory.ts). */
   async save(dir: string, options: WriteIndexOptions = {}): Promise<void> {
     const d = this.data;
-    const documents = d.docs.map((doc) => JSON.stringify(doc)).join("\n") + (d.docs.length > 0 ? "\n" : "");
+    const documents =
+      d.docs
+        .map((doc) => {
+          try {
+            return JSON.stringify(doc);
+          } catch (err) {
+            throw new InvalidInputError(`document "${doc.id}" cannot be saved: its metadata is not JSON-serializable (${(err as Error).message})`, {
+              field: "metadata",
+              id: doc.id,
+            });
+          }
+        })
+        .join("\n") + (d.docs.length > 0 ? "\n" : "");
     await writeIndexDirectory(
       dir,
       {

@@ -117,6 +117,13 @@ describe("Bm25Index save/load", () => {
     await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_VERSION_MISMATCH", details: { found: 99, expected: 1 } });
   });
 
+  it("refuses metadata that JSON cannot hold, naming the document, and writes nothing", async () => {
+    const index = await Bm25Index.build([{ id: "big", text: "x", metadata: { n: 10n } }]);
+    const dir = join(tmp, "idx");
+    await expect(index.save(dir)).rejects.toMatchObject({ code: "INVALID_INPUT", message: expect.stringContaining('"big"') });
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+
   it("reports a missing folder as NOT_FOUND and refuses to save over unrelated files", async () => {
     await expect(Bm25Index.load(join(tmp, "nope"))).rejects.toMatchObject({ code: "NOT_FOUND" });
     const dir = join(tmp, "busy");
