@@ -69,6 +69,21 @@ function averageTitleLength(index: Bm25FeatureIndex): number {
 }
 
 export function indexCorpusView(index: Bm25FeatureIndex): CorpusView {
+  // Term id → query slot, built once per query (the extractor passes the same `terms` array
+  // for every candidate of a query), not once per candidate.
+  const slotsByQuery = new WeakMap<readonly string[], Map<number, number>>();
+  const idSlotsFor = (terms: readonly string[]): Map<number, number> => {
+    let idSlot = slotsByQuery.get(terms);
+    if (!idSlot) {
+      idSlot = new Map<number, number>();
+      terms.forEach((t, s) => {
+        const id = index.termId(t);
+        if (id !== undefined && id >= 0) idSlot!.set(id, s);
+      });
+      slotsByQuery.set(terms, idSlot);
+    }
+    return idSlot;
+  };
   return {
     kind: "index",
     analyzer: index.analyzer,
@@ -91,11 +106,7 @@ export function indexCorpusView(index: Bm25FeatureIndex): CorpusView {
       if (i === undefined || i < 0 || !stored || stored.text !== candidate.document.text || (stored.title ?? "") !== (candidate.document.title ?? "")) {
         return analyzeDocument(index.analyzer, candidate.document, slotOf);
       }
-      const idSlot = new Map<number, number>();
-      terms.forEach((t, s) => {
-        const id = index.termId(t);
-        if (id !== undefined && id >= 0) idSlot.set(id, s);
-      });
+      const idSlot = idSlotsFor(terms);
       const { terms: ids, titleLength } = index.documentTerms(i);
       const slots = new Int16Array(ids.length);
       for (let p = 0; p < ids.length; p++) slots[p] = idSlot.get(ids[p]) ?? -1;
