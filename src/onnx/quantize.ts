@@ -38,7 +38,7 @@ import {
 export interface QuantizeOptions {
   /** One scale per output column (MatMul B axis 1) instead of one per tensor. Default false (ORT's default). */
   perChannel?: boolean;
-  /** Quantize weights to [-63, 63]: for x86 CPUs without VNNI, where u8×s8 products can saturate. Default false. */
+  /** Quantize weights to [-64, 64]: for x86 CPUs without VNNI, where u8×s8 products can saturate. Default false. */
   reduceRange?: boolean;
   /** Skip MatMuls whose weight has fewer than this many elements (default 0: quantize all). */
   minWeightElements?: number;
@@ -58,7 +58,7 @@ function roundHalfEven(x: number): number {
 
 /** Symmetric int8 quantization of a [K, N] weight, per tensor or per column. */
 export function quantizeWeight(data: Float32Array, dims: number[], perChannel: boolean, reduceRange = false): { q: Int8Array; scales: Float32Array } {
-  const qmax = reduceRange ? 63 : 127;
+  const qmax = reduceRange ? 64 : 127; // ORT: (-64, 64) with reduce_range, (-127, 127) without
   const [K, N] = dims.length === 2 ? dims : [data.length / dims[dims.length - 1], dims[dims.length - 1]];
   const channels = perChannel ? N : 1;
   const absMax = new Float64Array(channels);
