@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .option("--leaves <n>", `leaves per tree (default ${DEFAULT_LAMBDAMART_PARAMS.maxLeaves})`)
     .option("--min-samples-per-leaf <n>", `fewest rows per leaf (default ${DEFAULT_LAMBDAMART_PARAMS.minSamplesPerLeaf})`)
     .option("--feature-fraction <f>", `features sampled per tree (default ${DEFAULT_LAMBDAMART_PARAMS.featureFraction})`)
-    .option("--early-stopping <n>", `stop after n trees without validation gain (default ${DEFAULT_LAMBDAMART_PARAMS.earlyStoppingRounds})`)
+    .option("--early-stopping <n>", `stop after n trees without validation gain; 0 = train all, keep the best iteration (default ${DEFAULT_LAMBDAMART_PARAMS.earlyStoppingRounds})`)
     .option("--seed <n>", `seed for sampling and splits (default ${DEFAULT_LAMBDAMART_PARAMS.seed})`)
     .option("--features <list>", "comma-separated feature names (default: the shipped model's set; see docs/learned.md)")
     .option("--init-model <file>", "warm start: continue from this model (e.g. models/learned-default.json) instead of from BM25; its features are used")

@@ -56,8 +56,13 @@ export interface LambdaMartParams {
   seed: number;
 }
 
+/**
+ * Defaults = the configuration chosen by 5-fold CV on SciFact train for the shipped model
+ * (models/README.md): up to 150 trees; with a validation split the best iteration is kept
+ * (no patience cut-off unless earlyStoppingRounds is set).
+ */
 export const DEFAULT_LAMBDAMART_PARAMS: LambdaMartParams = {
-  trees: 300,
+  trees: 150,
   learningRate: 0.05,
   maxLeaves: 8,
   minSamplesPerLeaf: 50,
@@ -65,7 +70,7 @@ export const DEFAULT_LAMBDAMART_PARAMS: LambdaMartParams = {
   l2: 1,
   ndcgAt: 10,
   truncation: 20,
-  earlyStoppingRounds: 50,
+  earlyStoppingRounds: 0,
   sigma: 1,
   maxBins: 255,
   seed: 42,
