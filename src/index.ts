@@ -50,3 +50,26 @@ export { resolveModelSource, type ModelFiles, type ModelSourceOptions, type Reso
 export { huggingFaceHubCache, downloadCacheDir, lookupCacheDirs, scanHubCache, isOffline, type CachedModel } from "./models/hub-cache.js";
 export { MemoryScoreCache, type MemoryScoreCacheOptions } from "./cache/memory-score-cache.js";
 export { scoreCacheKeys } from "./cache/score-cache-key.js";
+// Pipelines, fusion, dense retrieval, caches, sweep and compare (docs/pipelines.md)
+export { createPipeline, Pipeline, type PipelineOptions, type PipelineResult, type PipelineHit, type StageSpec, type FusionSpec, type SearchRequestOptions, type StageReport } from "./pipeline/pipeline.js";
+export { loadPipeline, readPipelineConfig, parsePipelineConfig, pipelineFromConfig, pipelineConfigSchema, type PipelineConfig } from "./pipeline/pipeline-config.js";
+export { searchRoutes } from "./pipeline/search-routes.js";
+export { weightedScores, type WeightedScoring } from "./pipeline/weighted-scoring.js";
+export { reciprocalRankFusion, weightedScoreFusion, type RankedList, type ScoreNormalization } from "./retrieval/fusion/fusion.js";
+export { matchesMetadataFilter, validateMetadataFilter } from "./retrieval/pools/metadata-filter.js";
+export { retrievePools, type Pool } from "./retrieval/pools/pools.js";
+export { CachedReranker, type CachedRerankerOptions } from "./cache/cached-reranker.js";
+export { RedisScoreCache, type RedisScoreCacheOptions } from "./cache/redis-score-cache.js";
+export { DenseRetriever, type DenseRetrieverOptions } from "./retrieval/dense/dense-retriever.js";
+export { OnnxEmbedder, type OnnxEmbedderOptions } from "./retrieval/dense/onnx-embedder.js";
+export { OpenAIEmbedder, type OpenAIEmbedderOptions } from "./retrieval/dense/openai-embedder.js";
+export { createEmbedder } from "./retrieval/dense/create-embedder.js";
+export { openDenseRetriever } from "./retrieval/dense/open-dense-retriever.js";
+export type { Embedder, EmbedderSpec } from "./retrieval/dense/embedder.js";
+export { ExactVectorIndex, type VectorSearcher, type VectorHit } from "./retrieval/vector/exact-vector-index.js";
+export { HnswVectorIndex, type HnswOptions } from "./retrieval/vector/hnsw-vector-index.js";
+export { readVectors } from "./retrieval/vector/vector-import.js";
+export { runSweep, type SweepOptions, type SweepReport, type SweepRow } from "./eval/sweep/sweep.js";
+export { renderSweepReport } from "./report/sweep-report.js";
+export { compareRuns, type RunComparison } from "./eval/compare/compare-runs.js";
+export { pairedTTest } from "./eval/compare/paired-t-test.js";
