@@ -279,6 +279,7 @@ export class Bm25Index implements Retriever {
   private filterCache = new Map<string, Uint8Array>();
   /** Document index by id rank (inverse of idRank); only kept when ranks fit the packed sort keys. */
   private readonly idOrder: Uint32Array | undefined;
+  private keyScratch: Float64Array | undefined;
 
   private constructor(data: IndexData, params: Bm25Params, analyzer: EnglishAnalyzer) {
     this.data = data;
@@ -544,7 +545,8 @@ export class Bm25Index implements Retriever {
     const flags = this.touchedFlags;
     const touched = this.touched;
     const idRank = this.data.idRank;
-    const keys = new Float64Array(nTouched);
+    if (this.keyScratch === undefined) this.keyScratch = new Float64Array(this.data.docs.length);
+    const keys = this.keyScratch;
     for (let i = 0; i < nTouched; i++) {
       const d = touched[i];
       SCORE_F32[0] = acc[d]; // Lucene sums clause scores in double and reports a float
