@@ -1,9 +1,12 @@
 /**
  * HNSW (hnswlib-node) against exact search: recall@10 of the approximate index against
- * the exact top 10, query throughput of both, and build time, on random unit vectors
- * (the hardest case for an ANN graph: no cluster structure to exploit).
+ * the exact top 10, query throughput of both, and build time.
  *
- *   npm run bench:ann -- [--quick] [--n 100000] [--dim 384] [--queries 200] [--ef 32,64,128,256]
+ * Data: `lowrank` (default) draws vectors from a 32-dimensional latent space mapped into
+ * `dim` dimensions plus noise, which is how real sentence embeddings behave (low intrinsic
+ * dimension); `random` draws i.i.d. components, the worst case for any ANN graph.
+ *
+ *   npm run bench:ann -- [--quick] [--data lowrank|random] [--n 100000] [--dim 384] [--queries 200] [--ef 32,64,128,256]
  */
 import { parseArgs } from "node:util";
 import { ExactVectorIndex } from "../src/retrieval/vector/exact-vector-index.js";
@@ -16,9 +19,12 @@ const { values } = parseArgs({
     dim: { type: "string", default: "384" },
     queries: { type: "string", default: "200" },
     ef: { type: "string", default: "32,64,128,256" },
+    data: { type: "string", default: "lowrank" },
   },
 });
-const n = Number(values.n ?? (values.quick ? 20_000 : 100_000));
+const n = Number(values.n ?? (values.quick ? 10_000 : 100_000));
+const data = values.data!;
+if (data !== "lowrank" && data !== "random") throw new Error(`--data must be lowrank or random, got ${data}`);
 const dim = Number(values.dim);
 const nq = Number(values.queries);
 const efs = values.ef!.split(",").map(Number);
@@ -26,12 +32,23 @@ const k = 10;
 
 // Gaussian-ish components (sum of uniforms) so directions are spread over the sphere.
 const gauss = () => Math.random() + Math.random() + Math.random() - 1.5;
-console.log(`bench:ann — ${n} random unit vectors of dimension ${dim}, ${nq} queries, recall@${k} against exact search`);
-const entries = Array.from({ length: n }, (_, i) => ({ id: String(i), vector: Float32Array.from({ length: dim }, gauss) }));
+const latentDim = 32;
+const mixing = Array.from({ length: dim }, () => Float32Array.from({ length: latentDim }, gauss));
+function sample(): Float32Array {
+  if (data === "random") return Float32Array.from({ length: dim }, gauss);
+  const z = Float32Array.from({ length: latentDim }, gauss);
+  return Float32Array.from({ length: dim }, (_, r) => {
+    let s = 0;
+    for (let j = 0; j < latentDim; j++) s += mixing[r][j] * z[j];
+    return s + 0.3 * gauss();
+  });
+}
+console.log(`bench:ann — ${n} ${data} unit vectors of dimension ${dim}, ${nq} queries, recall@${k} against exact search`);
+const entries = Array.from({ length: n }, (_, i) => ({ id: String(i), vector: sample() }));
 const exact = ExactVectorIndex.build(entries);
 entries.length = 0;
 const queries = Array.from({ length: nq }, () => {
-  const v = Float32Array.from({ length: dim }, gauss);
+  const v = sample();
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
 });

@@ -140,8 +140,9 @@ describe("latency budget", () => {
     expect(r.results.slice(0, reached).every((h) => h.reranked)).toBe(true);
     expect(r.results[0].id).toBe(`d${reached - 1}`);
     expect(r.results.slice(reached).map((h) => h.id)).toEqual(corpus.slice(reached).map((d) => d.id));
-    // the deadline holds within one batch (20 ms) plus scheduling slack
-    expect(r.timings.total).toBeLessThan(50 + 20 + 30);
+    // the deadline holds within one batch (nominally 20 ms; measured, since a loaded
+    // machine can stretch it) plus scheduling slack
+    expect(r.timings.total).toBeLessThan(50 + Math.max(...rr.callMs) + 30);
   });
 
   it("a per-request budget overrides the pipeline's, and without one everything is reranked", async () => {

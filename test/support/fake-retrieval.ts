@@ -28,6 +28,8 @@ export class FixedRetriever implements Retriever {
 export class ScriptedReranker implements Reranker {
   scoredTexts: string[] = [];
   calls = 0;
+  /** Wall time of each rerank call, for checking a budget "within one batch". */
+  callMs: number[] = [];
   constructor(
     readonly name: string,
     private readonly scoreOf: (doc: Document, query: Query) => number,
@@ -37,7 +39,8 @@ export class ScriptedReranker implements Reranker {
     this.calls++;
     const q = toQuery(query);
     const cands = toCandidates(candidates);
-    const until = performance.now() + this.msPerCandidate * cands.length;
+    const started = performance.now();
+    const until = started + this.msPerCandidate * cands.length;
     while (performance.now() < until) {
       // burn CPU like a model forward pass would
     }
@@ -47,6 +50,7 @@ export class ScriptedReranker implements Reranker {
       this.scoredTexts.push(c.document.text);
       return this.scoreOf(c.document, q);
     });
+    this.callMs.push(performance.now() - started);
     return rankByScores(cands, scores, options);
   }
 }
