@@ -45,7 +45,7 @@ export function renderSweepReport(report: SweepReport, meta: SweepReportMeta = {
     ["Recommended candidates", rec ? String(rec.candidates) : "none fits", rec ? "" : "no count fits the budget"],
     ["nDCG@10 at recommendation", recRow ? fmt(recRow.ndcg10) : "–", `first stage ${fmt(report.firstStage.ndcg10)}`],
     ["End-to-end p95", recRow ? `${ms(recRow.endToEndP95Ms)} ms` : "–", report.budgetMs !== undefined ? `budget ${report.budgetMs} ms` : "no budget set"],
-    ["Per-query lift", `${wins} ▲ / ${ties} = / ${losses} ▼`, `at ${report.perQuery.candidates} candidates, ${report.perQuery.queries.length} queries`],
+    ["Per-query lift", `${wins} ▲  ${losses} ▼`, `${ties} unchanged, at ${report.perQuery.candidates} candidates`],
   ]
     .map(([k, v, sub]) => `<div class="card"><div class="k">${escapeHtml(k)}</div><div class="v">${escapeHtml(v)}</div><div class="sub">${escapeHtml(sub)}</div></div>`)
     .join("");
