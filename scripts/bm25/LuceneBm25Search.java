@@ -1,7 +1,7 @@
 // Dev cross-check (not run in CI): indexes "id<TAB>contents" lines with Lucene 8's EnglishAnalyzer and
 // BM25Similarity(0.9, 0.4), then answers "qid<TAB>text" queries the way Anserini's bag-of-words query
 // generator does (one SHOULD clause per distinct term, boosted by its count), ties broken by id.
-// Usage: java -cp <lucene jars> LuceneBm25Search.java docs.tsv queries.tsv k > run.tsv
+// Usage: java -cp <lucene jars> LuceneBm25Search.java docs.tsv queries.tsv k [k1 b] > run.tsv
 import java.io.*;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.*;
@@ -20,7 +20,7 @@ import org.apache.lucene.util.BytesRef;
 public class LuceneBm25Search {
   public static void main(String[] args) throws Exception {
     Analyzer analyzer = new EnglishAnalyzer();
-    BM25Similarity sim = new BM25Similarity(0.9f, 0.4f);
+    BM25Similarity sim = args.length > 4 ? new BM25Similarity(Float.parseFloat(args[3]), Float.parseFloat(args[4])) : new BM25Similarity(0.9f, 0.4f);
     ByteBuffersDirectory dir = new ByteBuffersDirectory();
     IndexWriterConfig cfg = new IndexWriterConfig(analyzer).setSimilarity(sim);
     try (IndexWriter w = new IndexWriter(dir, cfg)) {

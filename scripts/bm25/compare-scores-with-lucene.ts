@@ -3,7 +3,10 @@
  * liblucene8-java, java 17; scripts/bm25/LuceneBm25Search.java) and in Winnow, and
  * compares the top-k lists id for id and score for score (as float32).
  *
- *   npx tsx scripts/bm25/compare-scores-with-lucene.ts ../shared/datasets/scifact 1000
+ *   npx tsx scripts/bm25/compare-scores-with-lucene.ts ../shared/datasets/scifact 1000 [k1 b]
+ *
+ * With k1/b given, Winnow builds with the defaults and passes k1/b at query time, so the
+ * per-query parameter path is what gets compared.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +19,7 @@ import { Bm25Index } from "../../src/retrieval/bm25/bm25-index.js";
 
 const dataset = process.argv[2] ?? "../shared/datasets/scifact";
 const k = Number(process.argv[3] ?? 1000);
+const params = process.argv[5] !== undefined ? { k1: Number(process.argv[4]), b: Number(process.argv[5]) } : undefined;
 const here = dirname(fileURLToPath(import.meta.url));
 const jars = readdirSync("/usr/share/java")
   .filter((f) => /^lucene-(core|analyzers-common)-[0-9.]+\.jar$/.test(f))
@@ -30,7 +34,7 @@ const tmp = mkdtempSync(join(tmpdir(), "winnow-lucene-"));
 writeFileSync(join(tmp, "docs.tsv"), docs.map((d) => `${d.id}\t${flat(`${d.title ?? ""} ${d.text}`)}`).join("\n") + "\n");
 writeFileSync(join(tmp, "queries.tsv"), queries.map((q) => `${q.id}\t${flat(q.text)}`).join("\n") + "\n");
 const lucene = new Map<string, Array<[string, number]>>();
-const out = execFileSync("java", ["-cp", jars, join(here, "LuceneBm25Search.java"), join(tmp, "docs.tsv"), join(tmp, "queries.tsv"), String(k)], {
+const out = execFileSync("java", ["-cp", jars, join(here, "LuceneBm25Search.java"), join(tmp, "docs.tsv"), join(tmp, "queries.tsv"), String(k), ...(params ? [String(params.k1), String(params.b)] : [])], {
   maxBuffer: 1 << 30,
 }).toString("utf8");
 rmSync(tmp, { recursive: true, force: true });
@@ -47,7 +51,7 @@ let hits = 0;
 let sameScore = 0;
 const shown: string[] = [];
 for (const q of queries) {
-  const ours = (await index.search(q, k)).map((h) => [h.document.id, h.score] as [string, number]);
+  const ours = (await index.search(q, k, params ?? {})).map((h) => [h.document.id, h.score] as [string, number]);
   const theirs = lucene.get(q.id!) ?? [];
   const same = ours.length === theirs.length && ours.every(([id, s], i) => id === theirs[i][0] && s === theirs[i][1]);
   if (same) identical++;
@@ -61,6 +65,6 @@ for (const q of queries) {
     if (lucScore.get(id) === s) sameScore++;
   }
 }
-console.log(`${dataset}: ${identical} of ${queries.length} queries give identical top-${k} lists (ids, order and float32 scores)`);
+console.log(`${dataset}${params ? ` (k1=${params.k1}, b=${params.b} at query time)` : ""}: ${identical} of ${queries.length} queries give identical top-${k} lists (ids, order and float32 scores)`);
 console.log(`  ${sameScore} of ${hits} returned hits have exactly Lucene's score`);
 for (const s of shown) console.log("  " + s);
