@@ -4,6 +4,7 @@
  *   npm run bench:server                 # 20 s per concurrency level, int8 MiniLM-L6-H384
  *   npm run bench:server -- --quick      # 3 s per level
  *   npm run bench:server -- --dtype fp32 --duration 30 --queue 1600
+ *   npm run bench:server -- --quick --preset tiny-bert   # smoke run: overheads magnified
  *
  * The server runs in a child process (so its RSS is its own) with the generated
  * MiniLM-L6-H384 cross-encoder (random weights: speed does not depend on their
@@ -20,6 +21,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureGeneratedModel } from "../src/onnx/generate.js";
+import { MODEL_PRESETS, isModelPresetName } from "../src/onnx/presets.js";
 import { createReranker, type RerankerSpec } from "../src/rerankers/registry.js";
 import { isBatchableReranker } from "../src/core/batch-scorer.js";
 import { startServer } from "../src/server/server.js";
@@ -63,10 +65,12 @@ async function main(): Promise<void> {
   const levels = value("concurrency", "1,8,32").split(",").map(Number);
   const seed = 7;
 
-  const modelDir = await ensureGeneratedModel("minilm-l6");
+  const preset = value("preset", "minilm-l6");
+  if (!isModelPresetName(preset)) throw new Error(`--preset must be one of ${Object.keys(MODEL_PRESETS).join(", ")}`);
+  const modelDir = await ensureGeneratedModel(preset);
   const spec: RerankerSpec = { type: "cross-encoder", model: modelDir, dtype };
   const requests = scifactRequests(docsPerRequest, quick ? 12 : 40, seed);
-  console.log(`winnow serve benchmark: generated MiniLM-L6-H384 cross-encoder (${dtype}), ${requests.length} SciFact test queries × ${docsPerRequest} abstracts, ${duration} s per level${quick ? " (quick)" : ""}`);
+  console.log(`winnow serve benchmark: generated ${preset === "minilm-l6" ? "MiniLM-L6-H384" : preset} cross-encoder (${dtype}), ${requests.length} SciFact test queries × ${docsPerRequest} abstracts, ${duration} s per level${quick ? " (quick)" : ""}`);
 
   // ---- offline baseline: the same requests, in-process, one after another ------------
   const offline = await createReranker(spec);
@@ -104,8 +108,11 @@ async function main(): Promise<void> {
   const server = await startChild(serverConfig);
   try {
     const bodies = requests.map((r) => JSON.stringify({ model: "minilm", query: r.query, documents: r.documents, top_n: 10 }));
-    // Warm-up request, then the starting RSS.
-    await fetch(`${server.url}/v1/rerank`, { method: "POST", headers: { "content-type": "application/json" }, body: bodies[0] });
+    // Warm-up: a few concurrent requests, so ONNX Runtime's arena has seen mixed batch
+    // shapes before the starting RSS is taken (growth after that would be a leak).
+    await Promise.all(
+      bodies.slice(0, 4).map((body) => fetch(`${server.url}/v1/rerank`, { method: "POST", headers: { "content-type": "application/json" }, body }).then((r) => r.arrayBuffer())),
+    );
     const rssStart = (await scrape(server.url)).rss;
     const rows: string[][] = [];
     let ratioAt8: number | undefined;
