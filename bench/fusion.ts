@@ -11,7 +11,9 @@
  *   int8-fused-noattn  fuse all but attention, then quantize (MatMuls stay DynamicQuantizeMatMul)
  *   int8-then-fused quantize, then fuse (attention cannot fuse over MatMulInteger)
  * Every variant scores the same SciFact pairs; rounds are interleaved so machine
- * load hits all variants alike. Prints pairs/s, ratio to fp32, and the max logit
+ * load hits all variants alike. Prints pairs/s (wall clock), process CPU ms per pair
+ * (with --threads 1 this is the work itself and barely moves with machine load; with
+ * more threads it includes ORT's spin-waiting), ratios to fp32, and the max logit
  * deviation from fp32.
  */
 import { parseArgs } from "node:util";
@@ -69,13 +71,17 @@ for (const [name, bytes] of variants) {
 }
 const scores = new Map<string, number[]>();
 const seconds = new Map<string, number[]>();
+const cpuSeconds = new Map<string, number[]>();
 for (const [name] of variants) await scorePairs(sessions.get(name)!, batches[0]); // warm-up
 for (let r = 0; r < rounds; r++) {
   for (const [name] of variants) {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const out: number[] = [];
     for (const b of batches) out.push(...(await scorePairs(sessions.get(name)!, b)));
+    const used = process.cpuUsage(cpu);
     seconds.set(name, [...(seconds.get(name) ?? []), (performance.now() - started) / 1000]);
+    cpuSeconds.set(name, [...(cpuSeconds.get(name) ?? []), (used.user + used.system) / 1e6]);
     scores.set(name, out);
   }
 }
@@ -85,11 +91,15 @@ const fp32 = scores.get("fp32")!;
 const mean = fp32.reduce((s, x) => s + x, 0) / fp32.length;
 const std = Math.sqrt(fp32.reduce((s, x) => s + (x - mean) ** 2, 0) / fp32.length);
 const fp32Rate = pairs.length / median(seconds.get("fp32")!);
+const fp32Cpu = median(cpuSeconds.get("fp32")!);
 console.log(`${values.preset}: ${pairs.length} SciFact pairs (${(tokens / pairs.length).toFixed(0)} tokens/pair avg, max ${maxLength}), batches of ${batchSize}, ${threads} threads, median of ${rounds} interleaved rounds`);
-console.log("variant              pairs/s   vs fp32   max|Δlogit| vs fp32 (% of fp32 std)");
+console.log("variant              pairs/s   vs fp32   cpu ms/pair   fp32 cpu / cpu   max|Δlogit| vs fp32 (% of fp32 std)");
 for (const [name] of variants) {
   const rate = pairs.length / median(seconds.get(name)!);
   const s = scores.get(name)!;
   const maxErr = Math.max(...s.map((x, i) => Math.abs(x - fp32[i])));
-  console.log(`${name.padEnd(20)} ${rate.toFixed(1).padStart(7)}   ${(rate / fp32Rate).toFixed(2).padStart(5)}x   ${maxErr.toFixed(5)} (${((100 * maxErr) / std).toFixed(1)}%)`);
+  const cpu = median(cpuSeconds.get(name)!);
+  console.log(
+    `${name.padEnd(20)} ${rate.toFixed(1).padStart(7)}   ${(rate / fp32Rate).toFixed(2).padStart(5)}x   ${((1000 * cpu) / pairs.length).toFixed(1).padStart(11)}   ${(fp32Cpu / cpu).toFixed(2).padStart(13)}x   ${maxErr.toFixed(5)} (${((100 * maxErr) / std).toFixed(1)}%)`,
+  );
 }
