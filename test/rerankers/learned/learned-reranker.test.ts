@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { WinnowError } from "../../../src/core/errors.js";
 import { createReranker } from "../../../src/rerankers/registry.js";
+import { Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
 import { EnglishAnalyzer } from "../../../src/retrieval/analysis/english-analyzer.js";
 import { LearnedReranker } from "../../../src/rerankers/learned/learned-reranker.js";
 import { loadLearnedModel, saveLearnedModel, type LearnedModel } from "../../../src/rerankers/learned/model-file.js";
@@ -88,6 +89,30 @@ describe("registry row `learned`", () => {
     ]);
     expect(results[0].index).toBe(1);
     expect(results[2].index).toBe(0);
+  });
+
+  it("loads a saved BM25 index from a path given as `index` and uses its corpus statistics", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "winnow-learned-index-"));
+    const corpus = [
+      { id: "a", text: "solar panels convert sunlight into energy" },
+      { id: "b", text: "wind turbines and solar farms" },
+      { id: "c", text: "bread recipes with sourdough" },
+      ...Array.from({ length: 30 }, (_, i) => ({ id: `s${i}`, text: `solar report number ${i}` })),
+    ];
+    const index = await Bm25Index.build(corpus);
+    await index.save(join(dir, "idx"));
+    const fromPath = await createReranker({ type: "learned", index: join(dir, "idx") });
+    const fromObject = await createReranker({ type: "learned", index });
+    const hits = await index.search("wind solar", 10);
+    const a = await fromPath.rerank("wind solar", hits, { explain: true });
+    const b = await fromObject.rerank("wind solar", hits, { explain: true });
+    expect(a).toEqual(b);
+    // Index statistics, not the candidate list's: "solar" is in 31 of 33 documents.
+    const noIndex = await (await createReranker({ type: "learned" })).rerank("wind solar", hits, { explain: true });
+    expect(a.map((r) => r.score)).not.toEqual(noIndex.map((r) => r.score));
+    await expect(createReranker({ type: "learned", index: join(dir, "missing") })).rejects.toBeInstanceOf(WinnowError);
+    await expect(createReranker({ type: "learned", index: "" })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+    await expect(createReranker({ type: "learned", index: 5 })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
   });
 
   it("rejects unknown options and bad model paths", async () => {
