@@ -184,18 +184,23 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
   const open = context.openRetriever ?? defaultOpenRetriever;
   const makeReranker = context.createReranker ?? createReranker;
   const pools: Pool[] = [];
+  let bm25Index: Retriever | undefined;
   for (const [i, r] of config.retrievers.entries()) {
     const name = r.name ?? (config.retrievers.filter((x) => x.type === r.type).length > 1 ? `${r.type}${i + 1}` : r.type);
-    pools.push({ name, retriever: await open(r, resolve(context.baseDir, r.index)), k: r.k, filter: r.filter as Pool["filter"], weight: r.weight });
+    const retriever = await open(r, resolve(context.baseDir, r.index));
+    if (r.type === "bm25") bm25Index ??= retriever;
+    pools.push({ name, retriever, k: r.k, filter: r.filter as Pool["filter"], weight: r.weight });
   }
   const stages: StageSpec[] = [];
   for (const [i, s] of config.stages.entries()) {
     const spec = { ...s.reranker } as RerankerSpec;
     // Model paths in the config are relative to the config file, like index paths.
     if (typeof spec.model === "string" && /^\.\.?\//.test(spec.model)) spec.model = resolve(context.baseDir, spec.model);
+    // The learned reranker reads corpus statistics (document frequencies) from the BM25 index when it has one.
+    if (spec.type === "learned" && spec.index === undefined && bm25Index) spec.index = bm25Index;
     // Stage names key scores in results and scoring weights: default to the family, numbered when repeated.
     const name = s.name ?? (config.stages.filter((x) => x.reranker.type === spec.type).length > 1 ? `${spec.type}${i + 1}` : spec.type);
-    stages.push({ reranker: await makeReranker(spec), topK: s.topK, name, threshold: s.threshold, batchSize: s.batchSize, cacheSettings: spec });
+    stages.push({ reranker: await makeReranker(spec), topK: s.topK, name, threshold: s.threshold, batchSize: s.batchSize, cacheSettings: { ...s.reranker } });
   }
   return createPipeline({
     retrievers: pools,
