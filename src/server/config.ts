@@ -63,6 +63,8 @@ const modelSchema = z
      * blocks its thread, so on the main thread it would stall every other request.
      */
     worker: z.boolean().optional(),
+    /** Cache raw scores per (model, settings, query, document) in memory; batched models only. */
+    cache: z.union([z.boolean(), z.object({ maxBytes: z.number().int().min(1_024).optional(), ttlMs: z.number().positive().optional() }).strict()]).optional(),
   })
   .strict();
 
@@ -94,6 +96,8 @@ export interface ServedModelConfig {
   aliases?: string[];
   /** Host a spec's reranker in a worker thread (default true; instances always run in-process). */
   worker?: boolean;
+  /** In-memory score cache for batched models: true (64 MiB) or LRU settings. */
+  cache?: boolean | { maxBytes?: number; ttlMs?: number };
 }
 
 /** The configuration after defaults, with models as specs or instances. */

@@ -16,6 +16,8 @@ export class ServerMetrics {
   readonly tokens: Counter<"model">;
   readonly stageSeconds: Histogram<"model" | "stage">;
   readonly batchErrors: Counter<"model">;
+  readonly cacheHits: Counter<"model">;
+  readonly cacheMisses: Counter<"model">;
 
   constructor(queueDepthOf: () => Array<{ model: string; pairs: number }>) {
     const registers = [this.registry];
@@ -71,6 +73,18 @@ export class ServerMetrics {
     this.batchErrors = new Counter({
       name: "winnow_batch_errors_total",
       help: "Forward passes that failed",
+      labelNames: ["model"],
+      registers,
+    });
+    this.cacheHits = new Counter({
+      name: "winnow_cache_hits_total",
+      help: "Documents answered from the score cache",
+      labelNames: ["model"],
+      registers,
+    });
+    this.cacheMisses = new Counter({
+      name: "winnow_cache_misses_total",
+      help: "Documents that missed the score cache and were scored",
       labelNames: ["model"],
       registers,
     });

@@ -11,7 +11,7 @@ export class ServedModelSet {
   private loading: Promise<void> | undefined;
 
   constructor(config: ServerConfig, metrics: ServerMetrics) {
-    this.all = config.models.map((m) => new ServedModel(m.id, m.reranker, config.limits, config.batching, metrics, m.worker ?? true));
+    this.all = config.models.map((m) => new ServedModel(m.id, m.reranker, config.limits, config.batching, metrics, m.worker ?? true, m.cache));
     config.models.forEach((m, i) => {
       this.byName.set(m.id, this.all[i]);
       for (const a of m.aliases ?? []) this.byName.set(a, this.all[i]);

@@ -4,9 +4,11 @@ import type { Reranker } from "../core/types.js";
 import type { RerankerSpec } from "../rerankers/registry.js";
 import { ConcurrencyGate } from "./concurrency-gate.js";
 import type { BatchingConfig, ServerLimits } from "./config.js";
-import { DynamicBatcher } from "./dynamic-batcher.js";
+import { DynamicBatcher, type BatchedScores } from "./dynamic-batcher.js";
 import type { ServerMetrics } from "./metrics.js";
 import { WorkerHostedModel } from "./worker-hosted-model.js";
+import { MemoryScoreCache, type MemoryScoreCacheOptions } from "../cache/memory-score-cache.js";
+import { scoreCacheKeys } from "../cache/score-cache-key.js";
 
 export interface ScoreRequest {
   query: string;
@@ -35,6 +37,8 @@ export type ModelState = "loading" | "ready" | "failed";
 
 /** The batch-scorer operations, wherever the model lives (this thread or a worker). */
 interface BatchBackend {
+  /** The scorer's identity (model, revision, dtype, max length): part of every cache key. */
+  id: string;
   maxBatchTokens: number;
   prepare(query: string, texts: readonly string[], options: PrepareOptions): Promise<PreparedRequest>;
   scoreUnits(units: readonly ScoringUnit[]): Promise<Float32Array>;
@@ -104,7 +108,10 @@ export class ServedModel {
     private readonly batching: BatchingConfig,
     private readonly metrics: ServerMetrics,
     private readonly useWorker = true,
+    private readonly cacheOptions: boolean | MemoryScoreCacheOptions = false,
   ) {}
+
+  private cache: MemoryScoreCache | undefined;
 
   /** The family, for /v1/models. */
   get type(): string {
@@ -134,6 +141,7 @@ export class ServedModel {
         if (isBatchableReranker(reranker)) {
           const scorer = reranker.batchScorer;
           this.batchBackend = {
+            id: scorer.id,
             maxBatchTokens: scorer.maxBatchTokens,
             prepare: (q, t, o) => scorer.prepare(q, t, o),
             scoreUnits: (u) => scorer.scoreUnits(u),
@@ -159,6 +167,7 @@ export class ServedModel {
         this.closeBackend = () => model.close();
         if (info.batchable) {
           this.batchBackend = {
+            id: info.id ?? this.id,
             maxBatchTokens: info.maxBatchTokens ?? 4096,
             prepare: (q, t, o) => model.prepare(q, t, o),
             scoreUnits: (u) => model.scoreUnits(u),
@@ -167,6 +176,9 @@ export class ServedModel {
         } else {
           this.directBackend = (query, texts, signal) => model.rerank(query, texts, signal);
         }
+      }
+      if (this.batchBackend && this.cacheOptions) {
+        this.cache = new MemoryScoreCache(this.cacheOptions === true ? {} : this.cacheOptions);
       }
       if (this.batchBackend) {
         this.batcher = new DynamicBatcher(this.batchBackend, {
@@ -209,16 +221,34 @@ export class ServedModel {
   }
 
   private async scoreBatched(batcher: DynamicBatcher, backend: BatchBackend, req: ScoreRequest): Promise<ScoreOutcome> {
-    // Refuse before tokenizing when even one unit per text would overflow the queue:
-    // under overload, rejecting must be cheap.
-    batcher.checkCapacity(req.texts.length);
-    const prepared = await prepareInSlices(backend, req);
-    const done = await batcher.submit(prepared.units, req.signal);
-    // A document split into windows scores as its best window (Cohere's and TEI's rule).
-    const raw = new Array<number>(prepared.texts).fill(-Infinity);
-    for (let u = 0; u < prepared.units.length; u++) {
-      const t = prepared.owner[u];
-      if (done.logits[u] > raw[t]) raw[t] = done.logits[u];
+    const raw = new Array<number>(req.texts.length).fill(-Infinity);
+    // Cached documents skip tokenization and the queue; keys fold in every setting that changes a score.
+    let todo = req.texts.map((_, i) => i);
+    let keys: string[] | undefined;
+    if (this.cache) {
+      const settings = `${backend.id}|c${req.maxChunksPerDoc ?? "-"}|m${req.maxTokensPerDoc ?? "-"}|t${req.truncate ? 1 : 0}`;
+      keys = scoreCacheKeys(settings, req.query, req.texts);
+      const hits = await this.cache.getMany(keys);
+      todo = [];
+      hits.forEach((v, i) => (v === undefined ? todo.push(i) : (raw[i] = v)));
+      this.metrics.cacheHits.inc({ model: this.id }, req.texts.length - todo.length);
+      this.metrics.cacheMisses.inc({ model: this.id }, todo.length);
+    }
+    let prepared: PreparedRequest = { units: [], owner: new Int32Array(0), texts: 0, tokens: 0, tokenizeMs: 0 };
+    let done: BatchedScores = { logits: new Float32Array(0), queueMs: 0, inferenceMs: 0, batches: 0 };
+    if (todo.length > 0) {
+      // Refuse before tokenizing when even one unit per text would overflow the queue:
+      // under overload, rejecting must be cheap.
+      batcher.checkCapacity(todo.length);
+      const texts = todo.length === req.texts.length ? req.texts : todo.map((i) => req.texts[i]);
+      prepared = await prepareInSlices(backend, { ...req, texts });
+      done = await batcher.submit(prepared.units, req.signal);
+      // A document split into windows scores as its best window (Cohere's and TEI's rule).
+      for (let u = 0; u < prepared.units.length; u++) {
+        const t = todo[prepared.owner[u]];
+        if (done.logits[u] > raw[t]) raw[t] = done.logits[u];
+      }
+      if (this.cache && keys) await this.cache.setMany(todo.map((i) => [keys![i], raw[i]] as const));
     }
     return {
       scores: await backend.normalizeMany(raw),

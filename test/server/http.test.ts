@@ -123,6 +123,30 @@ describe("rerank server over HTTP", () => {
     expect(body.meta.warnings.join(" ")).toContain("max_chunks_per_doc");
   });
 
+  it("answers repeated documents from the score cache when the model has one", async () => {
+    const cached = await listen({ models: [{ id: "c", reranker: new LexicalReranker(), cache: true }] });
+    try {
+      const first = await post(`${cached.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: true });
+      const firstBody = await first.json();
+      expect(Number(first.headers.get("x-compute-tokens"))).toBeGreaterThan(0);
+      // Two cached documents and one new one: only the new one is tokenized and scored.
+      const second = await post(`${cached.url}/rerank`, { query: QUERY, texts: [DOCS[0], "the capital of the United States", DOCS[1]], raw_scores: true });
+      const secondBody = (await second.json()) as Array<{ index: number; score: number }>;
+      const again = await post(`${cached.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: true });
+      expect(await again.json()).toEqual(firstBody);
+      expect(again.headers.get("x-compute-tokens")).toBe("0");
+      expect(secondBody.find((r) => r.index === 1)?.score).toBe(5); // 6 query words in it, minus 1
+      const metrics = await (await fetch(`${cached.url}/metrics`)).text();
+      expect(metrics).toMatch(/winnow_cache_hits_total\{model="c"\} 5/);
+      expect(metrics).toMatch(/winnow_cache_misses_total\{model="c"\} 4/);
+      // A different setting (truncate) is a different cache entry.
+      const truncated = await post(`${cached.url}/rerank`, { query: QUERY, texts: DOCS, truncate: true });
+      expect(Number(truncated.headers.get("x-compute-tokens"))).toBeGreaterThan(0);
+    } finally {
+      await cached.app.close();
+    }
+  });
+
   it("reports health, readiness, models and Prometheus metrics", async () => {
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     const ready = await fetch(`${server.url}/ready`);
