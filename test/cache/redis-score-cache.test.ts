@@ -72,6 +72,32 @@ describe("RedisScoreCache", () => {
     }
   });
 
+  it("recovers when Redis comes back, and says so", async () => {
+    const lines: string[] = [];
+    let redis = await startRedisServer();
+    const port = redis.port;
+    const cache = new RedisScoreCache({ url: redis.url, prefix: "t5:", timeoutMs: 200, logger: { warn: (m) => lines.push(m) } });
+    try {
+      await cache.setMany([["k", 2]]);
+      await redis.stop();
+      expect(await cache.getMany(["k"])).toEqual([undefined]);
+      expect(lines.some((l) => l.includes("unavailable"))).toBe(true);
+      redis = await startRedisServer({ port });
+      // ioredis reconnects in the background (retry delay ≤ 2 s); the data died with the old server
+      const deadline = Date.now() + 8_000;
+      for (;;) {
+        await cache.setMany([["k", 3]]);
+        if ((await cache.getMany(["k"]))[0] === 3) break;
+        if (Date.now() > deadline) throw new Error("cache did not recover within 8 s");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(lines.at(-1)).toMatch(/reachable again/);
+    } finally {
+      await cache.close();
+      await redis.stop();
+    }
+  });
+
   it("rejects a bad ttl naming the field", () => {
     expect(() => new RedisScoreCache({ url: server.url, ttlSeconds: -1 })).toThrow(/ttlSeconds must be an integer >= 0/);
   });

@@ -26,12 +26,12 @@ async function freePort(): Promise<number> {
  * Starts redis-server and waits for PING. Fails (never skips) when the binary is missing:
  * `bash scripts/install-services.sh` installs it.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: { port?: number } = {}): Promise<RedisServer> {
   const which = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" });
   if (which.status !== 0) {
     throw new Error("redis-server is not on PATH: run `bash scripts/install-services.sh` (or `npm test`, which runs it) to install it");
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
     stdio: ["ignore", "ignore", "pipe"],
   });
