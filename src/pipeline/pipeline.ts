@@ -1,7 +1,7 @@
 import { InvalidInputError, throwIfAborted } from "../core/errors.js";
 import { documentText, toQuery } from "../core/inputs.js";
 import type { ScoreCache } from "../core/score-cache.js";
-import type { Candidate, Document, MetadataFilter, QueryInput, Reranker } from "../core/types.js";
+import type { Candidate, Document, MetadataFilter, Query, QueryInput, Reranker } from "../core/types.js";
 import { CachedReranker } from "../cache/cached-reranker.js";
 import { reciprocalRankFusion, weightedScoreFusion, type ScoreNormalization } from "../retrieval/fusion/fusion.js";
 import { validateMetadataFilter } from "../retrieval/pools/metadata-filter.js";
@@ -195,7 +195,7 @@ export class Pipeline {
     let exhausted = false;
     for (let s = 0; s < this.stages.length; s++) {
       throwIfAborted(options.signal);
-      const r = await this.runStage(s, q.text, order, deadline, options.signal);
+      const r = await this.runStage(s, q, order, deadline, options.signal);
       order = r.order;
       reports.push(r.report);
       exhausted ||= r.exhausted;
@@ -248,7 +248,7 @@ export class Pipeline {
 
   private async runStage(
     s: number,
-    query: string,
+    query: Query,
     order: Item[],
     deadline: number,
     signal: AbortSignal | undefined,
@@ -265,7 +265,7 @@ export class Pipeline {
     while (next < head.length) {
       const batch = head.slice(next, next + batchSize);
       const now = performance.now();
-      const chars = batch.reduce((sum, it) => sum + query.length + documentText(it.candidate.document).length, 0);
+      const chars = batch.reduce((sum, it) => sum + query.text.length + documentText(it.candidate.document).length, 0);
       const predicted = (stage.msPerChar ?? 0) * chars;
       if (now + predicted > deadline) {
         exhausted = true;
