@@ -70,6 +70,21 @@ describe("createPipeline", () => {
     expect(r.results[0].scores.rrf).toBeCloseTo(1 / 61, 12);
   });
 
+  it("weighted fusion normalizes each pool and weights it", async () => {
+    // pool a: d0 > d1 > d2; pool b (weight 3): d2 > d1 > d0 → b decides
+    const a = new FixedRetriever("a", corpus.slice(0, 3).map((doc, i) => ({ doc, score: 30 - i })));
+    const b = new FixedRetriever("b", corpus.slice(0, 3).reverse().map((doc, i) => ({ doc, score: 0.9 - i / 10 })));
+    const r = await createPipeline({
+      retrievers: [
+        { name: "a", retriever: a, k: 3 },
+        { name: "b", retriever: b, k: 3, weight: 3 },
+      ],
+      fusion: { method: "weighted", normalization: "min-max" },
+    }).search("q");
+    expect(r.results.map((h) => h.id)).toEqual(["d2", "d1", "d0"]);
+    expect(r.results.map((h) => h.scores.fused)).toEqual([3, 2, 1].map((v) => expect.closeTo(v, 12)));
+  });
+
   it("request filters apply to every pool, even a retriever that ignores them", async () => {
     // searches without passing the filter on, as a retriever without filter support would
     const leaky = { name: "leaky", search: async (_q: unknown, k: number) => bm25().search("q", k) };
