@@ -69,9 +69,12 @@ describe("sweep HTML report", () => {
     expect(problems).toEqual([]);
     for (const id of ["chart-quality", "chart-latency", "chart-lift"]) {
       const painted = await page.evaluate((chartId) => {
-        const canvas = document.querySelector(`#${chartId} canvas`) as HTMLCanvasElement | null;
+        // Runs in the page; the project compiles without DOM types, so describe the little it uses.
+        type Canvas = { width: number; height: number; getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } };
+        const doc = (globalThis as unknown as { document: { querySelector(selector: string): Canvas | null } }).document;
+        const canvas = doc.querySelector(`#${chartId} canvas`);
         if (!canvas || canvas.width === 0) return { canvas: false, coloured: 0 };
-        const ctx = canvas.getContext("2d")!;
+        const ctx = canvas.getContext("2d");
         const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
         let coloured = 0;
         // count pixels that are neither transparent nor white: axes, lines, bars
