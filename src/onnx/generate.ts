@@ -11,7 +11,8 @@ import { fileURLToPath } from "node:url";
 import { WinnowError } from "../core/errors.js";
 import { MODEL_PRESETS, isModelPresetName, type ModelPreset, type ModelPresetName } from "./presets.js";
 import { buildModel, createWeights } from "./bert-graph.js";
-import { saveModel, writeFileAtomic } from "./onnx-graph.js";
+import { writeFileAtomic } from "../core/atomic-file.js";
+import { saveModel } from "./onnx-graph.js";
 import { quantizeModel } from "./quantize.js";
 import { bertUncasedTokenizerFiles, xlmrStyleTokenizerFiles } from "./tokenizer-files.js";
 

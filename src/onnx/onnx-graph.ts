@@ -3,9 +3,8 @@
  * `onnx-proto`. The generator, the quantizer and the fusion pass share this so
  * that each of them is only its own transformation.
  */
-import { readFile, rename, writeFile, mkdir, rm } from "node:fs/promises";
-import { dirname, join, basename } from "node:path";
-import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "../core/atomic-file.js";
 import onnxProto from "onnx-proto";
 import type { onnx as OnnxTypes } from "onnx-proto";
 import { WinnowError } from "../core/errors.js";
@@ -196,19 +195,6 @@ export async function loadModel(path: string): Promise<ModelProto> {
     return model;
   } catch (err) {
     throw new WinnowError("MODEL_LOAD_FAILED", `${path} is not a valid ONNX model: ${(err as Error).message}`, { details: { path }, cause: err });
-  }
-}
-
-/** Writes bytes to `path` atomically (temp file in the same folder, then rename). */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
   }
 }
 

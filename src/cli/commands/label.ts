@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { writeStreamAtomic } from "../../core/atomic-file.js";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Candidate, Document, Query, RankedResult, Reranker } from "../../core/types.js";
 import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
@@ -56,21 +55,15 @@ function positiveInt(flag: string, raw: string, max: number): number {
   return n;
 }
 
-/** Writes rows to a temp file beside `out` and renames it into place, so a crash never leaves half a qrels file. */
+/** Writes the qrels atomically, so a crash never leaves half a file; names the flag when the folder is not writable. */
 async function writeAtomically(out: string, write: (line: (s: string) => Promise<void>) => Promise<void>): Promise<void> {
-  const target = resolve(out);
-  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  const fh = await open(tmp, "w").catch((err: Error) => {
-    throw new UsageError(`--out ${out}: cannot write in ${dirname(target)} (${err.message})`);
-  });
   try {
-    await write((s) => fh.write(s).then(() => undefined));
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, target);
+    await writeStreamAtomic(resolve(out), write);
   } catch (err) {
-    await fh.close().catch(() => undefined);
-    await rm(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EACCES" || code === "ENOENT" || code === "EROFS" || code === "ENOTDIR") {
+      throw new UsageError(`--out ${out}: cannot write there (${(err as Error).message})`);
+    }
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { writeFileAtomic } from "../../retrieval/vector/exact-vector-index.js";
+import { writeFileAtomic } from "../../core/atomic-file.js";
 import type { Query } from "../../core/types.js";
 import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
 import { runSweep, type SweepReport } from "../../eval/sweep/sweep.js";

@@ -1,6 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { writeStreamAtomic } from "../../core/atomic-file.js";
 import { InvalidInputError } from "../../core/errors.js";
 import { trecOrder, type Run, type RunEntry } from "../run.js";
 import { readLines, requirePath } from "./line-reader.js";
@@ -87,20 +85,10 @@ export async function writeRun(path: string, run: ReadonlyMap<string, readonly R
       }
     }
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const handle = await open(tmp, "w");
-  try {
+  await writeStreamAtomic(path, async (write) => {
     for (const [qid, entries] of run) {
       // String(score) is the shortest text that parses back to the same double, so ties and order survive the round trip.
-      const lines = trecOrder(entries).map((e, i) => `${qid} Q0 ${e.docId} ${i + 1} ${String(e.score)} ${tag}\n`);
-      await handle.write(lines.join(""));
+      await write(trecOrder(entries).map((e, i) => `${qid} Q0 ${e.docId} ${i + 1} ${String(e.score)} ${tag}\n`).join(""));
     }
-    await handle.sync();
-    await handle.close();
-    await rename(tmp, path);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  });
 }

@@ -1,6 +1,5 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { writeFileAtomic } from "../../core/atomic-file.js";
+import { readFile } from "node:fs/promises";
 import { InvalidInputError, WinnowError } from "../../core/errors.js";
 
 /** One nearest-neighbour hit: position in the index and similarity (inner product; cosine for unit vectors). */
@@ -36,19 +35,6 @@ export function l2Normalize(v: Float32Array): Float32Array {
   const n = Math.sqrt(s);
   if (n > 0) for (let i = 0; i < v.length; i++) v[i] /= n;
   return v;
-}
-
-/** Writes `data` to `path` via a temp file + rename, so a crash never leaves a half-written index. */
-export async function writeFileAtomic(path: string, data: Buffer | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 /**

@@ -1,5 +1,4 @@
-import { randomBytes } from "node:crypto";
-import { rename, rm } from "node:fs/promises";
+import { replaceFileAtomically } from "../../core/atomic-file.js";
 import hnswlib from "hnswlib-node";
 import { InvalidInputError, WinnowError } from "../../core/errors.js";
 import type { ExactVectorIndex, VectorHit, VectorSearcher } from "./exact-vector-index.js";
@@ -65,15 +64,11 @@ export class HnswVectorIndex implements VectorSearcher {
   }
 
   async save(path: string): Promise<void> {
-    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
-    try {
+    await replaceFileAtomically(path, async (tmp) => {
       await this.graph.writeIndex(tmp);
-      await rename(tmp, path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    });
   }
+
 
   static async load(path: string, exact: ExactVectorIndex, options: Pick<HnswOptions, "efSearch"> = {}): Promise<HnswVectorIndex> {
     const graph = new hnswlib.HierarchicalNSW("ip", exact.dim);
