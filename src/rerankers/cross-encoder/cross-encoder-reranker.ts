@@ -29,10 +29,13 @@ export interface CrossEncoderOptions extends Omit<CrossEncoderModelOptions, "sig
 }
 
 /**
- * Chosen by bench/rerank.ts on the generated MiniLM-L6 (2 cores): pairs/s is flat from
- * ~2k to ~8k padded tokens per pass, while peak RSS grows with the batch's activations.
+ * Chosen with `npm run bench:rerank -- --sweep` on the generated MiniLM-L6 (2 cores,
+ * SciFact BM25 top-100, pairs up to 512 tokens): peak RSS per process grows with the
+ * budget (int8: 315 / 437 / 678 / 1154 MB at 1024 / 2048 / 4096 / 8192; fp32: 372 /
+ * 491 / 679 / 1197 MB), mostly attention activations (rows × heads × L²), while pairs/s
+ * did not change beyond run-to-run noise. 2048 is the largest budget under ~500 MB.
  */
-export const DEFAULT_BATCH_TOKENS = 4096;
+export const DEFAULT_BATCH_TOKENS = 2048;
 
 const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 

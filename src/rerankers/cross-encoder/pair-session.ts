@@ -17,9 +17,11 @@ export interface PairSessionOptions {
   /** ONNX Runtime execution provider name: "cpu" now; "cuda" etc. where the binary has it. */
   executionProvider?: string;
   /**
-   * ONNX Runtime's CPU memory arena and memory-pattern planner. They keep the peak
-   * buffers of the largest batch ever seen for the session's lifetime; off by default
-   * because token-budget batching already bounds buffers and RSS matters more here.
+   * ONNX Runtime's CPU memory arena and memory-pattern planner (default on). They keep
+   * the buffers of the largest batch for reuse; token-budget batching already bounds that
+   * batch, so they do not raise peak RSS (measured at 4096 tokens: int8 678 MB on and
+   * off, fp32 679 MB on vs 763 MB off), while turning them off made every run allocate
+   * and fault in fresh pages: pairs/s fell from 17.2 to 3.6 (int8) and 4.2 to 2.0 (fp32).
    */
   memoryArena?: boolean;
 }
@@ -74,7 +76,7 @@ export class PairSession implements PairSessionInfo {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new WinnowError("CONFIG_INVALID", `threads must be a positive integer, got ${String(options.threads)}`, { details: { field: "threads" } });
     }
-    const arena = options.memoryArena ?? false;
+    const arena = options.memoryArena ?? true;
     let session: OrtSession;
     try {
       session = await ort.InferenceSession.create(path, {
