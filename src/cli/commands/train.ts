@@ -4,7 +4,8 @@ import { DEFAULT_LAMBDAMART_PARAMS, type LambdaMartParams } from "../../reranker
 import { prepareDataset, type PreparedDataset } from "../../rerankers/learned/dataset-training.js";
 import { loadLearnedModel, saveLearnedModel } from "../../rerankers/learned/model-file.js";
 import { validateFeatureNames } from "../../rerankers/learned/features.js";
-import { crossValidate, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../rerankers/learned/training.js";
+import { DEFAULT_LEARNED_MODEL_PATH } from "../../rerankers/learned/default-model.js";
+import { crossValidate, type FoldResult, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../rerankers/learned/training.js";
 import { formatMetricsTable } from "../../eval/table.js";
 import { UsageError } from "../usage-error.js";
 
@@ -26,6 +27,9 @@ interface TrainFlags {
   seed?: string;
   features?: string;
   initModel?: string;
+  cvSelect: string;
+  innerFolds: string;
+  warmStart: boolean;
   format: string;
 }
 
@@ -81,6 +85,9 @@ export function register(program: Command): void {
     .option("--seed <n>", `seed for sampling and splits (default ${DEFAULT_LAMBDAMART_PARAMS.seed})`)
     .option("--features <list>", "comma-separated feature names (default: the shipped model's set; see docs/learned.md)")
     .option("--init-model <file>", "warm start: continue from this model (e.g. models/learned-default.json) instead of from BM25; its features are used")
+    .option("--cv-select <mode>", "with --cv: nested = each fold picks BM25 order / from scratch / warm start and the tree count by an inner CV on its training queries; fixed = every fold trains the same way, early-stopping on --validate-fraction", "nested")
+    .option("--inner-folds <k>", "with --cv-select nested: inner folds per outer fold", "4")
+    .option("--no-warm-start", "with --cv-select nested: do not offer the shipped model (or --init-model) as a warm start")
     .option("--format <fmt>", "table | json", "table")
     .action(async (flags: TrainFlags) => {
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
@@ -98,6 +105,8 @@ export function register(program: Command): void {
         throw new UsageError((err as Error).message);
       }
       const baseMargin = initModel ? initModel.baseMargin : features.includes(DEFAULT_BASE_MARGIN.feature) ? { ...DEFAULT_BASE_MARGIN } : null;
+      if (flags.cvSelect !== "nested" && flags.cvSelect !== "fixed") throw new UsageError(`--cv-select must be nested or fixed, got "${flags.cvSelect}"`);
+      const innerFolds = num("--inner-folds", flags.innerFolds, 2, 20, true)!;
       const params = paramsFromFlags(flags);
       const json = flags.format === "json";
       const log = (line: string) => {
@@ -121,20 +130,40 @@ export function register(program: Command): void {
       const output: Record<string, unknown> = { dataset: flags.dataset, split: flags.split, queries: data.queries.length, candidates, features };
 
       if (cv !== undefined) {
-        log(`${cv}-fold cross-validation by query (early stopping on ${pct(validateFraction || 0.2)} of each training part)…`);
+        const nested = flags.cvSelect === "nested";
+        // The warm-start candidate of nested selection: --init-model, else the shipped model
+        // when training reads its features with its margin (the default feature set).
+        let warmFrom = initModel;
+        if (nested && !warmFrom && flags.warmStart) {
+          const shipped = await loadLearnedModel(DEFAULT_LEARNED_MODEL_PATH);
+          const same = shipped.features.length === features.length && shipped.features.every((f, i) => f === features[i]) && JSON.stringify(shipped.baseMargin) === JSON.stringify(baseMargin);
+          if (same) warmFrom = shipped;
+        }
+        if (nested && !flags.warmStart) warmFrom = undefined;
+        log(
+          nested
+            ? `${cv}-fold cross-validation by query, nested: each fold chooses among BM25 order, from scratch${warmFrom ? `, warm start from ${flags.initModel ?? "the shipped model"}` : ""} and the tree count (0..${params.trees ?? DEFAULT_LAMBDAMART_PARAMS.trees}) by ${innerFolds}-fold CV on its training queries…`
+            : `${cv}-fold cross-validation by query (early stopping on ${pct(validateFraction || 0.2)} of each training part)…`,
+        );
+        const describe = (f: FoldResult) =>
+          f.choice
+            ? `${f.choice.trees === 0 ? (f.choice.start === "warm" ? "initial model unchanged" : "BM25 order (0 trees)") : `${f.choice.start === "warm" ? "warm start" : "from scratch"}, ${f.choice.trees} trees`} (inner nDCG@10 ${f.choice.innerBm25.toFixed(4)} → ${f.choice.innerNdcg.toFixed(4)})`
+            : `${f.trees} trees`;
         const result = crossValidate(data.queries, data.qrels, cv, {
           features,
           baseMargin,
-          initModel,
+          initModel: nested ? warmFrom : initModel,
           marginOnly: true,
           params,
           validateFraction: validateFraction || 0.2,
           seed: params.seed ?? DEFAULT_LAMBDAMART_PARAMS.seed,
-          onFold: (f) => log(`  fold ${f.fold}: ${f.testQueries} queries, ${f.trees} trees, nDCG@10 bm25 ${f.firstStage.toFixed(4)} → learned ${f.reranked.toFixed(4)}`),
+          nested: nested ? { innerFolds } : undefined,
+          onFold: (f) => log(`  fold ${f.fold}: ${f.testQueries} queries, ${describe(f)}, nDCG@10 bm25 ${f.firstStage.toFixed(4)} → learned ${f.reranked.toFixed(4)}`),
         });
         output.cv = result;
         if (!json) {
           const rows = result.folds.map((f) => ({ label: `fold ${f.fold}`, metrics: { bm25: f.firstStage, learned: f.reranked, delta: f.reranked - f.firstStage } }));
+          if (nested) console.log(`per-fold choices (inner ${innerFolds}-fold CV on the fold's training queries only):\n${result.folds.map((f) => `  fold ${f.fold}: ${describe(f)}`).join("\n")}\n`);
           rows.push({ label: "all queries", metrics: { bm25: result.firstStage, learned: result.reranked, delta: result.reranked - result.firstStage } });
           console.log(`nDCG@10, ${cv}-fold CV on ${flags.dataset} (${flags.split}, ${data.queries.length} queries, top ${candidates} BM25 candidates)`);
           console.log(formatMetricsTable(rows, { labelHeader: "fold" }));

@@ -247,13 +247,33 @@ export function liftOf(qrels: Qrels, runs: RunPair, metrics: readonly string[] =
   return { metrics: [...metrics], firstStage: a.metrics, reranked: b.metrics, wins, ties, losses, queries: a.numQueries, perQuery };
 }
 
+/** Where a fold's model starts: BM25 order (scratch), or the initial model's scores (warm). */
+export type CvStart = "scratch" | "warm";
+
+/**
+ * What nested selection chose for one outer fold, from the inner cross-validation over its
+ * training queries only. `start: "scratch", trees: 0` keeps the BM25 order; `start: "warm",
+ * trees: 0` is the initial (e.g. shipped) model unchanged.
+ */
+export interface FoldChoice {
+  start: CvStart;
+  trees: number;
+  /** Mean inner-validation nDCG@k of the chosen (start, trees). */
+  innerNdcg: number;
+  /** Mean inner-validation nDCG@k of the BM25 order, for comparison. */
+  innerBm25: number;
+}
+
 export interface FoldResult {
   fold: number;
   trainQueries: number;
   testQueries: number;
   firstStage: number;
   reranked: number;
+  /** New trees in the fold's model (not counting a warm start's own trees). */
   trees: number;
+  /** Nested selection only. */
+  choice?: FoldChoice;
 }
 
 export interface CrossValidationResult {
@@ -272,7 +292,18 @@ export function crossValidate(
   prepared: readonly PreparedQuery[],
   qrels: Qrels,
   k: number,
-  options: Omit<TrainModelOptions, "validation" | "onProgress"> & { validateFraction?: number; seed?: number; metric?: string; onFold?: (f: FoldResult) => void },
+  options: Omit<TrainModelOptions, "validation" | "onProgress"> & {
+    validateFraction?: number;
+    seed?: number;
+    metric?: string;
+    onFold?: (f: FoldResult) => void;
+    /**
+     * Nested selection (see selectByInnerCv): each outer fold chooses its start and tree
+     * count by an inner k-fold CV over its own training queries, then refits on all of them.
+     * Without it, every fold trains the same way and early-stops on `validateFraction`.
+     */
+    nested?: { innerFolds: number };
+  },
 ): CrossValidationResult {
   if (!Number.isInteger(k) || k < 2 || k > prepared.length) {
     throw new InvalidInputError(`cv must be an integer in 2..${prepared.length} (the number of judged queries), got ${k}`, { field: "cv" });
@@ -287,14 +318,22 @@ export function crossValidate(
   folds.forEach((test, f) => {
     const rest = folds.filter((_, g) => g !== f).flat();
     let train = rest;
-    let validation: PreparedQuery[] | undefined;
-    const vf = options.validateFraction ?? 0;
-    if (vf > 0) {
-      const inner = foldsOf(rest, Math.max(2, Math.round(1 / vf)), seed + f + 1);
-      validation = inner[0];
-      train = inner.slice(1).flat();
+    let trained: TrainedModel;
+    let choice: FoldChoice | undefined;
+    if (options.nested) {
+      const selected = selectByInnerCv(rest, { ...options, innerFolds: options.nested.innerFolds, seed: seed + f + 1 });
+      choice = selected.choice;
+      trained = selected.trained;
+    } else {
+      let validation: PreparedQuery[] | undefined;
+      const vf = options.validateFraction ?? 0;
+      if (vf > 0) {
+        const inner = foldsOf(rest, Math.max(2, Math.round(1 / vf)), seed + f + 1);
+        validation = inner[0];
+        train = inner.slice(1).flat();
+      }
+      trained = trainModel(train, { ...options, validation });
     }
-    const trained = trainModel(train, { ...options, validation });
     for (const i of trained.importance) gain.set(i.feature, (gain.get(i.feature) ?? 0) + i.gain / k);
     const runs = runsFor(trained.model, test);
     const foldQrels = new Map([...test].map((p) => [p.query.id ?? "", qrels.get(p.query.id ?? "") ?? new Map()]));
@@ -307,7 +346,8 @@ export function crossValidate(
       testQueries: test.length,
       firstStage: lift.firstStage[metric],
       reranked: lift.reranked[metric],
-      trees: trained.model.trees.length,
+      trees: trained.model.trees.length - (options.initModel && (!choice || choice.start === "warm") ? options.initModel.trees.length : 0),
+      choice,
     };
     results.push(r);
     options.onFold?.(r);
@@ -320,4 +360,68 @@ export function crossValidate(
     reranked: total.reranked[metric],
     importance: [...gain].map(([feature, g]) => ({ feature, gain: g })).sort((a, b) => b.gain - a.gain),
   };
+}
+
+export interface InnerSelectionOptions extends Omit<TrainModelOptions, "validation" | "onProgress" | "initModel"> {
+  /** The warm-start candidate (e.g. the shipped model); without it only BM25 and scratch compete. */
+  initModel?: LearnedModel;
+  innerFolds: number;
+  seed: number;
+}
+
+/**
+ * Chooses how to train on `train` using only `train`: an inner k-fold CV scores, for each
+ * start (from BM25 = scratch, or warm from `initModel`) and every tree count 0..trees, the
+ * mean inner-validation nDCG@k; the best (start, trees) wins, ties going to the simpler
+ * choice (BM25 order, then the initial model unchanged, then fewer trees). The winner is
+ * then refit on all of `train` with that fixed tree count. Keeping the BM25 order when no
+ * learned option beats it on inner validation is the "must not hurt" safeguard: zero trees
+ * from scratch reproduce the first stage exactly.
+ */
+export function selectByInnerCv(train: readonly PreparedQuery[], options: InnerSelectionOptions): { choice: FoldChoice; trained: TrainedModel } {
+  const params = { ...DEFAULT_LAMBDAMART_PARAMS, ...options.params, earlyStoppingRounds: 0 };
+  const innerK = Math.min(options.innerFolds, train.length);
+  if (!Number.isInteger(innerK) || innerK < 2) {
+    throw new InvalidInputError(`inner folds must be an integer >= 2 and at most the training queries (${train.length}), got ${options.innerFolds}`, { field: "innerFolds" });
+  }
+  const starts: CvStart[] = options.initModel ? ["scratch", "warm"] : ["scratch"];
+  const inner = foldsOf(train, innerK, options.seed);
+  const curves = new Map<CvStart, Float64Array>();
+  for (const start of starts) {
+    const curve = new Float64Array(params.trees + 1);
+    inner.forEach((valid, j) => {
+      const fit = inner.filter((_, g) => g !== j).flat();
+      const t = trainModel(fit, { ...options, initModel: start === "warm" ? options.initModel : undefined, validation: valid, params });
+      // A learner that stopped early (no rows with gradients left) stays at its last score.
+      for (let i = 0; i <= params.trees; i++) curve[i] += (t.validHistory[Math.min(i, t.validHistory.length - 1)] ?? 0) / innerK;
+    });
+    curves.set(start, curve);
+  }
+  const bm25 = curves.get("scratch")![0];
+  let best: FoldChoice = { start: "scratch", trees: 0, innerNdcg: bm25, innerBm25: bm25 };
+  const consider = (start: CvStart, trees: number) => {
+    const v = curves.get(start)![trees];
+    if (v > best.innerNdcg + 1e-9) best = { start, trees, innerNdcg: v, innerBm25: bm25 };
+  };
+  if (curves.has("warm")) consider("warm", 0);
+  for (let t = 1; t <= params.trees; t++) for (const start of starts) consider(start, t);
+
+  const init = best.start === "warm" ? options.initModel : undefined;
+  let trained: TrainedModel;
+  if (best.trees === 0) {
+    // No new trees: the BM25 order (margin only) or the initial model unchanged.
+    const model: LearnedModel = {
+      format: MODEL_FORMAT,
+      version: MODEL_FORMAT_VERSION,
+      featureSetVersion: FEATURE_SET_VERSION,
+      features: [...options.features],
+      baseMargin: options.baseMargin,
+      trees: init ? [...init.trees] : [],
+      training: { ...options.provenance, params, marginOnly: options.marginOnly ?? false, initModelTrees: init?.trees.length, trainQueries: train.length, bestIteration: 0 },
+    };
+    trained = { model, importance: options.features.map((feature) => ({ feature, gain: 0 })), validHistory: [], trainHistory: [] };
+  } else {
+    trained = trainModel(train, { ...options, initModel: init, params: { ...params, trees: best.trees } });
+  }
+  return { choice: best, trained };
 }

@@ -49,11 +49,17 @@ describe("winnow train", () => {
     expect(report.cv.folds.reduce((n: number, f: { testQueries: number }) => n + f.testQueries, 0)).toBe(35);
     expect(report.cv.firstStage).toBeGreaterThan(0.3);
     expect(report.model).toBeUndefined();
+    // Nested by default: every fold says what its inner CV chose.
+    for (const f of report.cv.folds) expect(["scratch", "warm"]).toContain(f.choice.start);
+    const fixed = JSON.parse(await runCommand(register, ["train", "--dataset", ADI, "--split", "test", "--cv", "5", "--cv-select", "fixed", "--trees", "10", "--min-samples-per-leaf", "20", "--candidates", "50", "--format", "json"]));
+    expect(fixed.cv.folds[0].choice).toBeUndefined();
   });
 
   it("rejects bad flags naming the flag and its limit", async () => {
     await expect(runCommand(register, ["train", "--dataset", ADI, "--split", "test"])).rejects.toThrowError(/--out <file> is required/);
     await expect(runCommand(register, ["train", "--dataset", ADI, "--cv", "1"])).rejects.toThrowError(/--cv must be an integer from 2 to 100/);
+    await expect(runCommand(register, ["train", "--dataset", ADI, "--cv", "5", "--cv-select", "best"])).rejects.toThrowError(/--cv-select must be nested or fixed/);
+    await expect(runCommand(register, ["train", "--dataset", ADI, "--cv", "5", "--inner-folds", "1"])).rejects.toThrowError(/--inner-folds must be an integer from 2 to 20/);
     await expect(runCommand(register, ["train", "--dataset", ADI, "--out", "x.json", "--leaves", "1"])).rejects.toThrowError(/--leaves must be an integer from 2 to 1024/);
     await expect(runCommand(register, ["train", "--dataset", ADI, "--out", "x.json", "--features", "bm25,nope"])).rejects.toThrowError(/unknown feature "nope"/);
     await expect(runCommand(register, ["train", "--dataset", ADI, "--split", "nosuch", "--out", "x.json"])).rejects.toThrowError(/nosuch/);

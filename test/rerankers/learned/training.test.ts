@@ -1,7 +1,8 @@
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { prepareDataset, type PreparedDataset } from "../../../src/rerankers/learned/dataset-training.js";
-import { crossValidate, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../../src/rerankers/learned/training.js";
+import { crossValidate, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, selectByInnerCv, trainModel, type PreparedQuery } from "../../../src/rerankers/learned/training.js";
+import { seededRandom } from "../../../src/rerankers/learned/lambdamart.js";
 
 // ADI (82 documents, 35 judged queries): a real collection small enough for unit tests.
 const ADI = fileURLToPath(new URL("../../../../shared/datasets/adi", import.meta.url));
@@ -59,5 +60,60 @@ describe("training on a real collection (ADI)", () => {
     expect(a.reranked).toBeGreaterThan(0);
     expect(a.importance.find((i) => i.feature === DEFAULT_BASE_MARGIN.feature)?.gain ?? 0).toBe(0); // margin only: never split on
     expect(() => crossValidate(data.queries, data.qrels, 1, opts)).toThrowError(/cv must be an integer in 2\.\./);
+  });
+});
+
+describe("nested selection (selectByInnerCv)", () => {
+  /** Synthetic queries: feature 0 = BM25 ratio (the margin), feature 1 = `signal` per row. */
+  function synthetic(queries: number, signal: (label: number, row: number) => number): PreparedQuery[] {
+    const random = seededRandom(7);
+    return Array.from({ length: queries }, (_, q) => {
+      const n = 30;
+      const labels = Float32Array.from({ length: n }, () => (random() < 0.2 ? 1 : 0));
+      const features = new Float64Array(n * 2);
+      for (let i = 0; i < n; i++) {
+        features[i * 2] = 1 - i / n; // BM25 order = row order, unrelated to the labels
+        features[i * 2 + 1] = signal(labels[i], i);
+      }
+      const candidates = Array.from({ length: n }, (_, i) => ({ document: { id: `q${q}d${i}`, text: "" }, score: n - i, rank: i + 1 }));
+      return { query: { id: `q${q}`, text: "" }, candidates, features, labels };
+    });
+  }
+  const opts = { features: ["bm25_ratio_max", "coverage"], baseMargin: { feature: "bm25_ratio_max", scale: 10 }, marginOnly: true, innerFolds: 3, seed: 5 };
+
+  it("keeps the BM25 order (zero trees) when no feature carries anything beyond it", () => {
+    const data = synthetic(24, () => 0.5);
+    const { choice, trained } = selectByInnerCv(data, { ...opts, params: { trees: 10, minSamplesPerLeaf: 5 } });
+    expect(choice).toMatchObject({ start: "scratch", trees: 0 });
+    expect(choice.innerNdcg).toBe(choice.innerBm25);
+    expect(trained.model.trees).toHaveLength(0);
+  });
+
+  it("learns from scratch when a feature predicts the labels, and prefers a warm start that already ranks well", () => {
+    const data = synthetic(24, (label) => label);
+    const scratch = selectByInnerCv(data, { ...opts, params: { trees: 10, minSamplesPerLeaf: 5, learningRate: 0.5 } });
+    expect(scratch.choice.start).toBe("scratch");
+    expect(scratch.choice.trees).toBeGreaterThan(0);
+    expect(scratch.choice.innerNdcg).toBeGreaterThan(scratch.choice.innerBm25 + 0.1);
+    expect(scratch.trained.model.trees).toHaveLength(scratch.choice.trees);
+    // A model that already ranks by the signal: unchanged (0 new trees) is at least as good as anything else.
+    const init = { ...scratch.trained.model, trees: [{ feature: [1], threshold: [0.5], left: [-1], right: [-2], leafValue: [0, 100] }] };
+    const warm = selectByInnerCv(data, { ...opts, initModel: init, params: { trees: 5, minSamplesPerLeaf: 5 } });
+    expect(warm.choice).toMatchObject({ start: "warm", trees: 0 });
+    expect(warm.trained.model.trees).toEqual(init.trees);
+  });
+});
+
+describe("nested cross-validation on ADI", () => {
+  it("records a per-fold choice, is deterministic, and a fold that keeps BM25 scores exactly BM25", async () => {
+    const data = await prepareDataset({ dir: ADI, split: "test", candidates: 30, features: DEFAULT_FEATURES });
+    const opts = { features: DEFAULT_FEATURES, baseMargin: { ...DEFAULT_BASE_MARGIN }, marginOnly: true, params: { trees: 8, minSamplesPerLeaf: 20 }, nested: { innerFolds: 3 } };
+    const a = crossValidate(data.queries, data.qrels, 5, opts);
+    expect(crossValidate(data.queries, data.qrels, 5, opts)).toEqual(a);
+    for (const f of a.folds) {
+      expect(f.choice).toBeDefined();
+      expect(f.trees).toBe(f.choice!.trees);
+      if (f.choice!.trees === 0) expect(f.reranked).toBeCloseTo(f.firstStage, 6);
+    }
   });
 });
