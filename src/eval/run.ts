@@ -1,6 +1,6 @@
 // strcmp compares UTF-8 bytes, i.e. Unicode code point order: the same order Lucene
 // sorts ids in, so the BM25 index's comparator is the one trec_eval's tie-break needs.
-import { compareIdsCodePoint } from "../retrieval/bm25/bm25-index.js";
+import { compareIdsCodePoint } from "../core/id-order.js";
 
 /** One retrieved document of a run: its id and the score the system gave it. */
 export interface RunEntry {

@@ -1,3 +1,4 @@
+import { compareIdsCodePoint } from "../../core/id-order.js";
 import { InvalidInputError, throwIfAborted } from "../../core/errors.js";
 import { toQuery } from "../../core/inputs.js";
 import type { Candidate, Document, QueryInput, Retriever, SearchOptions } from "../../core/types.js";
@@ -74,22 +75,6 @@ function validateParams(p: Partial<Bm25Params>, base: Bm25Params): Bm25Params {
     throw new InvalidInputError(`b must be a number between 0 and 1, got ${String(b)}`, { field: "b" });
   }
   return { k1, b };
-}
-
-/** Code point order, which is the UTF-8 byte order Lucene compares ids in. */
-export function compareIdsCodePoint(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x !== y) {
-      // Surrogates encode code points above U+FFFF, so they must sort after U+E000..U+FFFF.
-      if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
-      if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
-      return x - y;
-    }
-  }
-  return a.length - b.length;
 }
 
 class GrowableUint32 {

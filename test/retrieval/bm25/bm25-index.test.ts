@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Document } from "../../../src/core/types.js";
-import { Bm25Index, compareIdsCodePoint } from "../../../src/retrieval/bm25/bm25-index.js";
+import { Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
+import { compareIdsCodePoint } from "../../../src/core/id-order.js";
 
 /** The textbook BM25 of Lucene 8 in plain double arithmetic, as a hand check. */
 function bm25(tf: number, df: number, n: number, dl: number, avgdl: number, k1 = 0.9, b = 0.4, boost = 1): number {
