@@ -167,6 +167,7 @@ export function register(program: Command): void {
           rows.push({ label: "all queries", metrics: { bm25: result.firstStage, learned: result.reranked, delta: result.reranked - result.firstStage } });
           console.log(`nDCG@10, ${cv}-fold CV on ${flags.dataset} (${flags.split}, ${data.queries.length} queries, top ${candidates} BM25 candidates)`);
           console.log(formatMetricsTable(rows, { labelHeader: "fold" }));
+          console.log(`per query vs BM25: ${result.wins} wins, ${result.ties} ties, ${result.losses} losses; paired randomization test p = ${result.pValue.toFixed(3)}`);
           console.log(`\nfeature importance (split gain, mean over folds):\n${importanceTable(result.importance)}`);
         }
         if (!flags.out) {

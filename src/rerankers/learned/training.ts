@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../../core/errors.js";
 import type { Candidate, Query } from "../../core/types.js";
 import { evaluateRun } from "../../eval/evaluate.js";
+import { pairedRandomizationTest } from "../../eval/significance.js";
 import type { Qrels } from "../../eval/readers/qrels.js";
 import type { RunEntry } from "../../eval/run.js";
 import type { CorpusView } from "./corpus-view.js";
@@ -281,6 +282,12 @@ export interface CrossValidationResult {
   /** Metric over all queries, each scored by the model of the fold that held it out. */
   firstStage: number;
   reranked: number;
+  /** Per-query comparison of the pooled held-out run with BM25 on the metric. */
+  wins: number;
+  ties: number;
+  losses: number;
+  /** Two-sided paired randomization test (10,000 trials, seeded) on the per-query differences. */
+  pValue: number;
   importance: Array<{ feature: string; gain: number }>;
 }
 
@@ -358,6 +365,10 @@ export function crossValidate(
     folds: results,
     firstStage: total.firstStage[metric],
     reranked: total.reranked[metric],
+    wins: total.wins,
+    ties: total.ties,
+    losses: total.losses,
+    pValue: pairedRandomizationTest([...total.perQuery.values()].map((q) => q.reranked - q.firstStage)),
     importance: [...gain].map(([feature, g]) => ({ feature, gain: g })).sort((a, b) => b.gain - a.gain),
   };
 }
