@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import type { Document } from "../../core/types.js";
 import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import { SeededRandom } from "../../onnx/bert-graph.js";
 import { createReranker } from "../../rerankers/registry.js";
-import { fitPlatt, saveCalibration } from "../../rerankers/cross-encoder/calibration.js";
+import { fitPlatt, saveCalibration, sigmoid } from "../../rerankers/cross-encoder/calibration.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
 import { parsePositiveInt } from "./metrics.js";
@@ -19,11 +20,10 @@ interface CalibrateFlags {
 
 /** Seeded Fisher–Yates so the same flags pick the same queries. */
 function seededShuffle<T>(items: T[], seed: number): T[] {
-  let s = seed >>> 0 || 1;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const rand = new SeededRandom(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
+    const j = Math.floor(rand.uniform() * (i + 1));
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
@@ -37,8 +37,6 @@ function meanLogLoss(probs: number[], labels: number[]): number {
   }
   return sum / probs.length;
 }
-
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /**
  * `winnow calibrate`: fits a Platt mapping (logit → probability of relevance) on a

@@ -24,7 +24,8 @@ export interface PlattFit extends PlattCalibration {
   logLoss: number;
 }
 
-const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+/** Logistic function, written to stay finite for large |x|. */
+export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 export function applyCalibration(c: PlattCalibration, logit: number): number {
   return sigmoid(c.a * logit + c.b);

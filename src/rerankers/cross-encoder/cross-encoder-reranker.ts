@@ -7,7 +7,7 @@ import type { CandidateInput, QueryInput, RankedResult, RerankOptions } from "..
 import { MemoryScoreCache, type MemoryScoreCacheOptions } from "../../cache/memory-score-cache.js";
 import { scoreCacheKeys } from "../../cache/score-cache-key.js";
 import { planBatches } from "./batch-plan.js";
-import { applyCalibration, loadCalibration, type PlattCalibration } from "./calibration.js";
+import { applyCalibration, loadCalibration, sigmoid, type PlattCalibration } from "./calibration.js";
 import { loadCrossEncoder, type CrossEncoderModelOptions, type LoadedCrossEncoder } from "./load-model.js";
 import { DEFAULT_MAX_CHUNKS_PER_DOC, type PairUnit } from "./pair-encoder.js";
 
@@ -36,8 +36,6 @@ export interface CrossEncoderOptions extends Omit<CrossEncoderModelOptions, "sig
  * did not change beyond run-to-run noise. 2048 is the largest budget under ~500 MB.
  */
 export const DEFAULT_BATCH_TOKENS = 2048;
-
-const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 /** Reduces one output row to a single relevance logit: 2-label models give log-odds of label 1. */
 function rowLogit(out: Float32Array, row: number, numLabels: number): number {

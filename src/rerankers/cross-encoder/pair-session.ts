@@ -26,12 +26,6 @@ export interface PairSessionOptions {
   memoryArena?: boolean;
 }
 
-export interface PairSessionInfo {
-  inputNames: readonly string[];
-  outputName: string;
-  takesTokenTypeIds: boolean;
-}
-
 type Ort = typeof import("onnxruntime-node");
 let ortModule: Promise<Ort> | undefined;
 /** Loaded lazily so that commands which never rerank never load the native addon. */
@@ -43,7 +37,7 @@ function loadOrt(): Promise<Ort> {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const KNOWN_INPUTS = new Set(["input_ids", "attention_mask", "token_type_ids"]);
 
-export class PairSession implements PairSessionInfo {
+export class PairSession {
   readonly inputNames: readonly string[];
   readonly outputName: string;
   readonly takesTokenTypeIds: boolean;
