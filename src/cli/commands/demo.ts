@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { Candidate, Query, RankedResult, Reranker } from "../../core/types.js";
 import { runExperiment } from "../../eval/experiment.js";
 import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import type { Qrels } from "../../eval/readers/qrels.js";
 import { formatLiftTable } from "../../eval/table.js";
 import { PACKAGE_ROOT } from "../../rerankers/learned/default-model.js";
 import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
@@ -25,6 +26,21 @@ const METRIC_LABELS: Record<string, string> = { ndcg_cut_10: "nDCG@10", recall_1
 function excerpt(text: string, width: number): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return flat.length <= width ? flat : `${flat.slice(0, width - 1)}…`;
+}
+
+/**
+ * The default example: the first judged query whose BM25 candidates include a relevant
+ * document. A query whose relevant documents BM25 never retrieved shows nothing a
+ * reranker could do, which makes a poor first impression of what reranking is for.
+ */
+async function firstRerankableQuery(queries: Query[], qrels: Qrels, index: Bm25Index, k: number): Promise<Query> {
+  for (const q of queries) {
+    const judged = q.id !== undefined ? qrels.get(q.id) : undefined;
+    if (!judged) continue;
+    const hits = await index.search(q, k);
+    if (hits.some((h) => (judged.get(h.document.id) ?? 0) > 0)) return q;
+  }
+  return queries[0];
 }
 
 /** The example query's results: reranked rank, BM25 rank, score, id, judged relevance, title. */
@@ -53,7 +69,7 @@ export function register(program: Command): void {
     .description("BM25 + the learned reranker on the embedded SciFact sample: one example query, then the lift over all judged queries (offline, seconds)")
     .option("--dataset <dir>", "BEIR folder (default: the bundled examples/scifact-mini)")
     .option("--split <name>", "judged split to evaluate", "test")
-    .option("--query <text>", "example query (default: the split's first judged query)")
+    .option("--query <text>", "example query (default: the split's first judged query with a relevant document among the BM25 candidates)")
     .option("--candidates <n>", "BM25 candidates reranked per query", "100")
     .option("--format <fmt>", "table | json", "table");
   addRerankerOptions(cmd, "learned");
@@ -80,7 +96,7 @@ export function register(program: Command): void {
     try {
       say(`Winnow demo: ${index.docCount} documents from ${dir} indexed with BM25 in ${(indexMs / 1000).toFixed(2)} s; reranker: ${spec.type}${spec.model ? ` (${String(spec.model)})` : spec.type === "learned" ? " (shipped models/learned-default.json)" : ""}`);
 
-      const example: Query = flags.query !== undefined ? { text: flags.query } : dataset.queries[0];
+      const example: Query = flags.query !== undefined ? { text: flags.query } : await firstRerankableQuery(dataset.queries, dataset.qrels, index, candidates);
       const hits = await index.search(example, candidates);
       const t1 = performance.now();
       const results = hits.length ? await reranker.rerank(example, hits) : [];
