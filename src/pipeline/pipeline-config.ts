@@ -194,8 +194,11 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
   const stages: StageSpec[] = [];
   for (const [i, s] of config.stages.entries()) {
     const spec = { ...s.reranker } as RerankerSpec;
-    // Model paths in the config are relative to the config file, like index paths.
-    if (typeof spec.model === "string" && /^\.\.?\//.test(spec.model)) spec.model = resolve(context.baseDir, spec.model);
+    // Model and index paths in a stage spec are relative to the config file, like retriever index paths.
+    for (const key of ["model", "index"] as const) {
+      const value = spec[key];
+      if (typeof value === "string" && /^\.\.?\//.test(value)) spec[key] = resolve(context.baseDir, value);
+    }
     // The learned reranker reads corpus statistics (document frequencies) from the BM25 index when it has one.
     if (spec.type === "learned" && spec.index === undefined && bm25Index) spec.index = bm25Index;
     // Stage names key scores in results and scoring weights: default to the family, numbered when repeated.
