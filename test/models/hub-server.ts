@@ -11,6 +11,8 @@ export interface FakeHub {
   requests: Array<{ method: string; url: string; authorization?: string }>;
   /** Files whose body the server corrupts (to test verification). */
   corrupt: Set<string>;
+  /** When set, the repo is gated: requests without `Bearer <requiredToken>` get 401. */
+  requiredToken?: string;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,10 @@ export async function startFakeHub(repoId: string, folder: string): Promise<Fake
       res.end(req.method === "HEAD" ? undefined : body(f));
       return;
     }
+    if (hub.requiredToken && req.headers.authorization !== `Bearer ${hub.requiredToken}`) {
+      res.writeHead(401, { "x-error-code": "GatedRepo" });
+      return void res.end();
+    }
     const prefix = `/${repoId}/resolve/`;
     if (!url.pathname.startsWith(prefix)) return void res.writeHead(404).end();
     const rest = url.pathname.slice(prefix.length);
@@ -74,7 +80,7 @@ export async function startFakeHub(repoId: string, folder: string): Promise<Fake
   const hubPort = await listen(hubServer);
   cdnServer.on("request", handler(() => `http://127.0.0.1:${cdnPort}`));
   hubServer.on("request", handler(() => `http://127.0.0.1:${cdnPort}`));
-  return {
+  const hub: FakeHub = {
     endpoint: `http://127.0.0.1:${hubPort}`,
     commit,
     requests,
@@ -83,4 +89,5 @@ export async function startFakeHub(repoId: string, folder: string): Promise<Fake
       await Promise.all([hubServer, cdnServer].map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
+  return hub;
 }

@@ -40,6 +40,7 @@ describe("resolveModelSource", () => {
     cache = mkdtempSync(join(tmpdir(), "winnow-hub-"));
     hub.requests.length = 0;
     hub.corrupt.clear();
+    hub.requiredToken = undefined;
   });
   afterEach(() => rmSync(cache, { recursive: true, force: true }));
 
@@ -106,6 +107,15 @@ describe("resolveModelSource", () => {
     const blobs = join(cache, "winnow", "hub", "models--winnow-test--tiny-bert-reranker", "blobs");
     const sha256 = /^[0-9a-f]{64}$/;
     expect(readdirSync(blobs).filter((b) => sha256.test(b) || b.includes("incomplete"))).toEqual([]);
+  });
+
+  it("a gated repo without the right HF_TOKEN is MODEL_NOT_FOUND pointing at HF_TOKEN", async () => {
+    hub.requiredToken = "hf_other";
+    const err = await resolveModelSource(REPO, FILES, { env: env() }).catch((e) => e);
+    expect(err).toMatchObject({ code: "MODEL_NOT_FOUND", details: { status: 401 } });
+    expect(err.message).toContain("HF_TOKEN");
+    const ok = await resolveModelSource(REPO, FILES, { env: { ...env(), HF_TOKEN: "hf_other" } });
+    expect(ok.origin).toBe("download");
   });
 
   it("an unreachable endpoint is UPSTREAM_ERROR, not a crash", async () => {
