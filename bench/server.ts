@@ -26,6 +26,7 @@ import { createReranker, type RerankerSpec } from "../src/rerankers/registry.js"
 import { isBatchableReranker } from "../src/core/batch-scorer.js";
 import { startServer } from "../src/server/server.js";
 import type { ServerConfigInput } from "../src/server/config.js";
+import { seededRandom } from "../src/core/seeded-random.js";
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -206,7 +207,7 @@ function scifactRequests(n: number, count: number, seed: number): Request[] {
     const [q, d] = line.split("\t");
     if (q && d) judged.set(q, [...(judged.get(q) ?? []), d]);
   }
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const out: Request[] = [];
   for (const [qid, docIds] of judged) {
     if (out.length >= count) break;
@@ -223,16 +224,6 @@ function scifactRequests(n: number, count: number, seed: number): Request[] {
   return out;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function startChild(config: ServerConfigInput): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child"], {

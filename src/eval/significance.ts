@@ -1,16 +1,6 @@
 import { InvalidInputError } from "../core/errors.js";
+import { mulberry32 } from "../core/seeded-random.js";
 
-/** mulberry32: a small seeded PRNG, so a report's p-values are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 export interface RandomizationTestOptions {
   /** Random sign assignments drawn (default 10,000). */

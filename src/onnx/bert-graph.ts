@@ -7,6 +7,7 @@
  */
 import type { ModelPreset } from "./presets.js";
 import { DataType, GraphBuilder, attrInt, attrInts, tensorValueInfo, type ModelProto } from "./onnx-graph.js";
+import { SeededRandom } from "../core/seeded-random.js";
 
 export interface Weight {
   dims: number[];
@@ -14,38 +15,6 @@ export interface Weight {
 }
 export type WeightMap = Map<string, Weight>;
 
-/** Deterministic uniform and normal samples (mulberry32 + Box–Muller): same seed, same model, on every machine. */
-export class SeededRandom {
-  private state: number;
-  private spare: number | undefined;
-  constructor(seed: number) {
-    this.state = seed >>> 0 || 0x9e3779b9;
-  }
-  /** Uniform in [0, 1). */
-  uniform(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  next(): number {
-    if (this.spare !== undefined) {
-      const s = this.spare;
-      this.spare = undefined;
-      return s;
-    }
-    const u = 1 - this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  fill(n: number, std: number, mean = 0): Float32Array {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = mean + std * this.next();
-    return out;
-  }
-}
 
 /** Prefix of the encoder's weight names, as in the Hugging Face checkpoints. */
 export function weightPrefix(preset: ModelPreset): string {

@@ -11,7 +11,7 @@ import { WinnowError } from "../core/errors.js";
 import { documentText } from "../core/inputs.js";
 import type { Document } from "../core/types.js";
 import { loadBeirDataset, readCorpus } from "../eval/readers/beir.js";
-import { SeededRandom } from "./bert-graph.js";
+import { SeededRandom } from "../core/seeded-random.js";
 
 export interface FidelityOptions {
   /** Model folder with tokenizer.json and tokenizer_config.json. */

@@ -3,18 +3,8 @@ import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "../../src/server/index.js";
 import { LexicalReranker } from "./lexical-scorer.js";
+import { seededRandom as rng } from "../../src/core/seeded-random.js";
 
-/** mulberry32: a small seeded generator so a failing case can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rawPost(url: string, path: string, body: Buffer): Promise<{ status: number; text: string; type: string }> {
   const u = new URL(url);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { Document } from "../../core/types.js";
 import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
-import { SeededRandom } from "../../onnx/bert-graph.js";
+import { SeededRandom } from "../../core/seeded-random.js";
 import { createReranker } from "../../rerankers/registry.js";
 import { fitPlatt, saveCalibration, sigmoid } from "../../rerankers/cross-encoder/calibration.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";

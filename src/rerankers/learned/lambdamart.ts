@@ -17,6 +17,7 @@
 import { InvalidInputError } from "../../core/errors.js";
 import { binFeatures } from "./feature-binning.js";
 import { predictTree, type RegressionTree } from "./regression-tree.js";
+import { seededRandom } from "../../core/seeded-random.js";
 
 /** Rows of (query, document) feature vectors, grouped by query. */
 export interface RankingData {
@@ -104,17 +105,6 @@ export interface TrainOptions {
   onProgress?: (p: TrainingProgress) => void;
 }
 
-/** Deterministic PRNG (mulberry32) so a seed reproduces a model bit for bit. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const gainOf = (label: number): number => Math.pow(2, label) - 1;
 const discountAt = (pos: number): number => 1 / Math.log2(pos + 2);

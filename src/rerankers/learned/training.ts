@@ -6,7 +6,8 @@ import type { Qrels } from "../../eval/readers/qrels.js";
 import type { RunEntry } from "../../eval/run.js";
 import type { CorpusView } from "./corpus-view.js";
 import { FEATURE_SET_VERSION, FeatureExtractor } from "./features.js";
-import { DEFAULT_LAMBDAMART_PARAMS, seededRandom, trainLambdaMart, type LambdaMartParams, type RankingData, type TrainingProgress } from "./lambdamart.js";
+import { seededRandom } from "../../core/seeded-random.js";
+import { DEFAULT_LAMBDAMART_PARAMS, trainLambdaMart, type LambdaMartParams, type RankingData, type TrainingProgress } from "./lambdamart.js";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type LearnedModel } from "./model-file.js";
 import { scoreRows } from "./learned-reranker.js";
 

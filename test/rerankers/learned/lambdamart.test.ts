@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { meanNdcg, predictRows, seededRandom, trainLambdaMart, type RankingData } from "../../../src/rerankers/learned/lambdamart.js";
+import { seededRandom } from "../../../src/core/seeded-random.js";
+import { meanNdcg, predictRows, trainLambdaMart, type RankingData } from "../../../src/rerankers/learned/lambdamart.js";
 import { WinnowError } from "../../../src/core/errors.js";
 
 /** Queries of `perQuery` docs with 5 uniform features; relevance is a known function of x0..x2 (x3, x4 are noise). */

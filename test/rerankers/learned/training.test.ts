@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { prepareDataset, type PreparedDataset } from "../../../src/rerankers/learned/dataset-training.js";
 import { crossValidate, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, selectByInnerCv, trainModel, type PreparedQuery } from "../../../src/rerankers/learned/training.js";
-import { seededRandom } from "../../../src/rerankers/learned/lambdamart.js";
+import { seededRandom } from "../../../src/core/seeded-random.js";
 
 // ADI (82 documents, 35 judged queries): a real collection small enough for unit tests.
 const ADI = fileURLToPath(new URL("../../../../shared/datasets/adi", import.meta.url));
