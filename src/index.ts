@@ -73,3 +73,5 @@ export { runSweep, type SweepOptions, type SweepReport, type SweepRow } from "./
 export { renderSweepReport } from "./report/sweep-report.js";
 export { compareRuns, type RunComparison } from "./eval/compare/compare-runs.js";
 export { pairedTTest } from "./eval/compare/paired-t-test.js";
+export * from "./core/atomic-file.js";
+export * from "./core/id-order.js";

@@ -2,26 +2,26 @@ import { Command, CommanderError } from "commander";
 import { isWinnowError } from "../core/errors.js";
 import { UsageError } from "./usage-error.js";
 
-/** Each command lives in its own module under ./commands and registers itself here. */
+/** Each command lives in its own module under ./commands and registers itself here, in the order `--help` lists them. */
 const commandModules: Array<() => Promise<{ register(program: Command): void }>> = [
-  () => import("./commands/label.js"),
-  () => import("./commands/sweep.js"),
-  () => import("./commands/compare.js"),
+  () => import("./commands/demo.js"),
+  () => import("./commands/index.js"),
+  () => import("./commands/search.js"),
+  () => import("./commands/eval.js"),
+  () => import("./commands/metrics.js"),
+  () => import("./commands/rerank.js"),
+  () => import("./commands/serve.js"),
   () => import("./commands/pipeline.js"),
   () => import("./commands/embed.js"),
-  () => import("./commands/rerank.js"),
-  () => import("./commands/models.js"),
+  () => import("./commands/sweep.js"),
+  () => import("./commands/compare.js"),
+  () => import("./commands/train.js"),
+  () => import("./commands/label.js"),
   () => import("./commands/calibrate.js"),
+  () => import("./commands/models.js"),
   () => import("./commands/generate-model.js"),
   () => import("./commands/quantize.js"),
   () => import("./commands/optimize.js"),
-  () => import("./commands/metrics.js"),
-  () => import("./commands/eval.js"),
-  () => import("./commands/train.js"),
-  () => import("./commands/demo.js"),
-  () => import("./commands/serve.js"),
-  () => import("./commands/index.js"),
-  () => import("./commands/search.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {
