@@ -4,7 +4,7 @@ import type { Candidate, Document, QueryInput, RankedResult, Reranker } from "..
 import { mergeReranked, runExperiment, summarizeLatencies } from "../../src/eval/experiment.js";
 import { loadBeirDataset, readCorpus, type BeirDataset } from "../../src/eval/readers/beir.js";
 import { Bm25Index } from "../../src/retrieval/bm25/bm25-index.js";
-import { repoRoot } from "./repo-paths.js";
+import { repoRoot } from "../support/shared-datasets.js";
 
 const cand = (id: string, score: number, rank: number): Candidate => ({ document: { id, text: id }, score, rank });
 

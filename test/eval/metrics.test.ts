@@ -6,7 +6,7 @@ import { parseMetric } from "../../src/eval/metrics.js";
 import { readQrels } from "../../src/eval/readers/qrels.js";
 import { readRun } from "../../src/eval/readers/trec.js";
 import { trecOrder } from "../../src/eval/run.js";
-import { repoRoot } from "./repo-paths.js";
+import { repoRoot } from "../support/shared-datasets.js";
 
 const fixtures = join(repoRoot, "test/eval/fixtures");
 const log2 = Math.log2;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { runExperiment } from "../../src/eval/experiment.js";
 import { loadBeirDataset, readCorpus } from "../../src/eval/readers/beir.js";
 import { Bm25Index } from "../../src/retrieval/bm25/bm25-index.js";
-import { sharedDatasets } from "./repo-paths.js";
+import { sharedDataset } from "../support/shared-datasets.js";
 
 /*
  * End-to-end agreement with trec_eval on real collections. The BM25 first stage
@@ -24,8 +24,9 @@ const cases: Array<{ name: string; expected: Record<string, number> }> = [
 
 describe("published trec_eval figures", () => {
   for (const { name, expected } of cases) {
-    it(`reproduces the Lucene BM25 run on ${name}`, async () => {
-      const dir = join(sharedDatasets, name);
+    const shared = sharedDataset(name);
+    it.skipIf(!shared.present)(`reproduces the Lucene BM25 run on ${name}${shared.skipNote}`, async () => {
+      const dir = shared.dir;
       const ds = await loadBeirDataset(dir, "test");
       const index = await Bm25Index.build(readCorpus(dir));
       const report = await runExperiment({ queries: ds.queries, qrels: ds.qrels, firstStage: index, depth: 1000, metrics: Object.keys(expected) });

@@ -2,7 +2,7 @@ import { describe, expect, it, beforeAll } from "vitest";
 import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { sharedDataset } from "../support/shared-datasets.js";
 import * as ort from "onnxruntime-node";
 import { ensureGeneratedModel } from "../../src/onnx/generate.js";
 import { encodeModel, loadModel, initializerMap, DataType } from "../../src/onnx/onnx-graph.js";
@@ -10,7 +10,8 @@ import { quantizeFile, quantizeModel, quantizeWeight } from "../../src/onnx/quan
 import { kendallTau, measureFidelity } from "../../src/onnx/fidelity.js";
 import { encodePairs, loadTokenizer, runBatch } from "./model-session.js";
 
-const scifact = fileURLToPath(new URL("../../../shared/datasets/scifact", import.meta.url));
+const scifactSet = sharedDataset("scifact");
+const scifact = scifactSet.dir;
 
 describe("quantizeWeight", () => {
   it("is symmetric int8 with scale absmax/127, per tensor or per output column", () => {
@@ -97,7 +98,7 @@ describe("kendallTau", () => {
   });
 });
 
-describe("measureFidelity", () => {
+describe.skipIf(!scifactSet.present)(`measureFidelity${scifactSet.skipNote}`, () => {
   it("reports error against the fp32 spread and ranking agreement on SciFact pairs", async () => {
     const dir = await ensureGeneratedModel("tiny-bert");
     const r = await measureFidelity({

@@ -11,7 +11,7 @@ import { readCorpus } from "../../../src/eval/readers/beir.js";
 import { registerReranker } from "../../../src/rerankers/registry.js";
 import { Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
 import { runCommand } from "./eval-cli.js";
-import { repoPaths } from "./repo-root.js";
+import { repoPaths } from "../../support/shared-datasets.js";
 
 const mini = join(repoPaths.root, "examples/scifact-mini");
 

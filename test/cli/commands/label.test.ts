@@ -6,7 +6,7 @@ import { gradeRanking, register } from "../../../src/cli/commands/label.js";
 import { readQrels } from "../../../src/eval/readers/qrels.js";
 import { startFakeChat, type FakeChatServer } from "../../support/fake-vendors/fake-chat-server.js";
 import { runCommand } from "./eval-cli.js";
-import { repoPaths } from "./repo-root.js";
+import { repoPaths } from "../../support/shared-datasets.js";
 
 const MINI = join(repoPaths.root, "examples/scifact-mini");
 

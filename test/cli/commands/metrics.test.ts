@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register } from "../../../src/cli/commands/metrics.js";
 import { UsageError } from "../../../src/cli/usage-error.js";
 import { WinnowError } from "../../../src/core/errors.js";
-import { repoPaths } from "./repo-root.js";
+import { repoPaths } from "../../support/shared-datasets.js";
 import { runCommand } from "./eval-cli.js";
 
 const fixtures = join(repoPaths.root, "test/eval/fixtures");

@@ -7,7 +7,7 @@ import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
 import { parseDocsFile, register as registerRerank } from "../../../src/cli/commands/rerank.js";
 import { register as registerModels } from "../../../src/cli/commands/models.js";
 import { register as registerCalibrate } from "../../../src/cli/commands/calibrate.js";
-import { sharedDatasets } from "../../eval/repo-paths.js";
+import { sharedDataset } from "../../support/shared-datasets.js";
 
 /** Runs one command module on a fresh program, capturing what it writes to stdout. */
 async function run(register: (p: Command) => void, args: string[]): Promise<string> {
@@ -92,9 +92,10 @@ describe("winnow rerank / models / calibrate", () => {
   });
 
   // ADI (82 documents) keeps this fast; real calibrations fit on a train split.
-  it("calibrates on a judged split and writes a usable Platt mapping", async () => {
+  const adi = sharedDataset("adi");
+  it.skipIf(!adi.present)(`calibrates on a judged split and writes a usable Platt mapping${adi.skipNote}`, async () => {
     const out = join(dir, "calib.json");
-    const text = await run(registerCalibrate, ["calibrate", "--model", model, "--dataset", join(sharedDatasets, "adi"), "--split", "test", "--queries", "4", "--candidates", "5", "--out", out]);
+    const text = await run(registerCalibrate, ["calibrate", "--model", model, "--dataset", adi.dir, "--split", "test", "--queries", "4", "--candidates", "5", "--out", out]);
     expect(text).toMatch(/fitted on \d+ pairs/);
     const calib = JSON.parse(readFileSync(out, "utf8"));
     expect(calib).toMatchObject({ kind: "platt", model, fittedOn: { split: "test", queries: 4 } });

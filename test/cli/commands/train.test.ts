@@ -5,11 +5,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { register } from "../../../src/cli/commands/train.js";
 import { loadLearnedModel } from "../../../src/rerankers/learned/model-file.js";
 import { runCommand } from "./eval-cli.js";
-import { repoPaths } from "./repo-root.js";
+import { sharedDataset } from "../../support/shared-datasets.js";
 
-const ADI = join(repoPaths.sharedDatasets, "adi");
+const adi = sharedDataset("adi");
+const ADI = adi.dir;
 
-describe("winnow train", () => {
+describe.skipIf(!adi.present)(`winnow train${adi.skipNote}`, () => {
   beforeEach(() => {
     vi.spyOn(process.stderr, "write").mockImplementation(() => true);
   });

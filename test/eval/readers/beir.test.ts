@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { WinnowError } from "../../../src/core/errors.js";
 import type { Document } from "../../../src/core/types.js";
 import { loadBeirDataset, readCorpus, readQrels, readQueries } from "../../../src/eval/readers/beir.js";
-import { repoRoot, sharedDatasets } from "../repo-paths.js";
+import { repoRoot, sharedDataset } from "../../support/shared-datasets.js";
 
 async function collect(gen: AsyncGenerator<Document>): Promise<Document[]> {
   const out: Document[] = [];
@@ -112,8 +112,9 @@ describe("BEIR readers", () => {
     await expectError(loadBeirDataset(dir, "../x"), "INVALID_INPUT", /split must be a plain name/);
   });
 
-  it("reads the shared SciFact collection and the committed demo corpus", async () => {
-    const scifact = join(sharedDatasets, "scifact");
+  const shared = sharedDataset("scifact");
+  it.skipIf(!shared.present)(`reads the shared SciFact collection and the committed demo corpus${shared.skipNote}`, async () => {
+    const scifact = shared.dir;
     const ds = await loadBeirDataset(scifact, "test");
     expect(ds.queries).toHaveLength(300);
     let n = 0;

@@ -1,13 +1,14 @@
-import { fileURLToPath } from "node:url";
+import { sharedDataset } from "../../support/shared-datasets.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { prepareDataset, type PreparedDataset } from "../../../src/rerankers/learned/dataset-training.js";
 import { crossValidate, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, selectByInnerCv, trainModel, type PreparedQuery } from "../../../src/rerankers/learned/training.js";
 import { seededRandom } from "../../../src/core/seeded-random.js";
 
 // ADI (82 documents, 35 judged queries): a real collection small enough for unit tests.
-const ADI = fileURLToPath(new URL("../../../../shared/datasets/adi", import.meta.url));
+const adi = sharedDataset("adi");
+const ADI = adi.dir;
 
-describe("training on a real collection (ADI)", () => {
+describe.skipIf(!adi.present)(`training on a real collection (ADI)${adi.skipNote}`, () => {
   let data: PreparedDataset;
   beforeAll(async () => {
     data = await prepareDataset({ dir: ADI, split: "test", candidates: 50, features: DEFAULT_FEATURES });
@@ -104,7 +105,7 @@ describe("nested selection (selectByInnerCv)", () => {
   });
 });
 
-describe("nested cross-validation on ADI", () => {
+describe.skipIf(!adi.present)(`nested cross-validation on ADI${adi.skipNote}`, () => {
   it("records a per-fold choice, is deterministic, and a fold that keeps BM25 scores exactly BM25", async () => {
     const data = await prepareDataset({ dir: ADI, split: "test", candidates: 30, features: DEFAULT_FEATURES });
     const opts = { features: DEFAULT_FEATURES, baseMargin: { ...DEFAULT_BASE_MARGIN }, marginOnly: true, params: { trees: 8, minSamplesPerLeaf: 20 }, nested: { innerFolds: 3 } };
