@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { compareRuns, type RunComparison } from "../../eval/compare/compare-runs.js";
 import { readQrels, readRun } from "../../eval/readers/trec.js";
 import { UsageError } from "../usage-error.js";
+import { requiredNumberFlag } from "../number-flag.js";
 
 interface CompareFlags {
   qrels: string;
@@ -11,12 +12,6 @@ interface CompareFlags {
   alpha: string;
   format: string;
   perQuery?: boolean;
-}
-
-function intFlag(flag: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer in ${min}..${max}, got "${value}"`);
-  return n;
 }
 
 export function verdict(c: RunComparison, alpha: number): string {
@@ -43,8 +38,8 @@ export function register(program: Command): void {
     .option("--format <fmt>", "table | json", "table")
     .option("--per-query", "list every query's delta")
     .action(async (runAPath: string, runBPath: string, flags: CompareFlags) => {
-      const seed = intFlag("--seed", flags.seed, 0, 2 ** 32 - 1);
-      const permutations = intFlag("--permutations", flags.permutations, 1, 10_000_000);
+      const seed = requiredNumberFlag("--seed", flags.seed, { min: 0, max: 2 ** 32 - 1 });
+      const permutations = requiredNumberFlag("--permutations", flags.permutations, { min: 1, max: 10_000_000 });
       const alpha = Number(flags.alpha);
       if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be in (0, 1), got "${flags.alpha}"`);
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);

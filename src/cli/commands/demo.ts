@@ -10,6 +10,7 @@ import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
 import { Bm25Index } from "../../retrieval/bm25/bm25-index.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
+import { requiredNumberFlag } from "../number-flag.js";
 
 interface DemoFlags {
   dataset?: string;
@@ -75,10 +76,7 @@ export function register(program: Command): void {
   addRerankerOptions(cmd, "learned");
   cmd.action(async (flags: DemoFlags) => {
     if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
-    const candidates = Number(flags.candidates);
-    if (!Number.isInteger(candidates) || candidates < 1 || candidates > 1000) {
-      throw new UsageError(`--candidates must be an integer from 1 to 1000, got "${flags.candidates}"`);
-    }
+    const candidates = requiredNumberFlag("--candidates", flags.candidates, { min: 1, max: 1000 });
     const dir = flags.dataset ?? join(PACKAGE_ROOT, "examples", "scifact-mini");
     const json = flags.format === "json";
     const say = (line = "") => {

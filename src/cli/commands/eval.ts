@@ -8,6 +8,7 @@ import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
 import { addEvaluationOptions, describeCoverage, evaluationOptionsFromFlags, parsePositiveInt, perQueryJson, type EvaluationFlags } from "./metrics.js";
+import { numberFlag } from "../number-flag.js";
 
 interface EvalFlags extends EvaluationFlags {
   dataset: string;
@@ -22,13 +23,6 @@ interface EvalFlags extends EvaluationFlags {
   firstStageRunOut?: string;
   perQuery?: boolean;
   reranker?: string;
-}
-
-function parseBm25Param(flag: string, value: string | undefined, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > max) throw new UsageError(`${flag} must be a number from 0 to ${max}, got "${value}"`);
-  return n;
 }
 
 /** The BM25 first stage: a saved index (`--index`) or one built in memory from the corpus. */
@@ -114,8 +108,8 @@ export function register(program: Command): void {
     if (flags.retriever !== "bm25") throw new UsageError(`--retriever must be "bm25", got "${flags.retriever}"`);
     const depth = parsePositiveInt("--depth", flags.depth, 100_000);
     const candidates = parsePositiveInt("--candidates", flags.candidates, 100_000);
-    const k1 = parseBm25Param("--k1", flags.k1, 100);
-    const b = parseBm25Param("--b", flags.b, 1);
+    const k1 = numberFlag("--k1", flags.k1, { min: 0, max: 100, integer: false });
+    const b = numberFlag("--b", flags.b, { min: 0, max: 1, integer: false });
     const spec: RerankerSpec | undefined = rerankerSpecFromFlags(flags);
     if (spec && candidates > depth) throw new UsageError(`--candidates (${candidates}) must not exceed --depth (${depth})`);
 

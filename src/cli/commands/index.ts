@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { UsageError } from "../usage-error.js";
+import { numberFlag } from "../number-flag.js";
 
 interface IndexFlags {
   dataset: string;
@@ -7,15 +7,6 @@ interface IndexFlags {
   k1?: string;
   b?: string;
   quiet?: boolean;
-}
-
-function parseParam(flag: string, value: string | undefined, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > max) {
-    throw new UsageError(`${flag} must be a number from 0 to ${max}, got "${value}"`);
-  }
-  return n;
 }
 
 /** `winnow index`: builds a BM25 index from a BEIR-layout folder and saves it atomically. */
@@ -29,8 +20,8 @@ export function register(program: Command): void {
     .option("--b <number>", "BM25 b stored as the index default (default 0.4)")
     .option("-q, --quiet", "no progress or summary")
     .action(async (flags: IndexFlags) => {
-      const k1 = parseParam("--k1", flags.k1, 100);
-      const b = parseParam("--b", flags.b, 1);
+      const k1 = numberFlag("--k1", flags.k1, { min: 0, max: 100, integer: false });
+      const b = numberFlag("--b", flags.b, { min: 0, max: 1, integer: false });
       // Lazy imports keep `winnow --help` fast.
       const [{ readCorpus }, { Bm25Index }] = await Promise.all([
         import("../../eval/readers/beir.js"),

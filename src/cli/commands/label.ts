@@ -6,6 +6,7 @@ import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
 import { createReranker } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
+import { requiredNumberFlag } from "../number-flag.js";
 
 interface LabelFlags {
   dataset: string;
@@ -49,12 +50,6 @@ function parseCuts(flag: string, raw: string, ascending: boolean): [number, numb
   return parts as [number, number, number];
 }
 
-function positiveInt(flag: string, raw: string, max: number): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || n < 1 || n > max) throw new UsageError(`${flag} must be an integer from 1 to ${max}, got "${raw}"`);
-  return n;
-}
-
 /** Writes the qrels atomically, so a crash never leaves half a file; names the flag when the folder is not writable. */
 async function writeAtomically(out: string, write: (line: (s: string) => Promise<void>) => Promise<void>): Promise<void> {
   try {
@@ -91,10 +86,10 @@ export function register(program: Command): void {
     if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be "table" or "json", got "${flags.format}"`);
     const grading = flags.grading;
     const cuts = grading === "rank" ? parseCuts("--rank-cuts", flags.rankCuts, true) : parseCuts("--score-cuts", flags.scoreCuts, false);
-    const k = positiveInt("--candidates", flags.candidates, 10_000);
-    const parallel = positiveInt("--parallel", flags.parallel, 64);
+    const k = requiredNumberFlag("--candidates", flags.candidates, { min: 1, max: 10_000 });
+    const parallel = requiredNumberFlag("--parallel", flags.parallel, { min: 1, max: 64 });
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
-    const queries: Query[] = flags.maxQueries ? dataset.queries.slice(0, positiveInt("--max-queries", flags.maxQueries, 10_000_000)) : dataset.queries;
+    const queries: Query[] = flags.maxQueries ? dataset.queries.slice(0, requiredNumberFlag("--max-queries", flags.maxQueries, { min: 1, max: 10_000_000 })) : dataset.queries;
 
     const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
     const index = await Bm25Index.build(readCorpus(flags.dataset) as AsyncIterable<Document>);

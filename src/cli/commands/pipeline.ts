@@ -3,6 +3,7 @@ import type { MetadataFilter } from "../../core/types.js";
 import { loadPipeline } from "../../pipeline/pipeline-config.js";
 import type { PipelineResult } from "../../pipeline/pipeline.js";
 import { UsageError } from "../usage-error.js";
+import { numberFlag } from "../number-flag.js";
 
 interface PipelineFlags {
   config: string;
@@ -45,8 +46,7 @@ export function register(program: Command): void {
     .option("--filter <json>", 'metadata filter, e.g. \'{"year": {"gte": 2020}}\'')
     .option("--format <fmt>", "table | json", "table")
     .action(async (flags: PipelineFlags) => {
-      const topN = flags.topN === undefined ? undefined : Number(flags.topN);
-      if (topN !== undefined && !(Number.isInteger(topN) && topN >= 1)) throw new UsageError(`--top-n must be a positive integer, got "${flags.topN}"`);
+      const topN = numberFlag("--top-n", flags.topN, { min: 1 });
       const budgetMs = flags.budgetMs === undefined ? undefined : Number(flags.budgetMs);
       if (budgetMs !== undefined && !(budgetMs > 0)) throw new UsageError(`--budget-ms must be a number > 0, got "${flags.budgetMs}"`);
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { quantizeFile } from "../../onnx/quantize.js";
 import { formatFidelityReport, measureFidelity } from "../../onnx/fidelity.js";
 import { UsageError } from "../usage-error.js";
+import { requiredNumberFlag } from "../number-flag.js";
 
 /** The model folder (with tokenizer.json) for an ONNX file: its folder, or the parent of `onnx/`. */
 export function modelFolderFor(onnxPath: string): string | undefined {
@@ -16,12 +17,6 @@ export function modelFolderFor(onnxPath: string): string | undefined {
 /** `<repo>/../shared/datasets/scifact`, resolved from this file, not the cwd. */
 export function defaultFidelityDataset(): string {
   return join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..", "shared", "datasets", "scifact");
-}
-
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1) throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
-  return n;
 }
 
 /** `winnow quantize`: int8 dynamic quantization of an ONNX model (ORT quantize_dynamic's rewrite). */
@@ -38,8 +33,8 @@ export function register(program: Command): void {
     .option("--queries <n>", "queries for --fidelity", "10")
     .option("--docs <n>", "documents per query for --fidelity", "100")
     .action(async (flags: { in: string; out: string; perChannel?: boolean; reduceRange?: boolean; fidelity?: boolean; dataset?: string; queries: string; docs: string }) => {
-      const queries = positiveInt("--queries", flags.queries);
-      const docs = positiveInt("--docs", flags.docs);
+      const queries = requiredNumberFlag("--queries", flags.queries, { min: 1 });
+      const docs = requiredNumberFlag("--docs", flags.docs, { min: 1 });
       if (resolve(flags.in) === resolve(flags.out)) throw new UsageError("--out must differ from --in");
       const report = await quantizeFile(flags.in, flags.out, { perChannel: flags.perChannel, reduceRange: flags.reduceRange });
       console.log(`wrote ${flags.out}: ${report.quantizedMatMuls} MatMul and ${report.quantizedAttention} Attention nodes in int8 (${flags.perChannel ? "per-channel" : "per-tensor"})`);

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { Candidate, MetadataFilter } from "../../core/types.js";
 import { UsageError } from "../usage-error.js";
+import { numberFlag, requiredNumberFlag } from "../number-flag.js";
 
 interface SearchFlags {
   index: string;
@@ -9,23 +10,6 @@ interface SearchFlags {
   k1?: string;
   b?: string;
   filter?: string;
-}
-
-function parseParam(flag: string, value: string | undefined, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > max) {
-    throw new UsageError(`${flag} must be a number from 0 to ${max}, got "${value}"`);
-  }
-  return n;
-}
-
-function parseK(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1 || n > 100_000) {
-    throw new UsageError(`-k must be an integer from 1 to 100000, got "${value}"`);
-  }
-  return n;
 }
 
 function parseFilter(value: string | undefined): MetadataFilter | undefined {
@@ -65,10 +49,10 @@ export function register(program: Command): void {
     .option("--b <number>", "BM25 b for this query (default: the index's)")
     .option("--filter <json>", "metadata filter, e.g. '{\"year\":{\"gte\":2020},\"lang\":[\"en\",\"de\"]}'")
     .action(async (query: string, flags: SearchFlags) => {
-      const k = parseK(flags.k);
+      const k = requiredNumberFlag("-k", flags.k, { min: 1, max: 100_000 });
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
-      const k1 = parseParam("--k1", flags.k1, 100);
-      const b = parseParam("--b", flags.b, 1);
+      const k1 = numberFlag("--k1", flags.k1, { min: 0, max: 100, integer: false });
+      const b = numberFlag("--b", flags.b, { min: 0, max: 1, integer: false });
       const filter = parseFilter(flags.filter);
       const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
       const index = await Bm25Index.load(flags.index);

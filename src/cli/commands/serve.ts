@@ -4,6 +4,7 @@ import { loadServerConfigFile, type ServerConfigInput } from "../../server/confi
 import { startServer } from "../../server/server.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
+import { numberFlag } from "../number-flag.js";
 
 interface ServeFlags {
   config?: string;
@@ -33,14 +34,6 @@ interface ServeFlags {
   option?: string[];
 }
 
-function int(flag: string, value: string | undefined, min = 0): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`${flag} must be an integer >= ${min}, got "${value}"`);
-  }
-  return Number(value);
-}
-
 /** The server configuration the flags describe: a config file (if any) with flags layered on top. */
 export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   const base: Partial<ServerConfigInput> = flags.config ? loadServerConfigFile(flags.config) : {};
@@ -56,11 +49,11 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
     throw new UsageError("nothing to serve: pass --model <folder-or-id> (a cross-encoder), reranker flags, or --config <file>");
   }
   if (flags.host !== undefined) config.host = flags.host;
-  const port = int("--port", flags.port);
+  const port = numberFlag("--port", flags.port, { min: 0, max: 65535 });
   if (port !== undefined) config.port = port;
   const limits = { ...(config.limits ?? {}) };
   const setLimit = (key: keyof NonNullable<ServerConfigInput["limits"]>, flag: string, value: string | undefined, min = 1) => {
-    const n = int(flag, value, min);
+    const n = numberFlag(flag, value, { min });
     if (n !== undefined) limits[key] = n;
   };
   setLimit("maxDocuments", "--max-documents", flags.maxDocuments);
@@ -72,13 +65,13 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   setLimit("maxConcurrentRequests", "--max-concurrent", flags.maxConcurrent);
   config.limits = limits;
   const batching = { ...(config.batching ?? {}) };
-  const mbt = int("--max-batch-tokens", flags.maxBatchTokens, 1);
+  const mbt = numberFlag("--max-batch-tokens", flags.maxBatchTokens, { min: 1 });
   if (mbt !== undefined) batching.maxBatchTokens = mbt;
-  const mbp = int("--max-batch-pairs", flags.maxBatchPairs, 1);
+  const mbp = numberFlag("--max-batch-pairs", flags.maxBatchPairs, { min: 1 });
   if (mbp !== undefined) batching.maxBatchPairs = mbp;
   config.batching = batching;
   if (flags.apiKeyFile !== undefined) config.auth = { ...(config.auth ?? {}), keysFile: flags.apiKeyFile };
-  const st = int("--shutdown-timeout", flags.shutdownTimeout);
+  const st = numberFlag("--shutdown-timeout", flags.shutdownTimeout, { min: 0 });
   if (st !== undefined) config.shutdownTimeoutMs = st;
   if (flags.logLevel !== undefined) config.logLevel = flags.logLevel as ServerConfigInput["logLevel"];
   if (!flags.docs) config.docs = false;

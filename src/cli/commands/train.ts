@@ -8,6 +8,7 @@ import { DEFAULT_LEARNED_MODEL_PATH } from "../../rerankers/learned/default-mode
 import { crossValidate, type FoldResult, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../rerankers/learned/training.js";
 import { formatMetricsTable } from "../../eval/table.js";
 import { UsageError } from "../usage-error.js";
+import { numberFlag } from "../number-flag.js";
 
 interface TrainFlags {
   dataset: string;
@@ -33,27 +34,18 @@ interface TrainFlags {
   format: string;
 }
 
-function num(flag: string, value: string | undefined, min: number, max: number, integer: boolean): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
-}
-
 function paramsFromFlags(flags: TrainFlags): Partial<LambdaMartParams> {
   const p: Partial<LambdaMartParams> = {};
   const set = <K extends keyof LambdaMartParams>(k: K, v: number | undefined) => {
     if (v !== undefined) p[k] = v as LambdaMartParams[K];
   };
-  set("trees", num("--trees", flags.trees, 1, 100_000, true));
-  set("learningRate", num("--learning-rate", flags.learningRate, 1e-6, 1, false));
-  set("maxLeaves", num("--leaves", flags.leaves, 2, 1024, true));
-  set("minSamplesPerLeaf", num("--min-samples-per-leaf", flags.minSamplesPerLeaf, 1, 1e9, true));
-  set("featureFraction", num("--feature-fraction", flags.featureFraction, 0.01, 1, false));
-  set("earlyStoppingRounds", num("--early-stopping", flags.earlyStopping, 0, 100_000, true));
-  set("seed", num("--seed", flags.seed, 0, 2 ** 31 - 1, true));
+  set("trees", numberFlag("--trees", flags.trees, { min: 1, max: 100_000 }));
+  set("learningRate", numberFlag("--learning-rate", flags.learningRate, { min: 1e-6, max: 1, integer: false }));
+  set("maxLeaves", numberFlag("--leaves", flags.leaves, { min: 2, max: 1024 }));
+  set("minSamplesPerLeaf", numberFlag("--min-samples-per-leaf", flags.minSamplesPerLeaf, { min: 1, max: 1e9 }));
+  set("featureFraction", numberFlag("--feature-fraction", flags.featureFraction, { min: 0.01, max: 1, integer: false }));
+  set("earlyStoppingRounds", numberFlag("--early-stopping", flags.earlyStopping, { min: 0, max: 100_000 }));
+  set("seed", numberFlag("--seed", flags.seed, { min: 0, max: 2 ** 31 - 1 }));
   return p;
 }
 
@@ -91,11 +83,11 @@ export function register(program: Command): void {
     .option("--format <fmt>", "table | json", "table")
     .action(async (flags: TrainFlags) => {
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
-      const cv = num("--cv", flags.cv, 2, 100, true);
+      const cv = numberFlag("--cv", flags.cv, { min: 2, max: 100 });
       if (cv === undefined && !flags.out) throw new UsageError("--out <file> is required (or use --cv <k> to cross-validate)");
       if (flags.validateSplit && flags.validateFraction) throw new UsageError("give --validate-split or --validate-fraction, not both");
-      const validateFraction = num("--validate-fraction", flags.validateFraction, 0, 0.9, false) ?? (flags.validateSplit ? 0 : 0.2);
-      const candidates = num("--candidates", flags.candidates, 2, 10_000, true)!;
+      const validateFraction = numberFlag("--validate-fraction", flags.validateFraction, { min: 0, max: 0.9, integer: false }) ?? (flags.validateSplit ? 0 : 0.2);
+      const candidates = numberFlag("--candidates", flags.candidates, { min: 2, max: 10_000 })!;
       if (flags.initModel && flags.features) throw new UsageError("--init-model uses the initial model's features: drop --features");
       const initModel = flags.initModel ? await loadLearnedModel(flags.initModel) : undefined;
       const features = initModel ? [...initModel.features] : flags.features ? flags.features.split(",").map((s) => s.trim()).filter(Boolean) : [...DEFAULT_FEATURES];
@@ -106,7 +98,7 @@ export function register(program: Command): void {
       }
       const baseMargin = initModel ? initModel.baseMargin : features.includes(DEFAULT_BASE_MARGIN.feature) ? { ...DEFAULT_BASE_MARGIN } : null;
       if (flags.cvSelect !== "nested" && flags.cvSelect !== "fixed") throw new UsageError(`--cv-select must be nested or fixed, got "${flags.cvSelect}"`);
-      const innerFolds = num("--inner-folds", flags.innerFolds, 2, 20, true)!;
+      const innerFolds = numberFlag("--inner-folds", flags.innerFolds, { min: 2, max: 20 })!;
       const params = paramsFromFlags(flags);
       const json = flags.format === "json";
       const log = (line: string) => {
