@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServer, type ServerConfigInput } from "../../src/server/index.js";
 import { LexicalBatchScorer, LexicalReranker, SlowPlainReranker } from "./lexical-scorer.js";
@@ -61,6 +62,37 @@ describe("load control", () => {
     const refused = responses.find((r) => r.status === 429)!;
     expect(refused.headers.get("retry-after")).toBe("1");
     expect(((await refused.json()) as { code: string }).code).toBe("QUEUE_FULL");
+  });
+
+  it("refuses a rerank with 429 before reading its body while the queue is full", async () => {
+    const scorer = new LexicalBatchScorer(100_000, 200);
+    const url = await listen({ models: [{ id: "m", reranker: new LexicalReranker(scorer) }], limits: { maxQueuedPairs: 8 }, batching: { maxBatchPairs: 4 } });
+    const model = app!.winnow.models.all[0];
+    // 8 units: 4 go into the first (slow) pass, 4 wait; then 4 more fill the queue to its limit.
+    const filling = [rerank(url, 8)];
+    await waitFor(() => model.queuedPairs === 4);
+    filling.push(rerank(url, 4));
+    await waitFor(() => model.queuedPairs >= 8);
+    // Headers promise a 5 MB body that never comes: only a refusal before the body is read can answer.
+    const { port } = new URL(url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.write("POST /v2/rerank HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{\"query\":");
+      });
+      let text = "";
+      socket.on("data", (d) => {
+        text += d.toString();
+        if (text.includes("\r\n\r\n")) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on("error", reject);
+      setTimeout(() => reject(new Error("no answer before the body was sent")), 2_000);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 429/);
+    expect(answer.toLowerCase()).toContain("retry-after: 1");
+    await Promise.all(filling);
   });
 
   it("drops a request's queued units when its client disconnects", async () => {
