@@ -243,7 +243,7 @@ export class LlmReranker implements Reranker {
     const overhead = this.budget!.count(renderTemplate(template.system, empty)) + this.budget!.count(renderTemplate(template.user, empty)) + 4 * texts.length + 8;
     // One line per passage: the numbered-list formats rely on it, and layout whitespace only costs tokens.
     const budget = this.budget!;
-    const fitted = budget.fit(texts.map((t) => t.replace(/\s+/g, " ").trim()), overhead, ctx.cuts);
+    const fitted = budget.fitPassages(texts.map((t) => t.replace(/\s+/g, " ").trim()), overhead, ctx.cuts);
     ctx.usage.truncatedPassages += fitted.truncated;
     return fitted.passages;
   }

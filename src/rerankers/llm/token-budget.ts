@@ -64,7 +64,7 @@ export class PromptBudget {
    * all passages fit the budget. Throws INVALID_INPUT when the fixed part alone leaves
    * no useful room, naming the limit.
    */
-  fit(passages: readonly string[], overheadTokens: number, memo?: Map<string, { text: string; truncated: boolean }>): { passages: string[]; truncated: number } {
+  fitPassages(passages: readonly string[], overheadTokens: number, memo?: Map<string, { text: string; truncated: boolean }>): { passages: string[]; truncated: number } {
     const room = this.maxPromptTokens - overheadTokens;
     const perPassage = Math.min(this.maxPassageTokens, Math.floor(room / Math.max(1, passages.length)) - 4);
     if (perPassage < 8) {

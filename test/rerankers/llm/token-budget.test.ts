@@ -29,10 +29,10 @@ describe("PromptBudget", async () => {
   });
 
   it("splits what the template leaves equally, and refuses when nothing is left", () => {
-    const fit = budget.fit(["a ".repeat(400), "b ".repeat(400), "c"], 700);
+    const fit = budget.fitPassages(["a ".repeat(400), "b ".repeat(400), "c"], 700);
     expect(fit.truncated).toBe(2);
     const total = fit.passages.reduce((n, p) => n + budget.count(p), 0);
     expect(total).toBeLessThanOrEqual(300);
-    expect(() => budget.fit(["x"], 995)).toThrow(/maxPromptTokens is 1000/);
+    expect(() => budget.fitPassages(["x"], 995)).toThrow(/maxPromptTokens is 1000/);
   });
 });
