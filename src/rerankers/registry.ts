@@ -48,7 +48,8 @@ export async function createReranker(spec: RerankerSpec): Promise<Reranker> {
   if (spec === null || typeof spec !== "object" || typeof spec.type !== "string") {
     throw new WinnowError("CONFIG_INVALID", "reranker spec needs a string `type`", { details: { field: "type" } });
   }
-  const entry = custom.get(spec.type) ?? builtins[spec.type];
+  // hasOwn: a type like "toString" must be unknown, not an Object.prototype member.
+  const entry = custom.get(spec.type) ?? (Object.hasOwn(builtins, spec.type) ? builtins[spec.type] : undefined);
   if (!entry) {
     const known = rerankerTypes().map((t) => t.type).join(", ");
     throw new WinnowError("CONFIG_INVALID", `unknown reranker type "${spec.type}" (known: ${known || "none"})`, {
