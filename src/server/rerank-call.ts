@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyReply } from "fastify";
 import { WinnowError } from "../core/errors.js";
 import { toCandidates } from "../core/inputs.js";
 import { rankByScores } from "../core/ranking.js";
@@ -32,7 +32,6 @@ const ms = (x: number) => x.toFixed(2);
  */
 export async function runRerankCall(
   state: WinnowServerState,
-  request: FastifyRequest,
   reply: FastifyReply,
   call: RerankCall,
 ): Promise<RerankCallResult> {

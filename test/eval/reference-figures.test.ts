@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runExperiment } from "../../src/eval/experiment.js";
 import { loadBeirDataset, readCorpus } from "../../src/eval/readers/beir.js";

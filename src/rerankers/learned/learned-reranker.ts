@@ -29,7 +29,6 @@ export class LearnedReranker implements Reranker {
   readonly name: string;
   readonly model: LearnedModel;
   private readonly extractor: FeatureExtractor;
-  private readonly index?: Bm25FeatureIndex;
   private readonly indexView?: CorpusView;
   private readonly analyzer?: TextAnalyzer;
   private readonly baseColumn: number;
@@ -38,7 +37,6 @@ export class LearnedReranker implements Reranker {
     this.model = model;
     this.name = options.name ?? "learned";
     this.extractor = new FeatureExtractor(model.features);
-    this.index = options.index;
     this.indexView = options.index ? indexCorpusView(options.index) : undefined;
     this.analyzer = options.analyzer ?? options.index?.analyzer;
     this.baseColumn = model.baseMargin ? model.features.indexOf(model.baseMargin.feature) : -1;

@@ -99,7 +99,7 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
       }
       const texts = b.documents.map((d, i) => v1Text(d, i, b.rank_fields));
       checkDocumentChars(texts, limits.maxDocumentChars, "documents");
-      const { model, outcome } = await runRerankCall(app.winnow, request, reply, {
+      const { model, outcome } = await runRerankCall(app.winnow, reply, {
         model: b.model,
         query: b.query,
         texts,
@@ -159,7 +159,7 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const b = request.body;
       checkDocumentChars(b.documents, limits.maxDocumentChars, "documents");
-      const { model, outcome } = await runRerankCall(app.winnow, request, reply, {
+      const { model, outcome } = await runRerankCall(app.winnow, reply, {
         model: b.model,
         query: b.query,
         texts: b.documents,

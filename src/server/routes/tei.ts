@@ -50,7 +50,7 @@ export const teiRoutes: FastifyPluginAsync = async (app) => {
         throw invalid("truncation_direction", "truncation_direction: only Right is supported (cross-encoder windows keep the start of each text)");
       }
       checkDocumentChars(b.texts, limits.maxDocumentChars, "texts");
-      const { outcome } = await runRerankCall(app.winnow, request, reply, {
+      const { outcome } = await runRerankCall(app.winnow, reply, {
         model: b.model,
         query: b.query,
         texts: b.texts,
