@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { register } from "../../../src/cli/commands/demo.js";
-import { runCommand } from "./eval-cli.js";
+import { runCommand } from "../../support/run-command.js";
 
 describe("winnow demo", () => {
   beforeEach(() => {

@@ -10,7 +10,7 @@ import type { Candidate, QueryInput, RankedResult } from "../../../src/core/type
 import { readCorpus } from "../../../src/eval/readers/beir.js";
 import { registerReranker } from "../../../src/rerankers/registry.js";
 import { Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
-import { runCommand } from "./eval-cli.js";
+import { runCommand } from "../../support/run-command.js";
 import { repoPaths } from "../../support/shared-datasets.js";
 
 const mini = join(repoPaths.root, "examples/scifact-mini");

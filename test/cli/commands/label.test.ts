@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gradeRanking, register } from "../../../src/cli/commands/label.js";
 import { readQrels } from "../../../src/eval/readers/qrels.js";
 import { startFakeChat, type FakeChatServer } from "../../support/fake-vendors/fake-chat-server.js";
-import { runCommand } from "./eval-cli.js";
+import { runCommand } from "../../support/run-command.js";
 import { repoPaths } from "../../support/shared-datasets.js";
 
 const MINI = join(repoPaths.root, "examples/scifact-mini");

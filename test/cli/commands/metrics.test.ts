@@ -6,7 +6,7 @@ import { register } from "../../../src/cli/commands/metrics.js";
 import { UsageError } from "../../../src/cli/usage-error.js";
 import { WinnowError } from "../../../src/core/errors.js";
 import { repoPaths } from "../../support/shared-datasets.js";
-import { runCommand } from "./eval-cli.js";
+import { runCommand } from "../../support/run-command.js";
 
 const fixtures = join(repoPaths.root, "test/eval/fixtures");
 const qrels = join(fixtures, "graded.qrels");

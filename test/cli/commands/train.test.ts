@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { register } from "../../../src/cli/commands/train.js";
 import { loadLearnedModel } from "../../../src/rerankers/learned/model-file.js";
-import { runCommand } from "./eval-cli.js";
+import { runCommand } from "../../support/run-command.js";
 import { sharedDataset } from "../../support/shared-datasets.js";
 
 const adi = sharedDataset("adi");

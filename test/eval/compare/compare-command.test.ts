@@ -1,23 +1,11 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { register } from "../../../src/cli/commands/compare.js";
+import { runCommand } from "../../support/run-command.js";
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  register(program);
-  const out: string[] = [];
-  const original = console.log;
-  console.log = (m: string) => out.push(m);
-  try {
-    await program.parseAsync(["compare", ...args], { from: "user" });
-  } finally {
-    console.log = original;
-  }
-  return out.join("\n");
-}
+const run = (args: string[]): Promise<string> => runCommand(register, ["compare", ...args]);
 
 describe("winnow compare", () => {
   const dir = mkdtempSync(join(tmpdir(), "winnow-compare-"));

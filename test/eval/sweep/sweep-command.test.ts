@@ -1,26 +1,14 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { parseCandidateList, register } from "../../../src/cli/commands/sweep.js";
 import { UsageError } from "../../../src/cli/usage-error.js";
+import { runCommand } from "../../support/run-command.js";
 
 const repo = resolve(import.meta.dirname, "../../..");
 
-async function run(args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  register(program);
-  const out: string[] = [];
-  const original = console.log;
-  console.log = (m: string) => out.push(m);
-  try {
-    await program.parseAsync(["sweep", ...args], { from: "user" });
-  } finally {
-    console.log = original;
-  }
-  return out.join("\n");
-}
+const run = (args: string[]): Promise<string> => runCommand(register, ["sweep", ...args]);
 
 describe("winnow sweep", () => {
   it("sweeps the demo corpus with the shipped learned reranker, as JSON and as an HTML report", async () => {

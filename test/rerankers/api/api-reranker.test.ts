@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { WinnowError } from "../../../src/core/errors.js";
 import { ApiReranker, type ApiRerankerOptions } from "../../../src/rerankers/api/api-reranker.js";
 import { createReranker } from "../../../src/rerankers/registry.js";
 import { fakeRelevance, type HarnessServer } from "../../support/fake-vendors/http-harness.js";
 import { answerVendorRequest, startFakeVendor, type FakeVendor } from "../../support/fake-vendors/rerank-vendors.js";
+import { caught } from "../../support/caught.js";
 
 const KEY = "test-key-0123456789";
 const FAST = { backoffBaseMs: 1, backoffMaxMs: 5, retryAfterCapMs: 100, timeoutMs: 2000 };
@@ -42,15 +42,6 @@ const VENDORS: VendorCase[] = [
   { vendor: "tei", provider: "tei", docsField: "texts", keyed: false, usage: "none" },
   { vendor: "infinity", provider: "infinity", docsField: "documents", topNField: "top_n", keyed: false, usage: "totalTokens" },
 ];
-
-async function caught(p: Promise<unknown>): Promise<WinnowError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as WinnowError;
-  }
-  throw new Error("expected a rejection");
-}
 
 const quietLogger = () => {
   const lines: Array<{ obj: Record<string, unknown>; msg: string }> = [];

@@ -1,18 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { WinnowError } from "../../../src/core/errors.js";
 import { JsonHttpClient } from "../../../src/rerankers/http/json-client.js";
 import { startHarness, type HarnessServer } from "../../support/fake-vendors/http-harness.js";
+import { caught } from "../../support/caught.js";
 
 const FAST = { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 5, retryAfterCapMs: 200 };
-
-async function caught(p: Promise<unknown>): Promise<WinnowError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as WinnowError;
-  }
-  throw new Error("expected a rejection");
-}
 
 describe("JsonHttpClient", () => {
   let server: HarnessServer | undefined;

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { getEncoding } from "js-tiktoken";
-import { WinnowError } from "../../../src/core/errors.js";
 import { LlmReranker, type LlmRerankerOptions } from "../../../src/rerankers/llm/llm-reranker.js";
 import { createReranker } from "../../../src/rerankers/registry.js";
 import { fakeRelevance } from "../../support/fake-vendors/http-harness.js";
 import { startFakeChat, type FakeChatOptions, type FakeChatServer } from "../../support/fake-vendors/fake-chat-server.js";
+import { caught } from "../../support/caught.js";
 
 const QUERY = "coral reef bleaching ocean temperature";
 const DOCS = [
@@ -20,15 +20,6 @@ const DOCS = [
   "Ocean temperature drives coral reef bleaching events worldwide.",
 ];
 const truth = (docs: string[] = DOCS) => docs.map((d, i) => ({ i, s: fakeRelevance(QUERY, d) })).sort((a, b) => b.s - a.s || a.i - b.i).map((x) => x.i);
-
-async function caught(p: Promise<unknown>): Promise<WinnowError> {
-  try {
-    await p;
-  } catch (e) {
-    return e as WinnowError;
-  }
-  throw new Error("expected a rejection");
-}
 
 const FAST = { backoffBaseMs: 1, backoffMaxMs: 5, retryAfterCapMs: 50, maxRetries: 2, timeoutMs: 3000 };
 const silent = () => {
