@@ -24,7 +24,8 @@ function collectOption(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-interface RerankerFlags {
+/** The flags addRerankerOptions adds, as commander parses them. */
+export interface RerankerFlags {
   reranker?: string;
   model?: string;
   dtype?: string;

@@ -2,11 +2,11 @@ import { basename } from "node:path";
 import type { Command } from "commander";
 import { loadServerConfigFile, type ServerConfigInput } from "../../server/config.js";
 import { startServer } from "../../server/server.js";
-import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { addRerankerOptions, rerankerSpecFromFlags, type RerankerFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
 import { numberFlag } from "../number-flag.js";
 
-interface ServeFlags {
+interface ServeFlags extends RerankerFlags {
   config?: string;
   modelId?: string;
   host?: string;
@@ -24,14 +24,6 @@ interface ServeFlags {
   shutdownTimeout?: string;
   logLevel?: string;
   docs: boolean;
-  // reranker flags
-  reranker?: string;
-  model?: string;
-  dtype?: string;
-  baseUrl?: string;
-  offline?: boolean;
-  rerankerConfig?: string;
-  option?: string[];
 }
 
 /** The server configuration the flags describe: a config file (if any) with flags layered on top. */
