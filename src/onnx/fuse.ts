@@ -47,6 +47,10 @@ export interface FuseOptions {
   attention?: boolean;
   /** Fuse the embedding Gathers + LayerNorm into EmbedLayerNormalization (default true). */
   embedLayerNorm?: boolean;
+  /** Fuse residual Add + LayerNormalization into SkipLayerNormalization (default true). */
+  skipLayerNorm?: boolean;
+  /** Fuse Gelu(x + bias) into BiasGelu (default true). */
+  biasGelu?: boolean;
 }
 
 /** Producer/consumer index over the current node list, plus constant lookup. */
@@ -232,7 +236,7 @@ export function fuseModel(model: ModelProto, options: FuseOptions = {}): { model
   });
 
   // Gelu(Add(x, bias)) → BiasGelu(x, bias).
-  report.biasGelu = pass((gelu, idx) => {
+  if (options.biasGelu ?? true) report.biasGelu = pass((gelu, idx) => {
     if (gelu.opType !== "Gelu" || gelu.domain !== MS_DOMAIN) return undefined;
     const add = idx.parent(gelu.input?.[0], "Add");
     const split = add && idx.splitConstant(add);
@@ -245,7 +249,7 @@ export function fuseModel(model: ModelProto, options: FuseOptions = {}): { model
   }
 
   // Residual Add + LayerNormalization → SkipLayerNormalization (bias folded when the Add follows a MatMul + bias).
-  report.skipLayerNorm = pass((ln, idx) => {
+  if (options.skipLayerNorm ?? true) report.skipLayerNorm = pass((ln, idx) => {
     if (ln.opType !== "LayerNormalization" || ln.domain) return undefined;
     const add = idx.parent(ln.input?.[0], "Add");
     if (!add || (idx.consumers.get(add.output![0]) ?? []).length !== 1) return undefined;

@@ -55,6 +55,17 @@ describe("fuseModel", () => {
     });
   }
 
+  it("can leave residual layer norms and GELU biases unfused while fusing attention", async () => {
+    const dir = await ensureGeneratedModel("tiny-bert");
+    const model = await loadModel(join(dir, "onnx", "model.onnx"));
+    const { model: fused, report } = fuseModel(model, { skipLayerNorm: false, biasGelu: false });
+    expect(report).toMatchObject({ skipLayerNorm: 0, biasGelu: 0, attention: 2, gelu: 2 });
+    const ops = opTypes(fused);
+    for (const op of ["Attention", "LayerNormalization", "Gelu"]) expect(ops.has(op), op).toBe(true);
+    for (const op of ["SkipLayerNormalization", "BiasGelu"]) expect(ops.has(op), op).toBe(false);
+    expect(maxDiff(await logits(model, dir, 0), await logits(fused, dir, 0))).toBeLessThan(1e-3);
+  });
+
   it("quantizes a fused graph (Attention → QAttention) and fuses a quantized one (all but attention)", async () => {
     const dir = await ensureGeneratedModel("tiny-bert");
     const model = await loadModel(join(dir, "onnx", "model.onnx"));
