@@ -11,7 +11,8 @@
  * 256-token passages per query. Prints pairs/s, p50/p95 per 100-candidate request,
  * peak RSS, ratios to (a), and the compute ceiling (FLOPs per pair vs the machine's
  * measured fp32-FMA and int8-VNNI peaks, ../shared/README.md).
- * `--sweep` instead times Winnow over a range of batchTokens (how the default was chosen).
+ * `--sweep [--budgets 256,512,…] [--all-workloads] [--arena-off]` instead times Winnow over a range
+ * of batchTokens (how the default was chosen).
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -220,13 +221,17 @@ async function main(): Promise<void> {
   console.log(`bench:rerank — ${PRESET} (generated), ${queries} queries × ${candidates} candidates, ${threads} threads, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
 
   if (has("sweep")) {
-    const budgets = (arg("budgets") ?? "1024,2048,4096,8192,16384").split(",").map(Number);
-    console.log(`\nbatchTokens sweep on ${workloads[0].name}:`);
-    console.log("case  batchTokens  arena  pairs/s  p50 ms  p95 ms  peak RSS MB");
-    const configs = ["c", "b"].flatMap((c) => [...budgets.map((bt) => [c, bt, "on"] as const), [c, 4096, "off"] as const]);
-    for (const [c, bt, arena] of configs) {
-      const r = await runCase(c, files[0], modelDir, ["--batch-tokens", String(bt), "--threads", String(threads), "--memory-arena", arena]);
-      console.log(`${c.padEnd(4)}  ${String(bt).padStart(11)}  ${arena.padStart(5)}  ${((r.pairs / r.totalMs) * 1000).toFixed(1).padStart(7)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}`);
+    const budgets = (arg("budgets") ?? "256,512,1024,2048,4096").split(",").map(Number);
+    const arenaOff = has("arena-off"); // also time the arena switched off (at 4096 tokens)
+    for (const [wi, w] of workloads.entries()) {
+      if (wi > 0 && !has("all-workloads")) break; // the SciFact mix unless --all-workloads
+      console.log(`\nbatchTokens sweep on ${w.name}:`);
+      console.log("case  batchTokens  arena  pairs/s  p50 ms  p95 ms  peak RSS MB");
+      const configs = ["c", "b"].flatMap((c) => [...budgets.map((bt) => [c, bt, "on"] as const), ...(arenaOff ? [[c, 4096, "off"] as const] : [])]);
+      for (const [c, bt, arena] of configs) {
+        const r = await runCase(c, files[wi], modelDir, ["--batch-tokens", String(bt), "--threads", String(threads), "--memory-arena", arena]);
+        console.log(`${c.padEnd(4)}  ${String(bt).padStart(11)}  ${arena.padStart(5)}  ${((r.pairs / r.totalMs) * 1000).toFixed(1).padStart(7)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}`);
+      }
     }
     return;
   }

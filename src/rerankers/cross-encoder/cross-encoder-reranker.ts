@@ -29,13 +29,15 @@ export interface CrossEncoderOptions extends Omit<CrossEncoderModelOptions, "sig
 }
 
 /**
- * Chosen with `npm run bench:rerank -- --sweep` on the generated MiniLM-L6 (2 cores,
- * SciFact BM25 top-100, pairs up to 512 tokens): peak RSS per process grows with the
- * budget (int8: 315 / 437 / 678 / 1154 MB at 1024 / 2048 / 4096 / 8192; fp32: 372 /
- * 491 / 679 / 1197 MB), mostly attention activations (rows × heads × L²), while pairs/s
- * did not change beyond run-to-run noise. 2048 is the largest budget under ~500 MB.
+ * Chosen with `npm run bench:rerank -- --sweep --all-workloads` on the generated
+ * MiniLM-L6 (2 cores, quiet machine): int8 pairs/s at 256 / 512 / 1024 / 2048 tokens
+ * were 61 / 64 / 59 / 53 on SciFact BM25 top-100 (pairs up to 512 tokens) and 104 / 106
+ * / 104 / 84 on 256-token passages, with peak RSS 263 / 262 / 320 / 447 MB. Bigger
+ * batches lose: the attention scores (rows × heads × L²) stop fitting in cache, and
+ * memory grows with them. 512 is the fastest and among the smallest; short pairs still
+ * share a pass (ten 50-token pairs fit).
  */
-export const DEFAULT_BATCH_TOKENS = 2048;
+export const DEFAULT_BATCH_TOKENS = 512;
 
 /** Reduces one output row to a single relevance logit: 2-label models give log-odds of label 1. */
 function rowLogit(out: Float32Array, row: number, numLabels: number): number {
