@@ -135,7 +135,7 @@ export class ServedModel {
     try {
       if (isReranker(this.source) || !this.useWorker) {
         const { createReranker } = await import("../rerankers/registry.js");
-        const reranker = isReranker(this.source) ? this.source : await createReranker(this.source);
+        const reranker = isReranker(this.source) ? this.source : await createReranker(servedSpec(this.source));
         this.family = reranker.name;
         this.closeBackend = async () => reranker.close?.();
         if (isBatchableReranker(reranker)) {
@@ -156,7 +156,7 @@ export class ServedModel {
           };
         }
       } else {
-        const { model, info } = await WorkerHostedModel.load(this.source);
+        const { model, info } = await WorkerHostedModel.load(servedSpec(this.source));
         // A worker that dies later takes the model down: /ready turns 503 and requests say why.
         model.onFailure = (err) => {
           if (this.state !== "ready") return;
@@ -284,4 +284,14 @@ export class ServedModel {
     this.batcher?.close();
     await this.closeBackend?.();
   }
+}
+
+/**
+ * A spec as the server loads it: cross-encoders default to `spinWait: false`, because
+ * the HTTP thread (parsing, tokenizing hand-offs, refusing floods) needs a core now and
+ * then, and spinning ONNX Runtime threads stall every parallel op while one of them is
+ * descheduled (measured: 37 vs 22 ms per pair with one core busy; see pair-session.ts).
+ */
+export function servedSpec(spec: RerankerSpec): RerankerSpec {
+  return spec.type === "cross-encoder" && spec.spinWait === undefined ? { ...spec, spinWait: false } : spec;
 }

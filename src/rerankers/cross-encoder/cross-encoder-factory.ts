@@ -21,6 +21,7 @@ const specSchema = z.strictObject({
   threads: positiveInt.optional(),
   executionProvider: z.string().min(1).optional(),
   memoryArena: z.boolean().optional(),
+  spinWait: z.boolean().optional(),
   cache: z.union([z.boolean(), z.strictObject({ maxBytes: positiveInt.optional(), ttlMs: z.number().positive().optional() })]).optional(),
   scores: z.enum(["normalized", "logit", "calibrated"]).optional(),
   calibration: z.union([z.string().min(1), z.strictObject({ kind: z.literal("platt").optional(), a: z.number(), b: z.number() })]).optional(),

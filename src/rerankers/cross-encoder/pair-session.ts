@@ -24,6 +24,14 @@ export interface PairSessionOptions {
    * and fault in fresh pages: pairs/s fell from 17.2 to 3.6 (int8) and 4.2 to 2.0 (fp32).
    */
   memoryArena?: boolean;
+  /**
+   * Whether ONNX Runtime's intra-op threads spin while waiting for work (its default,
+   * and ours: on). Spinning is faster when the cores are Winnow's alone (MiniLM-L6 int8,
+   * SciFact pairs, 2 threads: 15 vs 17 ms per pair) and much slower when something else
+   * needs a core, because every parallel op waits for a descheduled spinner (37 vs 22 ms
+   * per pair with one core busy). `winnow serve` turns it off: its HTTP thread competes.
+   */
+  spinWait?: boolean;
 }
 
 type Ort = typeof import("onnxruntime-node");
@@ -81,6 +89,8 @@ export class PairSession {
         executionMode: "sequential",
         enableCpuMemArena: arena,
         enableMemPattern: arena,
+        // Config entries (onnxruntime_session_options_config_keys.h), flattened by the binding.
+        extra: { session: { intra_op: { allow_spinning: options.spinWait === false ? "0" : "1" } } },
       });
     } catch (err) {
       throw new WinnowError("MODEL_LOAD_FAILED", `cannot load ONNX model ${path}: ${(err as Error).message}`, { details: { path }, cause: err });

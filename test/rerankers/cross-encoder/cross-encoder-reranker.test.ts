@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AutoModelForSequenceClassification, AutoTokenizer, env } from "@huggingface/transformers";
 import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
 import { CrossEncoderReranker } from "../../../src/rerankers/cross-encoder/cross-encoder-reranker.js";
+import { servedSpec } from "../../../src/server/served-model.js";
 import { createReranker } from "../../../src/rerankers/registry.js";
 import { isBatchableReranker } from "../../../src/core/batch-scorer.js";
 import { MemoryScoreCache } from "../../../src/cache/memory-score-cache.js";
@@ -189,5 +190,24 @@ describe("CrossEncoderReranker on generated models", () => {
     await expect(createReranker({ type: "cross-encoder", model: bert, batchToken: 10 })).rejects.toMatchObject({ code: "CONFIG_INVALID", message: expect.stringContaining("batchToken") });
     await expect(createReranker({ type: "cross-encoder", model: bert, dtype: "fp16" })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "dtype" } });
     await expect(createReranker({ type: "cross-encoder", model: bert, maxLength: 4096 })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "maxLength", max: 512 } });
+    await expect(createReranker({ type: "cross-encoder", model: bert, spinWait: "no" })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "spinWait" } });
+  });
+
+  it("scores the same with ONNX Runtime's spinning off (how winnow serve loads cross-encoders)", async () => {
+    const spec = servedSpec({ type: "cross-encoder", model: bert });
+    expect(spec).toMatchObject({ spinWait: false });
+    // An explicit choice and other families are left alone.
+    expect(servedSpec({ type: "cross-encoder", model: bert, spinWait: true })).toMatchObject({ spinWait: true });
+    expect(servedSpec({ type: "bm25" })).toEqual({ type: "bm25" });
+    const quiet = await createReranker(spec);
+    const spinning = await createReranker({ type: "cross-encoder", model: bert });
+    try {
+      const [a, b] = [await quiet.rerank(QUERY, DOCS), await spinning.rerank(QUERY, DOCS)];
+      expect(a.map((r) => r.index)).toEqual(b.map((r) => r.index));
+      a.forEach((r, i) => expect(r.score).toBeCloseTo(b[i].score, 6));
+    } finally {
+      await quiet.close?.();
+      await spinning.close?.();
+    }
   });
 });
