@@ -131,6 +131,12 @@ export class ServedModel {
     return this.batcher?.queuedPairs ?? this.gate?.queuedPairs ?? 0;
   }
 
+  /** Whether a typical request would get QUEUE_FULL now (checked before its body is read). */
+  get likelyFull(): boolean {
+    if (this.batcher) return this.batcher.likelyFull;
+    return this.queuedPairs >= this.limits.maxQueuedPairs;
+  }
+
   async load(): Promise<void> {
     try {
       if (isReranker(this.source) || !this.useWorker) {
@@ -237,11 +243,15 @@ export class ServedModel {
     let prepared: PreparedRequest = { units: [], owner: new Int32Array(0), texts: 0, tokens: 0, tokenizeMs: 0 };
     let done: BatchedScores = { logits: new Float32Array(0), queueMs: 0, inferenceMs: 0, batches: 0 };
     if (todo.length > 0) {
-      // Refuse before tokenizing when even one unit per text would overflow the queue:
-      // under overload, rejecting must be cheap.
-      batcher.checkCapacity(todo.length);
+      // Refuse before tokenizing when even one unit per text would overflow the queue
+      // (under overload, rejecting must be cheap), and hold that space while tokenizing.
+      const release = batcher.reserve(todo.length);
       const texts = todo.length === req.texts.length ? req.texts : todo.map((i) => req.texts[i]);
-      prepared = await prepareInSlices(backend, { ...req, texts });
+      try {
+        prepared = await prepareInSlices(backend, { ...req, texts });
+      } finally {
+        release();
+      }
       done = await batcher.submit(prepared.units, req.signal);
       // A document split into windows scores as its best window (Cohere's and TEI's rule).
       for (let u = 0; u < prepared.units.length; u++) {

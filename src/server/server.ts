@@ -90,12 +90,14 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   // A full queue refuses a rerank before its body is read: a client that ignores
   // Retry-After would otherwise make the server buffer and parse every body it then
   // refuses (measured: +14% RSS under a 32-connection flood of 100-document requests).
+  // "Full" means a typical request would not fit (see DynamicBatcher.likelyFull).
   app.addHook("onRequest", async (request) => {
     if (request.method !== "POST" || !RERANK_PATHS.has(request.url.split("?", 1)[0])) return;
     const all = models.all;
     const limit = config.limits.maxQueuedPairs;
-    if (all.length > 0 && all.every((m) => m.queuedPairs >= limit)) {
-      throw new WinnowError("QUEUE_FULL", `the queue is full (${limit} of ${limit} pairs waiting); retry later`, { details: { limit, queued: limit } });
+    if (all.length > 0 && all.every((m) => m.likelyFull)) {
+      const queued = Math.min(...all.map((m) => m.queuedPairs));
+      throw new WinnowError("QUEUE_FULL", `the queue is full (${queued} of ${limit} pairs waiting); retry later`, { details: { limit, queued } });
     }
   });
 

@@ -20,7 +20,7 @@ describe("serving a generated cross-encoder", () => {
   let modelDir: string;
   beforeAll(async () => {
     modelDir = await ensureGeneratedModel("tiny-bert");
-    app = createServer({ logLevel: "silent", models: [{ id: "tiny", reranker: { type: "cross-encoder", model: modelDir } }], batching: { maxBatchPairs: 4 } });
+    app = createServer({ logLevel: "silent", models: [{ id: "tiny", reranker: { type: "cross-encoder", model: modelDir } }], batching: { maxBatchPairs: 4, maxBatchTokens: 100_000 } });
     await app.listen({ host: "127.0.0.1", port: 0 });
     await app.winnow.models.loadAll();
     url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -30,7 +30,8 @@ describe("serving a generated cross-encoder", () => {
   it("gives concurrent, cross-batched requests the same scores as calling the reranker directly", async () => {
     const offline = await createReranker({ type: "cross-encoder", model: modelDir });
     const client = new CohereClientV2({ token: "unused", environment: url });
-    // Concurrent requests share forward passes of 4 pairs, mixing queries in one batch.
+    // Concurrent requests share forward passes of 4 pairs: a request whose last pass is not
+    // full is topped up with the next request's pairs, mixing queries in one batch.
     const served = await Promise.all(QUERIES.map((q) => client.rerank({ model: "tiny", query: q, documents: DOCS })));
     expect(app.winnow.models.all[0].batched).toBe(true);
     // A spec-built model runs in its own worker thread, off the HTTP event loop.
