@@ -78,6 +78,8 @@ export const serverConfigSchema = z
     auth: authSchema.default(authSchema.parse({})),
     /** How long SIGTERM/SIGINT waits for in-flight requests before exiting. */
     shutdownTimeoutMs: z.number().int().min(0).default(10_000),
+    /** Return freed C-heap memory to the OS this often (glibc malloc_trim; 0 = never). */
+    mallocTrimIntervalMs: z.number().int().min(0).default(10_000),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Serve the OpenAPI UI at /docs. */
     docs: z.boolean().default(true),

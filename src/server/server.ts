@@ -13,6 +13,7 @@ import { cohereRoutes } from "./routes/cohere.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { teiRoutes } from "./routes/tei.js";
 import type { WinnowServerState } from "./server-state.js";
+import { startMallocTrim, type MallocTrimmer } from "./malloc-trim.js";
 
 export interface CreateServerOptions {
   /** Environment to read WINNOW_API_KEYS from (default process.env). */
@@ -140,7 +141,9 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   app.register(cohereRoutes);
   app.register(teiRoutes);
 
+  let trimmer: MallocTrimmer | undefined;
   app.addHook("onReady", async () => {
+    trimmer = await startMallocTrim(config.mallocTrimIntervalMs, app.log);
     // Loading runs in the background so /health and /ready answer while weights load.
     models.loadAll().then(
       () => app.log.info({ models: models.all.map((m) => m.id) }, "models ready"),
@@ -160,6 +163,7 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   // Registered before Fastify's own close handler, so it runs after the HTTP server has
   // drained its in-flight requests.
   app.addHook("onClose", async () => {
+    trimmer?.stop();
     await models.closeAll();
   });
   return app;

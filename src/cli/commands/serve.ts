@@ -22,6 +22,7 @@ interface ServeFlags extends RerankerFlags {
   maxBatchTokens?: string;
   maxBatchPairs?: string;
   shutdownTimeout?: string;
+  mallocTrim?: string;
   logLevel?: string;
   docs: boolean;
 }
@@ -65,6 +66,8 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   if (flags.apiKeyFile !== undefined) config.auth = { ...(config.auth ?? {}), keysFile: flags.apiKeyFile };
   const st = numberFlag("--shutdown-timeout", flags.shutdownTimeout, { min: 0 });
   if (st !== undefined) config.shutdownTimeoutMs = st;
+  const mt = numberFlag("--malloc-trim", flags.mallocTrim, { min: 0 });
+  if (mt !== undefined) config.mallocTrimIntervalMs = mt;
   if (flags.logLevel !== undefined) config.logLevel = flags.logLevel as ServerConfigInput["logLevel"];
   if (!flags.docs) config.docs = false;
   return config;
@@ -90,6 +93,7 @@ export function register(program: Command): void {
     .option("--max-batch-tokens <n>", "padded tokens per forward pass (default: the model's batch budget)")
     .option("--max-batch-pairs <n>", "pairs per forward pass (default 64)")
     .option("--shutdown-timeout <ms>", "how long SIGTERM waits for in-flight requests (default 10000)")
+    .option("--malloc-trim <ms>", "return freed C-heap memory to the OS this often, glibc only (default 10000; 0 = never)")
     .option("--log-level <level>", "fatal | error | warn | info | debug | trace | silent (default info)")
     .option("--no-docs", "do not serve the OpenAPI UI at /docs");
   addRerankerOptions(cmd);
