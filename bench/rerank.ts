@@ -3,7 +3,9 @@
  * and memory on the generated MiniLM-L6-H384 (the ms-marco-MiniLM-L-6-v2 architecture,
  * seeded random weights: speed does not depend on weight values).
  *
- * Cases, each in its own child process so peak RSS is per case:
+ * Cases, each in its own child process so peak RSS is per case, taking turns request
+ * by request (rotating who goes first) so that drift of a shared machine hits all alike;
+ * besides the overall ratios it prints the median per-request ratio to (a):
  *   (a) the baseline people copy from transformers.js examples: AutoTokenizer +
  *       AutoModelForSequenceClassification, one padded batch of 100, fp32;
  *   (b) Winnow fp32; (c) Winnow int8 (token-budget batches, length-sorted).
@@ -105,6 +107,25 @@ async function runChild(caseName: string, workloadFile: string, modelDir: string
   await run(workload.requests[0]);
   tokenizeMs = 0;
   tokens = 0;
+  if (has("interleaved")) {
+    // The parent hands out one request at a time ("<index>" lines on stdin) so that the
+    // cases take turns and drift of the shared machine hits them alike; "end" finishes.
+    process.stdout.write("READY\n");
+    const { createInterface } = await import("node:readline");
+    for await (const line of createInterface({ input: process.stdin })) {
+      if (line === "end") break;
+      const i = Number(line);
+      const before = { tokenizeMs, tokens };
+      const t0 = performance.now();
+      await run(workload.requests[i]);
+      const ms = performance.now() - t0;
+      process.stdout.write(`DONE ${JSON.stringify({ i, ms, tokenizeMs: tokenizeMs - before.tokenizeMs, tokens: tokens - before.tokens })}\n`);
+    }
+    await close();
+    // stdin stays open (the parent's pipe), so leave explicitly once the line is out.
+    process.stdout.write(`RESULT ${JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`, () => process.exit(0));
+    return;
+  }
   const start = performance.now();
   for (const r of workload.requests) {
     const t0 = performance.now();
@@ -125,6 +146,79 @@ async function runChild(caseName: string, workloadFile: string, modelDir: string
     maxRssMb: process.resourceUsage().maxRSS / 1024,
   };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+}
+
+/**
+ * Runs cases a, b, c in their own processes, taking turns request by request (the
+ * order rotates each round), and returns each case's totals as if it had run alone.
+ */
+async function runInterleaved(cases: string[], workloadFile: string, workload: Workload, modelDir: string, extra: string[]): Promise<Map<string, CaseResult>> {
+  type Child = { name: string; send(line: string): void; next(): Promise<string>; end(): Promise<string> };
+  const children: Child[] = [];
+  for (const name of cases) {
+    // One at a time: warm-ups do not overlap.
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", name, "--workload", workloadFile, "--model-dir", modelDir, "--interleaved", ...extra], {
+      stdio: ["pipe", "pipe", "inherit"],
+      cwd: repoRoot,
+    });
+    const lines: string[] = [];
+    const waiters: Array<(l: string) => void> = [];
+    let buf = "";
+    child.stdout.on("data", (b: Buffer) => {
+      buf += b.toString();
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!/^(READY|DONE|RESULT)/.test(line)) continue;
+        const w = waiters.shift();
+        if (w) w(line);
+        else lines.push(line);
+      }
+    });
+    let finished = false;
+    const exited = new Promise<never>((_, reject) => child.on("exit", (code) => finished || reject(new Error(`case ${name} exited with ${code}`))));
+    exited.catch(() => undefined);
+    const c: Child = {
+      name,
+      send: (line) => child.stdin.write(`${line}\n`),
+      next: () => Promise.race([lines.length > 0 ? Promise.resolve(lines.shift()!) : new Promise<string>((r) => waiters.push(r)), exited]),
+      end: async () => {
+        const result = c.next();
+        finished = true;
+        child.stdin.end();
+        return result;
+      },
+    };
+    const ready = await c.next();
+    if (ready !== "READY") throw new Error(`case ${name}: expected READY, got ${ready}`);
+    children.push(c);
+  }
+  const results = new Map<string, CaseResult>(
+    cases.map((name) => [name, { case: name, workload: workload.name, pairs: 0, totalMs: 0, latenciesMs: [], tokenizeMs: 0, meanTokens: 0, maxRssMb: 0 }]),
+  );
+  const tokens = new Map(cases.map((n) => [n, 0]));
+  for (const [i, r] of workload.requests.entries()) {
+    for (let k = 0; k < children.length; k++) {
+      const child = children[(i + k) % children.length];
+      child.send(String(i));
+      const done = JSON.parse((await child.next()).slice(5)) as { ms: number; tokenizeMs: number; tokens: number };
+      const res = results.get(child.name)!;
+      res.pairs += r.docs.length;
+      res.totalMs += done.ms;
+      res.latenciesMs.push(done.ms);
+      res.tokenizeMs += done.tokenizeMs;
+      tokens.set(child.name, tokens.get(child.name)! + done.tokens);
+    }
+  }
+  for (const child of children) {
+    child.send("end");
+    // (end() closes stdin after "end" and accepts the exit that follows the RESULT line)
+    const res = results.get(child.name)!;
+    res.maxRssMb = (JSON.parse((await child.end()).slice(7)) as { maxRssMb: number }).maxRssMb;
+    res.meanTokens = tokens.get(child.name)! / res.pairs;
+  }
+  return results;
 }
 
 // ------------------------------------------------------------------ parent
@@ -241,17 +335,23 @@ async function main(): Promise<void> {
     if (quick && wi > 0 && !has("all-workloads")) break; // --quick: the SciFact mix only
     console.log(`\n${w.name}:`);
     console.log("case                                          pairs/s   ×(a)  p50 ms  p95 ms  peak RSS MB  tok/pair  tokenize %  % of compute ceiling");
-    let basePps: number | undefined;
+    const results = await runInterleaved(["a", "b", "c"], files[wi], w, modelDir, ["--threads", String(threads)]);
+    const basePps = (results.get("a")!.pairs / results.get("a")!.totalMs) * 1000;
     for (const c of ["a", "b", "c"]) {
-      const r = await runCase(c, files[wi], modelDir, ["--threads", String(threads)]);
+      const r = results.get(c)!;
       const pps = (r.pairs / r.totalMs) * 1000;
-      basePps ??= pps;
       const peak = (r.case === "c" ? INT8_PEAK_PER_CORE : FP32_PEAK_PER_CORE) * Math.min(threads, cpus().length);
       // The ceiling counts useful work only (unpadded tokens): padding is part of what a case wastes.
       const ceilingPps = peak / flopsPerPair(r.meanTokens);
       console.log(
         `${LABELS[r.case].padEnd(44)}  ${pps.toFixed(1).padStart(7)}  ${(pps / basePps).toFixed(2).padStart(5)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}  ${r.meanTokens.toFixed(0).padStart(8)}  ${((100 * r.tokenizeMs) / r.totalMs).toFixed(1).padStart(10)}  ${((100 * pps) / ceilingPps).toFixed(1).padStart(5)}% (ceiling ${ceilingPps.toFixed(0)} pairs/s at ${(flopsPerPair(r.meanTokens) / 1e9).toFixed(2)} GFLOP/pair)`,
       );
+    }
+    // Per request, each case's time against the baseline's on the same request (they ran back to back).
+    const a = results.get("a")!.latenciesMs;
+    for (const c of ["b", "c"]) {
+      const ratios = results.get(c)!.latenciesMs.map((ms, i) => a[i] / ms).sort((x, y) => x - y);
+      console.log(`  ${c}/a per request (same request, back to back): median ${percentile(ratios, 50).toFixed(2)}, min ${ratios[0].toFixed(2)}, max ${ratios[ratios.length - 1].toFixed(2)}`);
     }
   }
   console.log(`\nCompute ceiling: FLOPs per pair = 6 layers × (2 × ${(4 * HIDDEN * HIDDEN + 2 * HIDDEN * INTERMEDIATE) / 1e6}M params × L + 4·L²·${HIDDEN}); peaks fp32 ${(FP32_PEAK_PER_CORE / 1e9).toFixed(0)} GFLOP/s, int8 ${(INT8_PEAK_PER_CORE / 1e9).toFixed(0)} GOPS per core × ${threads} threads (../shared/README.md).`);
