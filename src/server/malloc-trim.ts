@@ -7,7 +7,9 @@
  * connections re-sending at once on 429, the `[heap]` mapping had grown 44–48 MB. free()
  * only returns memory at the top of that heap; `malloc_trim(0)` also releases free pages
  * in the middle (and of every thread's arena). Called from the running server under gdb,
- * it took RSS from 394 to 358 MB. Node has no binding for it, so it is called through
+ * it took RSS from 394 to 358 MB. A call takes about 0.5 ms when there is little to
+ * release and about 15 ms when releasing 160 MB (measured on a fragmented test heap), so
+ * every 10 s is cheap. Node has no binding for it, so it is called through
  * koffi (an FFI library shipping prebuilt binaries); where koffi or glibc is missing
  * (macOS, musl), trimming is off and nothing else changes.
  */
