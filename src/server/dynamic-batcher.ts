@@ -110,7 +110,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
    * parsed and refused in 12 s, main heap 33 → 80 MB).
    */
   get likelyFull(): boolean {
-    return this.queued + this.reserved + Math.max(1, Math.round(this.typicalRequestUnits ?? 1)) > this.options.maxQueuedPairs;
+    return this.queuedPairs + Math.max(1, Math.round(this.typicalRequestUnits ?? 1)) > this.options.maxQueuedPairs;
   }
 
   /** Requests with units still waiting. */
@@ -132,7 +132,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
         { details: { field: "documents", limit: maxQueuedPairs, actual: units } },
       );
     }
-    const queued = this.queued + this.reserved;
+    const queued = this.queuedPairs;
     if (queued + units > maxQueuedPairs) {
       throw new WinnowError("QUEUE_FULL", `the queue is full (${queued} of ${maxQueuedPairs} pairs waiting); retry later`, {
         details: { limit: maxQueuedPairs, queued, requested: units },
