@@ -39,12 +39,27 @@ export interface FusionReport {
   biasGelu: number;
   skipLayerNorm: number;
   attention: number;
+  /** Attention cores rewritten to MultiHeadAttention (attention: "multihead" / "multihead-unpadded"). */
+  multiHeadAttention: number;
   embedLayerNorm: number;
 }
 
 export interface FuseOptions {
-  /** Fuse attention into com.microsoft Attention (default true). */
-  attention?: boolean;
+  /**
+   * How to fuse attention (default true):
+   * - true: com.microsoft `Attention` with packed Q/K/V weights (fp32 projections only;
+   *   quantizing afterwards turns it into `QAttention`);
+   * - "multihead": `MultiHeadAttention` over the Q/K/V projections as they are (also after
+   *   int8 quantization), keeping the padding mask as `key_padding_mask`;
+   * - "multihead-unpadded": the same without the mask, so that ONNX Runtime's CPU kernel
+   *   takes its flash-attention path (it has none for masked attention). The graph then
+   *   ignores `attention_mask`: valid only for batches without padding (one pair, or pairs
+   *   of equal length);
+   * - false: leave attention as it is.
+   */
+  attention?: boolean | "multihead" | "multihead-unpadded";
+  /** Fuse decomposed LayerNorm into LayerNormalization and erf-GELU into Gelu (default true). */
+  layerNormAndGelu?: boolean;
   /** Fuse the embedding Gathers + LayerNorm into EmbedLayerNormalization (default true). */
   embedLayerNorm?: boolean;
   /** Fuse residual Add + LayerNormalization into SkipLayerNormalization (default true). */
@@ -140,7 +155,7 @@ const lastAxis = (n: NodeProto) => {
 export function fuseModel(model: ModelProto, options: FuseOptions = {}): { model: ModelProto; report: FusionReport } {
   const graph = model.graph;
   if (!graph) throw new WinnowError("MODEL_LOAD_FAILED", "model has no graph", { details: { field: "graph" } });
-  const report: FusionReport = { layerNorm: 0, gelu: 0, biasGelu: 0, skipLayerNorm: 0, attention: 0, embedLayerNorm: 0 };
+  const report: FusionReport = { layerNorm: 0, gelu: 0, biasGelu: 0, skipLayerNorm: 0, attention: 0, multiHeadAttention: 0, embedLayerNorm: 0 };
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name ?? "", t] as const));
   let nodes = [...(graph.node ?? [])];
   let counter = 0;
@@ -169,7 +184,8 @@ export function fuseModel(model: ModelProto, options: FuseOptions = {}): { model
   };
 
   // LayerNorm: ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add → LayerNormalization.
-  report.layerNorm = pass((div, idx) => {
+  const layerNormAndGelu = options.layerNormAndGelu ?? true;
+  if (layerNormAndGelu) report.layerNorm = pass((div, idx) => {
     if (div.opType !== "Div" || div.domain) return undefined;
     const [centered, std] = div.input ?? [];
     const sub = idx.parent(centered, "Sub");
@@ -203,7 +219,7 @@ export function fuseModel(model: ModelProto, options: FuseOptions = {}): { model
   });
 
   // Exact GELU: x * 0.5 * (1 + erf(x / sqrt 2)) in its exporter orderings → Gelu.
-  report.gelu = pass((erf, idx) => {
+  if (layerNormAndGelu) report.gelu = pass((erf, idx) => {
     if (erf.opType !== "Erf") return undefined;
     const scaleNode = idx.producer.get(erf.input?.[0] ?? "");
     if (!scaleNode) return undefined;
@@ -283,9 +299,11 @@ export function fuseModel(model: ModelProto, options: FuseOptions = {}): { model
     };
   });
 
-  if (options.attention ?? true) {
+  const attention = options.attention ?? true;
+  if (attention) {
     const maskCasts = new Map<string, string>();
-    report.attention = pass((softmax, idx) => fuseAttention(softmax, idx, fresh, addInit, maskCasts));
+    if (attention === true) report.attention = pass((softmax, idx) => fuseAttention(softmax, idx, fresh, addInit, maskCasts));
+    else report.multiHeadAttention = pass((softmax, idx) => fuseMultiHeadAttention(softmax, idx, fresh, attention === "multihead" ? maskCasts : undefined));
     // The int32 mask casts are new nodes: add them in front (topological order is restored below).
     if (maskCasts.size > 0) {
       const casts: NodeProto[] = [...maskCasts].map(([input, out]) => ({ name: fresh("MaskCast"), opType: "Cast", input: [input], output: [out], attribute: [attrInt("to", DataType.INT32)] }));
@@ -341,26 +359,12 @@ function headsFromReshape(reshape: NodeProto, idx: GraphIndex): number | undefin
   return undefined;
 }
 
-/** Add(MatMul(x, W), b) → Reshape → Transpose(perm): returns x, W, b and the Reshape. */
-function projection(tensor: string | undefined, perm: number[], idx: GraphIndex) {
-  const transpose = idx.parent(tensor, "Transpose");
-  if (!transpose || JSON.stringify(getIntsAttr(transpose, "perm")) !== JSON.stringify(perm)) return undefined;
-  const reshape = idx.parent(transpose.input?.[0], "Reshape");
-  const add = reshape && idx.parent(reshape.input?.[0], "Add");
-  const split = add && idx.splitConstant(add);
-  const matmul = split && idx.parent(split[0], "MatMul");
-  const w = matmul && idx.tensor(matmul.input?.[1]);
-  if (!reshape || !split || !matmul || !w || w.dataType !== DataType.FLOAT || tensorDims(w).length !== 2) return undefined;
-  return { x: matmul.input![0], w, bias: idx.tensor(split[1])!, reshape };
-}
-
-function fuseAttention(
-  softmax: NodeProto,
-  idx: GraphIndex,
-  fresh: (b: string) => string,
-  addInit: (t: TensorProto) => string,
-  maskCasts: Map<string, string>,
-): { replace: NodeProto; with: NodeProto[] } | undefined {
+/**
+ * The attention core between the Q/K/V projections and the output projection:
+ * MatMul(q, kᵀ) → Div/Mul by a constant → [Add mask bias] → Softmax → MatMul(·, v) →
+ * Transpose → Reshape, with q, k, v each a Reshape to heads then a Transpose.
+ */
+function matchAttentionCore(softmax: NodeProto, idx: GraphIndex) {
   if (softmax.opType !== "Softmax" || softmax.domain) return undefined;
   const axis = getIntAttr(softmax, "axis", -1);
   if (axis !== -1 && axis !== 3) return undefined;
@@ -382,24 +386,67 @@ function fuseAttention(
   const scale = scaleNode.opType === "Div" ? 1 / c : c;
   const qk = idx.parent(scaleSplit[0], "MatMul");
   if (!qk) return undefined;
-  const q = projection(qk.input?.[0], [0, 2, 1, 3], idx);
-  const k = projection(qk.input?.[1], [0, 2, 3, 1], idx);
+  const q = headSplit(qk.input?.[0], [0, 2, 1, 3], idx);
+  const k = headSplit(qk.input?.[1], [0, 2, 3, 1], idx);
   const pv = idx.onlyConsumer(softmax.output![0], "MatMul");
   if (!q || !k || !pv || pv.input?.[0] !== softmax.output![0]) return undefined;
-  const v = projection(pv.input?.[1], [0, 2, 1, 3], idx);
-  if (!v || q.x !== k.x || q.x !== v.x) return undefined;
+  const v = headSplit(pv.input?.[1], [0, 2, 1, 3], idx);
+  if (!v) return undefined;
   const back = idx.onlyConsumer(pv.output![0], "Transpose");
   if (!back || JSON.stringify(getIntsAttr(back, "perm")) !== "[0,2,1,3]") return undefined;
   const merge = idx.onlyConsumer(back.output![0], "Reshape");
   if (!merge) return undefined;
   const heads = headsFromReshape(q.reshape, idx);
+  if (!heads) return undefined;
+  return { q, k, v, scale, maskBias, merge, heads };
+}
+
+/** Reshape(x, [0, 0, heads, head_size]) → Transpose(perm): returns x and the Reshape. */
+function headSplit(tensor: string | undefined, perm: number[], idx: GraphIndex) {
+  const transpose = idx.parent(tensor, "Transpose");
+  if (!transpose || JSON.stringify(getIntsAttr(transpose, "perm")) !== JSON.stringify(perm)) return undefined;
+  const reshape = idx.parent(transpose.input?.[0], "Reshape");
+  return reshape ? { x: reshape.input![0], reshape } : undefined;
+}
+
+/** Add(MatMul(x, W), b) with a constant fp32 2-D W: returns x, W and b. */
+function projection(tensor: string, idx: GraphIndex) {
+  const add = idx.parent(tensor, "Add");
+  const split = add && idx.splitConstant(add);
+  const matmul = split && idx.parent(split[0], "MatMul");
+  const w = matmul && idx.tensor(matmul.input?.[1]);
+  if (!split || !matmul || !w || w.dataType !== DataType.FLOAT || tensorDims(w).length !== 2) return undefined;
+  return { x: matmul.input![0], w, bias: idx.tensor(split[1])! };
+}
+
+/** The int32 cast of the graph's attention_mask behind a (1 - mask) × -big bias, or undefined. */
+function maskIndexFor(maskBias: string, idx: GraphIndex, maskCasts: Map<string, string>): string | undefined {
+  const source = maskSource(maskBias, idx);
+  if (!source || !source.hasComplement) return undefined; // not a (1 - mask) * -big pattern we can express
+  return constInt32Cast(source.input, maskCasts);
+}
+
+function fuseAttention(
+  softmax: NodeProto,
+  idx: GraphIndex,
+  fresh: (b: string) => string,
+  addInit: (t: TensorProto) => string,
+  maskCasts: Map<string, string>,
+): { replace: NodeProto; with: NodeProto[] } | undefined {
+  const core = matchAttentionCore(softmax, idx);
+  if (!core) return undefined;
+  const { heads, merge, scale } = core;
+  const q = projection(core.q.x, idx);
+  const k = projection(core.k.x, idx);
+  const v = projection(core.v.x, idx);
+  if (!q || !k || !v || q.x !== k.x || q.x !== v.x) return undefined;
   const [hidden, outQ] = tensorDims(q.w);
-  if (!heads || outQ % heads !== 0 || tensorDims(k.w)[1] !== outQ || tensorDims(v.w)[1] !== outQ) return undefined;
+  if (outQ % heads !== 0 || tensorDims(k.w)[1] !== outQ || tensorDims(v.w)[1] !== outQ) return undefined;
   let maskIndex = "";
-  if (maskBias !== undefined) {
-    const source = maskSource(maskBias, idx);
-    if (!source || !source.hasComplement) return undefined; // not a (1 - mask) * -big pattern we can express
-    maskIndex = constInt32Cast(source.input, maskCasts);
+  if (core.maskBias !== undefined) {
+    const m = maskIndexFor(core.maskBias, idx, maskCasts);
+    if (m === undefined) return undefined;
+    maskIndex = m;
   }
   // Packed QKV weight [hidden, 3 * out] and bias [3 * out], as Attention expects.
   const [wq, wk, wv] = [q.w, k.w, v.w].map(floatValues);
@@ -418,6 +465,42 @@ function fuseAttention(
   return {
     replace: merge,
     with: [{ name: fresh("Attention"), opType: "Attention", domain: MS_DOMAIN, input: [q.x, wName, bName, maskIndex], output: [merge.output![0]], attribute: attrs }],
+  };
+}
+
+/**
+ * Attention core → MultiHeadAttention(q, k, v[, key_padding_mask]) over the projection
+ * outputs, whatever computes them (fp32 MatMul or a quantized chain). Without
+ * `maskCasts` the mask is dropped (the unpadded variant). The head size is not known
+ * from the graph here, so a non-default scale is always written out.
+ */
+function fuseMultiHeadAttention(
+  softmax: NodeProto,
+  idx: GraphIndex,
+  fresh: (b: string) => string,
+  maskCasts: Map<string, string> | undefined,
+): { replace: NodeProto; with: NodeProto[] } | undefined {
+  const core = matchAttentionCore(softmax, idx);
+  if (!core) return undefined;
+  const { q, k, v, heads, merge, scale } = core;
+  let mask = "";
+  if (core.maskBias !== undefined && maskCasts) {
+    const m = maskIndexFor(core.maskBias, idx, maskCasts);
+    if (m === undefined) return undefined;
+    mask = m;
+  }
+  return {
+    replace: merge,
+    with: [
+      {
+        name: fresh("MultiHeadAttention"),
+        opType: "MultiHeadAttention",
+        domain: MS_DOMAIN,
+        input: mask ? [q.x, k.x, v.x, "", mask] : [q.x, k.x, v.x],
+        output: [merge.output![0]],
+        attribute: [attrInt("num_heads", heads), attrFloat("scale", scale)],
+      },
+    ],
   };
 }
 

@@ -189,6 +189,11 @@ export async function loadModel(path: string): Promise<ModelProto> {
   } catch (err) {
     throw new WinnowError("MODEL_NOT_FOUND", `cannot read ONNX model ${path}: ${(err as Error).message}`, { details: { path }, cause: err });
   }
+  return decodeModel(bytes, path);
+}
+
+/** Parses ONNX bytes (`path` only names them in errors). */
+export function decodeModel(bytes: Uint8Array, path = "(buffer)"): ModelProto {
   try {
     const model = onnx.ModelProto.decode(bytes);
     if (!model.graph) throw new Error("no graph");

@@ -46,7 +46,7 @@ describe("fuseModel", () => {
       const dir = await ensureGeneratedModel(preset);
       const model = await loadModel(join(dir, "onnx", "model.onnx"));
       const { model: fused, report } = fuseModel(scrambleNames(model));
-      expect(report).toEqual({ layerNorm: 5, gelu: 2, biasGelu: 2, skipLayerNorm: 4, attention: 2, embedLayerNorm: 1 });
+      expect(report).toEqual({ layerNorm: 5, gelu: 2, biasGelu: 2, skipLayerNorm: 4, attention: 2, multiHeadAttention: 0, embedLayerNorm: 1 });
       const ops = opTypes(fused);
       for (const gone of ["Softmax", "Erf", "ReduceMean", "Sqrt", "Transpose", "LayerNormalization"]) expect(ops.has(gone), gone).toBe(false);
       for (const op of ["Attention", "SkipLayerNormalization", "BiasGelu", "EmbedLayerNormalization"]) expect(ops.has(op), op).toBe(true);
@@ -54,6 +54,43 @@ describe("fuseModel", () => {
       expect(maxDiff(await logits(model, dir, padId), await logits(fused, dir, padId))).toBeLessThan(1e-3);
     });
   }
+
+  for (const [preset, padId] of [["tiny-bert", 0], ["tiny-xlmr", 1]] as Array<[ModelPresetName, number]>) {
+    it(`${preset}: rewrites attention to MultiHeadAttention, masked for padded batches and mask-free for unpadded ones`, async () => {
+      const dir = await ensureGeneratedModel(preset);
+      const model = await loadModel(join(dir, "onnx", "model.onnx"));
+      const only = { layerNormAndGelu: false, biasGelu: false, skipLayerNorm: false, embedLayerNorm: false } as const;
+      const masked = fuseModel(scrambleNames(model), { attention: "multihead", ...only });
+      const unpadded = fuseModel(scrambleNames(model), { attention: "multihead-unpadded", ...only });
+      for (const f of [masked, unpadded]) {
+        expect(f.report).toEqual({ layerNorm: 0, gelu: 0, biasGelu: 0, skipLayerNorm: 0, attention: 0, multiHeadAttention: 2, embedLayerNorm: 0 });
+        expect(opTypes(f.model).has("Softmax")).toBe(false);
+        expect(opTypes(f.model).has("Erf")).toBe(true); // other fusions stayed off
+      }
+      // The padded batch (three pairs of different lengths): the masked rewrite matches.
+      const reference = await logits(model, dir, padId);
+      expect(maxDiff(reference, await logits(masked.model, dir, padId))).toBeLessThan(1e-4);
+      // The mask-free rewrite is wrong on that batch (padding is attended to)…
+      expect(maxDiff(reference, await logits(unpadded.model, dir, padId))).toBeGreaterThan(1e-3);
+      // …and right for every pair on its own.
+      const tokenizer = loadTokenizer(dir);
+      for (const pair of pairs) {
+        const single = async (m: ModelProto) => (await runBatch(await ort.InferenceSession.create(encodeModel(m), { intraOpNumThreads: 1 }), encodePairs(tokenizer, [pair], padId))).data;
+        expect(maxDiff(await single(model), await single(unpadded.model))).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  it("rewrites attention to MultiHeadAttention in an int8 graph, leaving the quantized projections alone", async () => {
+    const dir = await ensureGeneratedModel("tiny-bert");
+    const model = await loadModel(join(dir, "onnx", "model.onnx"));
+    const int8 = quantizeModel(model);
+    const { model: rewritten, report } = fuseModel(int8, { attention: "multihead", layerNormAndGelu: false, biasGelu: false, skipLayerNorm: false, embedLayerNorm: false });
+    expect(report.multiHeadAttention).toBe(2);
+    const count = (m: ModelProto, op: string) => m.graph!.node!.filter((n) => n.opType === op).length;
+    expect(count(rewritten, "MatMulInteger")).toBe(count(int8, "MatMulInteger"));
+    expect(maxDiff(await logits(int8, dir, 0), await logits(rewritten, dir, 0))).toBeLessThan(1e-4);
+  });
 
   it("can leave residual layer norms and GELU biases unfused while fusing attention", async () => {
     const dir = await ensureGeneratedModel("tiny-bert");

@@ -22,6 +22,7 @@ const specSchema = z.strictObject({
   executionProvider: z.string().min(1).optional(),
   memoryArena: z.boolean().optional(),
   spinWait: z.boolean().optional(),
+  flashAttention: z.boolean().optional(),
   cache: z.union([z.boolean(), z.strictObject({ maxBytes: positiveInt.optional(), ttlMs: z.number().positive().optional() })]).optional(),
   scores: z.enum(["normalized", "logit", "calibrated"]).optional(),
   calibration: z.union([z.string().min(1), z.strictObject({ kind: z.literal("platt").optional(), a: z.number(), b: z.number() })]).optional(),

@@ -57,6 +57,12 @@ describe("CrossEncoderReranker on generated models", () => {
       // Sorted by score, descending.
       for (let i = 1; i < results.length; i++) expect(results[i - 1].score).toBeGreaterThanOrEqual(results[i].score);
       expect(r.model!.session.takesTokenTypeIds).toBe(folder() === bert);
+      // Both graphs took part: unpadded batches (single pairs here) through the flash-attention
+      // rewrite, padded ones through the graph as exported; both matched the reference above.
+      expect(r.model!.session.flashAttention).toEqual({ enabled: true });
+      const { runs, unpaddedRuns } = r.model!.session.stats;
+      expect(unpaddedRuns).toBeGreaterThan(0);
+      expect(runs).toBeGreaterThan(unpaddedRuns);
     } finally {
       await r.close();
     }
@@ -208,6 +214,26 @@ describe("CrossEncoderReranker on generated models", () => {
     } finally {
       await quiet.close?.();
       await spinning.close?.();
+    }
+  });
+
+  it("scores the same without the flash-attention session, and sends only unpadded batches to it", async () => {
+    const docs = [...DOCS, DOCS[0], DOCS[0]]; // two equal-length pairs can share an unpadded batch
+    const flash = await CrossEncoderReranker.load({ model: bert, scores: "logit", batchTokens: 64 });
+    const plain = await CrossEncoderReranker.load({ model: bert, scores: "logit", batchTokens: 64, flashAttention: false });
+    try {
+      const [a, b] = [await flash.rerank(QUERY, docs), await plain.rerank(QUERY, docs)];
+      const byIndex = new Map(b.map((r) => [r.index, r.score]));
+      for (const r of a) expect(r.score).toBeCloseTo(byIndex.get(r.index)!, 4);
+      expect(plain.model!.session.flashAttention).toEqual({ enabled: false, reason: expect.stringContaining("flashAttention: false") });
+      expect(plain.model!.session.stats.unpaddedRuns).toBe(0);
+      const s = flash.model!.session.stats;
+      expect(s.runs).toBe(plain.model!.session.stats.runs);
+      expect(s.unpaddedRuns).toBeGreaterThan(0);
+      expect(s.unpaddedRuns).toBeLessThan(s.runs);
+    } finally {
+      await flash.close();
+      await plain.close();
     }
   });
 });
