@@ -21,6 +21,7 @@ import {
   floatTensor,
   getFloatAttr,
   getIntAttr,
+  onnx,
   getIntsAttr,
   loadModel,
   saveModel,
@@ -39,7 +40,7 @@ export interface FusionReport {
   biasGelu: number;
   skipLayerNorm: number;
   attention: number;
-  /** Attention cores rewritten to MultiHeadAttention (attention: "multihead" / "multihead-unpadded"). */
+  /** Attention cores rewritten to MultiHeadAttention (attention: "multihead", "multihead-unpadded", "flash-when-unpadded"). */
   multiHeadAttention: number;
   embedLayerNorm: number;
 }
@@ -55,9 +56,12 @@ export interface FuseOptions {
    *   takes its flash-attention path (it has none for masked attention). The graph then
    *   ignores `attention_mask`: valid only for batches without padding (one pair, or pairs
    *   of equal length);
+   * - "flash-when-unpadded": each attention core becomes `If(every attention_mask entry is 1)`:
+   *   then mask-free `MultiHeadAttention` (the flash kernel), else the core as exported.
+   *   Correct for any batch, one graph, one copy of the weights;
    * - false: leave attention as it is.
    */
-  attention?: boolean | "multihead" | "multihead-unpadded";
+  attention?: boolean | "multihead" | "multihead-unpadded" | "flash-when-unpadded";
   /** Fuse decomposed LayerNorm into LayerNormalization and erf-GELU into Gelu (default true). */
   layerNormAndGelu?: boolean;
   /** Fuse the embedding Gathers + LayerNorm into EmbedLayerNormalization (default true). */
@@ -74,6 +78,7 @@ class GraphIndex {
   readonly consumers = new Map<string, NodeProto[]>();
   readonly inits: Map<string, TensorProto>;
   readonly graphInputs: Set<string>;
+  readonly graphOutputs: Set<string>;
 
   constructor(
     readonly nodes: NodeProto[],
@@ -82,9 +87,10 @@ class GraphIndex {
   ) {
     this.inits = inits;
     this.graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? "").filter((n) => !inits.has(n)));
+    this.graphOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ""));
     for (const n of nodes) {
       for (const o of n.output ?? []) this.producer.set(o, n);
-      for (const i of n.input ?? []) {
+      for (const i of nodeUses(n)) {
         if (!i) continue;
         const list = this.consumers.get(i) ?? [];
         list.push(n);
@@ -303,7 +309,18 @@ export function fuseModel(model: ModelProto, options: FuseOptions = {}): { model
   if (attention) {
     const maskCasts = new Map<string, string>();
     if (attention === true) report.attention = pass((softmax, idx) => fuseAttention(softmax, idx, fresh, addInit, maskCasts));
-    else report.multiHeadAttention = pass((softmax, idx) => fuseMultiHeadAttention(softmax, idx, fresh, attention === "multihead" ? maskCasts : undefined));
+    else if (attention === "flash-when-unpadded") {
+      const conditions = new Map<string, string>();
+      report.multiHeadAttention = pass((softmax, idx) => fuseFlashWhenUnpadded(softmax, idx, fresh, conditions));
+      // One "all ones" test per mask input, computed once in front of the layers.
+      const tests: NodeProto[] = [];
+      for (const [mask, cond] of conditions) {
+        const min = fresh("mask_min");
+        tests.push({ name: fresh("MaskMin"), opType: "ReduceMin", input: [mask], output: [min], attribute: [attrInt("keepdims", 0)] });
+        tests.push({ name: fresh("MaskAllOnes"), opType: "Cast", input: [min], output: [cond], attribute: [attrInt("to", DataType.BOOL)] });
+      }
+      nodes = [...tests, ...nodes];
+    } else report.multiHeadAttention = pass((softmax, idx) => fuseMultiHeadAttention(softmax, idx, fresh, attention === "multihead" ? maskCasts : undefined));
     // The int32 mask casts are new nodes: add them in front (topological order is restored below).
     if (maskCasts.size > 0) {
       const casts: NodeProto[] = [...maskCasts].map(([input, out]) => ({ name: fresh("MaskCast"), opType: "Cast", input: [input], output: [out], attribute: [attrInt("to", DataType.INT32)] }));
@@ -312,7 +329,7 @@ export function fuseModel(model: ModelProto, options: FuseOptions = {}): { model
   }
 
   nodes = topologicalSort(eliminateDeadNodes(nodes, graph), graph, inits);
-  const used = new Set(nodes.flatMap((n) => n.input ?? []));
+  const used = new Set(nodes.flatMap(nodeUses));
   const fused: ModelProto = {
     ...model,
     opsetImport: [...(model.opsetImport ?? [])],
@@ -398,7 +415,8 @@ function matchAttentionCore(softmax: NodeProto, idx: GraphIndex) {
   if (!merge) return undefined;
   const heads = headsFromReshape(q.reshape, idx);
   if (!heads) return undefined;
-  return { q, k, v, scale, maskBias, merge, heads };
+  const nodes = [q.reshape, q.transpose, k.reshape, k.transpose, v.reshape, v.transpose, qk, scaleNode, ...(maskAdd ? [maskAdd] : []), softmax, pv, back, merge];
+  return { q, k, v, scale, maskBias, merge, heads, nodes };
 }
 
 /** Reshape(x, [0, 0, heads, head_size]) → Transpose(perm): returns x and the Reshape. */
@@ -406,7 +424,7 @@ function headSplit(tensor: string | undefined, perm: number[], idx: GraphIndex) 
   const transpose = idx.parent(tensor, "Transpose");
   if (!transpose || JSON.stringify(getIntsAttr(transpose, "perm")) !== JSON.stringify(perm)) return undefined;
   const reshape = idx.parent(transpose.input?.[0], "Reshape");
-  return reshape ? { x: reshape.input![0], reshape } : undefined;
+  return reshape ? { x: reshape.input![0], reshape, transpose } : undefined;
 }
 
 /** Add(MatMul(x, W), b) with a constant fp32 2-D W: returns x, W and b. */
@@ -502,6 +520,83 @@ function fuseMultiHeadAttention(
       },
     ],
   };
+}
+
+/**
+ * Attention core → If(mask is all ones) { MultiHeadAttention(q, k, v) } else { the core
+ * as exported }. The else branch holds the original nodes, reading q, k, v and the mask
+ * bias from the outer graph. `conditions` maps each mask input to its condition tensor
+ * (created by the caller). A core without a mask needs no If: plain MultiHeadAttention.
+ */
+function fuseFlashWhenUnpadded(
+  softmax: NodeProto,
+  idx: GraphIndex,
+  fresh: (b: string) => string,
+  conditions: Map<string, string>,
+): { replace: NodeProto; with: NodeProto[] } | undefined {
+  const core = matchAttentionCore(softmax, idx);
+  if (!core) return undefined;
+  const { q, k, v, heads, merge, scale } = core;
+  const out = merge.output![0];
+  const flash = (output: string): NodeProto => ({
+    name: fresh("MultiHeadAttention"),
+    opType: "MultiHeadAttention",
+    domain: MS_DOMAIN,
+    input: [q.x, k.x, v.x],
+    output: [output],
+    attribute: [attrInt("num_heads", heads), attrFloat("scale", scale)],
+  });
+  if (core.maskBias === undefined) return { replace: merge, with: [flash(out)] };
+  const source = maskSource(core.maskBias, idx);
+  if (!source) return undefined;
+  // Every intermediate of the core must stay inside it, or moving it into a branch breaks a consumer.
+  const inside = new Set(core.nodes);
+  for (const n of core.nodes) {
+    if (n === merge) continue;
+    for (const o of n.output ?? []) if ((idx.consumers.get(o) ?? []).some((c) => !inside.has(c)) || idx.graphOutputs.has(o)) return undefined;
+  }
+  let cond = conditions.get(source.input);
+  if (!cond) {
+    cond = fresh("attention_mask_all_ones");
+    conditions.set(source.input, cond);
+  }
+  const exported = fresh("attention_exported");
+  const flashOut = fresh("attention_flash");
+  const elseNodes = core.nodes.map((n) => (n === merge ? { ...n, output: [exported] } : n));
+  const branch = (name: string, nodes: NodeProto[], output: string): GraphProto => ({
+    name,
+    node: nodes,
+    output: [{ name: output, type: { tensorType: { elemType: DataType.FLOAT } } }], // shape left to inference
+  });
+  return {
+    replace: merge,
+    with: [
+      {
+        name: fresh("FlashWhenUnpadded"),
+        opType: "If",
+        input: [cond],
+        output: [out],
+        attribute: [
+          { name: "then_branch", type: onnx.AttributeProto.AttributeType.GRAPH, g: branch(fresh("flash_branch"), [flash(flashOut)], flashOut) },
+          { name: "else_branch", type: onnx.AttributeProto.AttributeType.GRAPH, g: branch(fresh("exported_branch"), elseNodes, exported) },
+        ],
+      },
+    ],
+  };
+}
+
+/** Tensors a node reads: its inputs, and what nodes in its subgraphs (If branches…) read from outside them. */
+function nodeUses(node: NodeProto): string[] {
+  const uses = [...(node.input ?? [])];
+  for (const a of node.attribute ?? []) {
+    for (const g of [a.g, ...(a.graphs ?? [])]) {
+      if (!g) continue;
+      const inner = new Set<string>([...(g.initializer ?? []).map((t) => t.name ?? ""), ...(g.input ?? []).map((i) => i.name ?? "")]);
+      for (const n of g.node ?? []) for (const o of n.output ?? []) inner.add(o);
+      for (const n of g.node ?? []) for (const u of nodeUses(n)) if (u && !inner.has(u)) uses.push(u);
+    }
+  }
+  return uses;
 }
 
 /** Leaves of an Add tree (through Adds with a single consumer). */
@@ -613,7 +708,7 @@ function eliminateDeadNodes(nodes: NodeProto[], graph: GraphProto): NodeProto[] 
     const p = producer.get(t);
     if (!p || live.has(p)) continue;
     live.add(p);
-    for (const i of p.input ?? []) if (i) stack.push(i);
+    for (const i of nodeUses(p)) if (i) stack.push(i);
   }
   return nodes.filter((n) => live.has(n));
 }
@@ -626,7 +721,7 @@ function topologicalSort(nodes: NodeProto[], graph: GraphProto, inits: Map<strin
   while (pending.length > 0) {
     const next: NodeProto[] = [];
     for (const n of pending) {
-      if ((n.input ?? []).every((i) => available.has(i))) {
+      if (nodeUses(n).every((i) => available.has(i))) {
         out.push(n);
         for (const o of n.output ?? []) available.add(o);
       } else next.push(n);

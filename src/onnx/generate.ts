@@ -10,7 +10,7 @@ import { join, dirname, basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WinnowError } from "../core/errors.js";
 import { MODEL_PRESETS, isModelPresetName, type ModelPreset, type ModelPresetName } from "./presets.js";
-import { buildModel, createWeights } from "./bert-graph.js";
+import { buildModel, createWeights, type WeightMap } from "./bert-graph.js";
 import { writeFileAtomic } from "../core/atomic-file.js";
 import { saveModel } from "./onnx-graph.js";
 import { quantizeModel } from "./quantize.js";
@@ -29,6 +29,11 @@ export interface GenerateModelOptions {
   seed?: number;
   /** Also write onnx/model_quantized.onnx (int8 dynamic; default true). */
   quantized?: boolean;
+  /**
+   * Weights to use instead of seeded random ones (HF names, linear weights [in, out];
+   * see createWeights), e.g. from scripts/train-cross-encoder.ts. Recorded in the marker.
+   */
+  weights?: { map: WeightMap; source: Record<string, unknown> };
 }
 
 function checkPreset(preset: string): ModelPreset {
@@ -98,7 +103,7 @@ export async function generateModel(options: GenerateModelOptions): Promise<stri
   await writeFileAtomic(join(dir, "special_tokens_map.json"), json(tokenizer["special_tokens_map.json"]));
   if (tokenizer["vocab.txt"] !== undefined) await writeFileAtomic(join(dir, "vocab.txt"), tokenizer["vocab.txt"]);
 
-  const weights = createWeights(preset, tokenizer.vocabSize, tokenizer.padTokenId, seed);
+  const weights = options.weights?.map ?? createWeights(preset, tokenizer.vocabSize, tokenizer.padTokenId, seed);
   const model = buildModel(preset, weights, { padTokenId: tokenizer.padTokenId });
   const modelPath = join(dir, "onnx", "model.onnx");
   await saveModel(modelPath, model);
@@ -108,7 +113,7 @@ export async function generateModel(options: GenerateModelOptions): Promise<stri
     await saveModel(join(dir, "onnx", "model_quantized.onnx"), quantizeModel(model));
     files.push("onnx/model_quantized.onnx");
   }
-  await writeFileAtomic(join(dir, GENERATED_MARKER), json({ generator: "winnow", version: GENERATOR_VERSION, preset: options.preset, seed, files }));
+  await writeFileAtomic(join(dir, GENERATED_MARKER), json({ generator: "winnow", version: GENERATOR_VERSION, preset: options.preset, seed, files, ...(options.weights ? { weights: options.weights.source } : {}) }));
   return dir;
 }
 

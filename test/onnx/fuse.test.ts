@@ -74,10 +74,25 @@ describe("fuseModel", () => {
       expect(maxDiff(reference, await logits(unpadded.model, dir, padId))).toBeGreaterThan(1e-3);
       // …and right for every pair on its own.
       const tokenizer = loadTokenizer(dir);
+      const single = async (m: ModelProto, pair: [string, string]) => (await runBatch(await ort.InferenceSession.create(encodeModel(m), { intraOpNumThreads: 1 }), encodePairs(tokenizer, [pair], padId))).data;
+      for (const pair of pairs) expect(maxDiff(await single(model, pair), await single(unpadded.model, pair))).toBeLessThan(1e-4);
+
+      // flash-when-unpadded: one graph that is right for both, the weights not copied.
+      const both = fuseModel(scrambleNames(model), { attention: "flash-when-unpadded", ...only });
+      expect(both.report.multiHeadAttention).toBe(2);
+      const ifs = both.model.graph!.node!.filter((n) => n.opType === "If");
+      expect(ifs).toHaveLength(2);
+      expect(ifs.every((n) => n.input![0] === ifs[0].input![0])).toBe(true); // one mask test shared by the layers
+      expect(both.model.graph!.initializer!.length).toBeLessThanOrEqual(model.graph!.initializer!.length);
+      // Bit for bit: the padded batch takes the exported branch, a single pair the flash one
+      // (whose float rounding differs from the exported attention's, which tells them apart).
+      expect(maxDiff(reference, await logits(both.model, dir, padId))).toBe(0);
+      let flashDiffers = false;
       for (const pair of pairs) {
-        const single = async (m: ModelProto) => (await runBatch(await ort.InferenceSession.create(encodeModel(m), { intraOpNumThreads: 1 }), encodePairs(tokenizer, [pair], padId))).data;
-        expect(maxDiff(await single(model), await single(unpadded.model))).toBeLessThan(1e-4);
+        expect(maxDiff(await single(unpadded.model, pair), await single(both.model, pair))).toBe(0);
+        if (maxDiff(await single(model, pair), await single(both.model, pair)) > 0) flashDiffers = true;
       }
+      expect(flashDiffers).toBe(true);
     });
   }
 

@@ -36,19 +36,19 @@ export interface PairSessionOptions {
    */
   spinWait?: boolean;
   /**
-   * Score batches without padding (one pair, or pairs of equal length) through a second
-   * session whose attention is rewritten at load into ONNX Runtime's `MultiHeadAttention`
-   * without a mask, which on the CPU runs ONNX Runtime's flash-attention kernel (it has
-   * none for masked attention). Padded batches keep the graph as exported. Default: on
-   * for the CPU provider, for single-file models up to 1 GiB whose attention the rewrite
-   * recognizes (BERT / RoBERTa / XLM-R exports); otherwise off. Costs a second copy of the
-   * weights in memory. Measured on MiniLM-L6 int8, SciFact pairs of 329 tokens, 2 threads:
-   * 14.1 vs 18.7 ms per pair (fp32: 29.0 vs 32.5); see docs/cross-encoder.md.
+   * Rewrite the graph's attention at load so that batches without padding (one pair, or
+   * pairs of equal length) run ONNX Runtime's `MultiHeadAttention` without a mask, which
+   * on the CPU is a flash-attention kernel (it has none for masked attention); padded
+   * batches take the attention as exported. Each layer's attention becomes an `If` on
+   * "attention_mask is all ones", so it is one graph and one copy of the weights.
+   * Default: on for the CPU provider, for single-file models up to 1 GiB whose attention
+   * the rewrite recognizes (BERT / RoBERTa / XLM-R exports); otherwise off, with the
+   * reason in `flashAttention`. Measured: docs/cross-encoder.md.
    */
   flashAttention?: boolean;
 }
 
-/** Above this the flash-attention copy is not made (a second copy of a large model's weights). */
+/** Above this the graph is loaded as exported: the rewrite holds the file in memory once more while loading. */
 export const FLASH_ATTENTION_MAX_MODEL_BYTES = 1 << 30;
 
 /** Why a session has no flash-attention companion (undefined when it has one). */
@@ -72,7 +72,7 @@ export class PairSession {
   private pools = new Map<string, BigInt64Array>();
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** Forward passes so far, and how many of them went to the unpadded (flash-attention) session. */
+  /** Forward passes so far, and how many of them were unpadded (flash attention, when enabled). */
   readonly stats = { runs: 0, unpaddedRuns: 0 };
 
   private constructor(
@@ -80,7 +80,6 @@ export class PairSession {
     private readonly session: OrtSession,
     readonly numLabels: number,
     readonly padId: number,
-    private readonly unpadded: OrtSession | undefined,
     readonly flashAttention: FlashAttentionState,
   ) {
     this.inputNames = session.inputNames;
@@ -115,22 +114,16 @@ export class PairSession {
       // Config entries (onnxruntime_session_options_config_keys.h), flattened by the binding.
       extra: { session: { intra_op: { allow_spinning: options.spinWait === false ? "0" : "1" } } },
     };
-    let session: OrtSession;
-    try {
-      session = await ort.InferenceSession.create(path, sessionOptions);
-    } catch (err) {
-      throw new WinnowError("MODEL_LOAD_FAILED", `cannot load ONNX model ${path}: ${(err as Error).message}`, { details: { path }, cause: err });
-    }
-    let unpadded: OrtSession | undefined;
     let flash: FlashAttentionState;
+    let session: OrtSession | undefined;
     if (options.flashAttention === false) flash = { enabled: false, reason: "turned off (flashAttention: false)" };
     else if (provider !== "cpu" && options.flashAttention !== true) flash = { enabled: false, reason: `only measured on the CPU provider (set flashAttention: true to use it on ${provider})` };
     else {
-      const graph = await unpaddedGraph(path);
+      const graph = await flashGraph(path);
       if ("reason" in graph) flash = { enabled: false, reason: graph.reason };
       else {
         try {
-          unpadded = await ort.InferenceSession.create(graph.bytes, sessionOptions);
+          session = await ort.InferenceSession.create(graph.bytes, sessionOptions);
           flash = { enabled: true };
         } catch (err) {
           // A build without the contrib op, say: the graph as exported still works.
@@ -138,7 +131,12 @@ export class PairSession {
         }
       }
     }
-    return new PairSession(ort, session, numLabels, padId, unpadded, flash);
+    try {
+      session ??= await ort.InferenceSession.create(path, sessionOptions);
+    } catch (err) {
+      throw new WinnowError("MODEL_LOAD_FAILED", `cannot load ONNX model ${path}: ${(err as Error).message}`, { details: { path }, cause: err });
+    }
+    return new PairSession(ort, session, numLabels, padId, flash);
   }
 
   private buffer(name: string, size: number): BigInt64Array {
@@ -194,13 +192,12 @@ export class PairSession {
       const data = name === "input_ids" ? ids : name === "attention_mask" ? mask : types!;
       feeds[name] = new this.ort.Tensor("int64", data, dims);
     }
-    // The unpadded graph ignores attention_mask: only batches whose rows all have the same length go there.
-    const session = !padded && this.unpadded ? this.unpadded : this.session;
+    // The rewritten graph itself tests the mask for "no padding", the same condition as here.
     this.stats.runs++;
-    if (session === this.unpadded) this.stats.unpaddedRuns++;
+    if (!padded && this.flashAttention.enabled) this.stats.unpaddedRuns++;
     let out;
     try {
-      out = await session.run(feeds, [this.outputName]);
+      out = await this.session.run(feeds, [this.outputName]);
     } catch (err) {
       throw new WinnowError("INTERNAL", `ONNX Runtime failed on a batch of ${batch.length}×${width}: ${(err as Error).message}`, { cause: err });
     }
@@ -222,17 +219,16 @@ export class PairSession {
     await this.queue;
     this.pools.clear();
     await this.session.release();
-    await this.unpadded?.release();
   }
 }
 
-/** The graph at `path` with attention rewritten to mask-free MultiHeadAttention, or why not. */
-async function unpaddedGraph(path: string): Promise<{ bytes: Uint8Array } | { reason: string }> {
+/** The graph at `path` with attention rewritten to flash-when-unpadded (see fuseModel), or why not. */
+async function flashGraph(path: string): Promise<{ bytes: Uint8Array } | { reason: string }> {
   const size = (await stat(path)).size;
-  if (size > FLASH_ATTENTION_MAX_MODEL_BYTES) return { reason: `model file is ${(size / 2 ** 20).toFixed(0)} MiB, over the ${FLASH_ATTENTION_MAX_MODEL_BYTES / 2 ** 20} MiB limit for a second copy` };
+  if (size > FLASH_ATTENTION_MAX_MODEL_BYTES) return { reason: `model file is ${(size / 2 ** 20).toFixed(0)} MiB, over the ${FLASH_ATTENTION_MAX_MODEL_BYTES / 2 ** 20} MiB limit for rewriting it in memory` };
   const model = decodeModel(await readFile(path), path);
   if ((model.graph?.initializer ?? []).some((t) => t.dataLocation === 1)) return { reason: "weights are in an external data file" };
-  const { model: rewritten, report } = fuseModel(model, { attention: "multihead-unpadded", layerNormAndGelu: false, biasGelu: false, skipLayerNorm: false, embedLayerNorm: false });
+  const { model: rewritten, report } = fuseModel(model, { attention: "flash-when-unpadded", layerNormAndGelu: false, biasGelu: false, skipLayerNorm: false, embedLayerNorm: false });
   if (report.multiHeadAttention === 0) return { reason: "the graph's attention is not a pattern the rewrite recognizes" };
   return { bytes: encodeModel(rewritten) };
 }
