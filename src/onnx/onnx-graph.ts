@@ -79,8 +79,22 @@ export function tensorDims(t: TensorProto): number[] {
   return (t.dims ?? []).map((d) => toNumber(d as number));
 }
 
+/** Throws when a tensor has elements but no data here (a skeleton stub, or external data). */
+function checkLoaded(t: TensorProto, values: ArrayLike<number>): void {
+  const elements = tensorDims(t).reduce((a, b) => a * b, 1);
+  if (values.length === 0 && elements > 0) {
+    throw new WinnowError("INTERNAL", `initializer ${t.name}: its data is not loaded (stored externally, or read as a skeleton)`, { details: { initializer: t.name } });
+  }
+}
+
 /** A tensor's values as float64 (for FLOAT, INT64, INT32 and INT8/UINT8 initializers). */
 export function tensorValues(t: TensorProto): Float64Array {
+  const values = tensorValuesUnchecked(t);
+  checkLoaded(t, values);
+  return values;
+}
+
+function tensorValuesUnchecked(t: TensorProto): Float64Array {
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
   // rawData may be an unaligned view into the decode buffer: copy before reinterpreting.
   const bytes = raw ? Uint8Array.from(raw) : undefined;
@@ -108,8 +122,9 @@ export function floatValues(t: TensorProto): Float32Array {
   if (t.dataType !== DataType.FLOAT) {
     throw new WinnowError("MODEL_LOAD_FAILED", `initializer ${t.name} is not float32`, { details: { initializer: t.name } });
   }
-  if (t.rawData && t.rawData.length > 0) return new Float32Array(Uint8Array.from(t.rawData).buffer);
-  return Float32Array.from(t.floatData ?? []);
+  const values = t.rawData && t.rawData.length > 0 ? new Float32Array(Uint8Array.from(t.rawData).buffer) : Float32Array.from(t.floatData ?? []);
+  checkLoaded(t, values);
+  return values;
 }
 
 // ---------------------------------------------------------------- builder

@@ -1,9 +1,10 @@
-import { readFile, stat } from "node:fs/promises";
-import { cpus } from "node:os";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
 import type { InferenceSession as OrtSession } from "onnxruntime-node";
 import { WinnowError } from "../../core/errors.js";
 import { fuseModel } from "../../onnx/fuse.js";
-import { decodeModel, encodeModel } from "../../onnx/onnx-graph.js";
+import { readModelSkeleton, writeModelWithNodes } from "../../onnx/model-splice.js";
 import type { PairUnit } from "./pair-encoder.js";
 
 /**
@@ -123,11 +124,13 @@ export class PairSession {
       if ("reason" in graph) flash = { enabled: false, reason: graph.reason };
       else {
         try {
-          session = await ort.InferenceSession.create(graph.bytes, sessionOptions);
+          session = await ort.InferenceSession.create(graph.path, sessionOptions);
           flash = { enabled: true };
         } catch (err) {
           // A build without the contrib op, say: the graph as exported still works.
           flash = { enabled: false, reason: `ONNX Runtime rejected the rewritten graph: ${(err as Error).message}` };
+        } finally {
+          await graph.cleanup();
         }
       }
     }
@@ -222,13 +225,36 @@ export class PairSession {
   }
 }
 
-/** The graph at `path` with attention rewritten to flash-when-unpadded (see fuseModel), or why not. */
-async function flashGraph(path: string): Promise<{ bytes: Uint8Array } | { reason: string }> {
+/**
+ * The graph at `path` with attention rewritten to flash-when-unpadded (see fuseModel),
+ * written to a temporary file (weights copied from the original, never held in memory),
+ * or why not.
+ */
+async function flashGraph(path: string): Promise<{ path: string; cleanup: () => Promise<void> } | { reason: string }> {
   const size = (await stat(path)).size;
-  if (size > FLASH_ATTENTION_MAX_MODEL_BYTES) return { reason: `model file is ${(size / 2 ** 20).toFixed(0)} MiB, over the ${FLASH_ATTENTION_MAX_MODEL_BYTES / 2 ** 20} MiB limit for rewriting it in memory` };
-  const model = decodeModel(await readFile(path), path);
-  if ((model.graph?.initializer ?? []).some((t) => t.dataLocation === 1)) return { reason: "weights are in an external data file" };
-  const { model: rewritten, report } = fuseModel(model, { attention: "flash-when-unpadded", layerNormAndGelu: false, biasGelu: false, skipLayerNorm: false, embedLayerNorm: false });
-  if (report.multiHeadAttention === 0) return { reason: "the graph's attention is not a pattern the rewrite recognizes" };
-  return { bytes: encodeModel(rewritten) };
+  if (size > FLASH_ATTENTION_MAX_MODEL_BYTES) return { reason: `model file is ${(size / 2 ** 20).toFixed(0)} MiB, over the ${FLASH_ATTENTION_MAX_MODEL_BYTES / 2 ** 20} MiB limit` };
+  const skeleton = await readModelSkeleton(path);
+  const inits = skeleton.model.graph?.initializer ?? [];
+  if (inits.some((t) => t.dataLocation === 1)) return { reason: "weights are in an external data file" };
+  let rewritten;
+  try {
+    rewritten = fuseModel(skeleton.model, { attention: "flash-when-unpadded", layerNormAndGelu: false, biasGelu: false, skipLayerNorm: false, embedLayerNorm: false });
+  } catch (err) {
+    return { reason: `the rewrite failed: ${(err as Error).message}` };
+  }
+  if (rewritten.report.multiHeadAttention === 0) return { reason: "the graph's attention is not a pattern the rewrite recognizes" };
+  const known = new Set(inits.map((t) => t.name));
+  if ((rewritten.model.graph?.initializer ?? []).some((t) => !known.has(t.name))) return { reason: "the rewrite needed new initializers" };
+  const addOpsets = (rewritten.model.opsetImport ?? [])
+    .filter((o) => !(skeleton.model.opsetImport ?? []).some((p) => (p.domain ?? "") === (o.domain ?? "")))
+    .map((o) => ({ domain: o.domain ?? "", version: Number(o.version ?? 1) }));
+  const dir = await mkdtemp(join(tmpdir(), "winnow-flash-"));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    await writeModelWithNodes(skeleton, rewritten.model.graph?.node ?? [], addOpsets, join(dir, "model.onnx"));
+  } catch (err) {
+    await cleanup();
+    return { reason: `cannot write the rewritten graph: ${(err as Error).message}` };
+  }
+  return { path: join(dir, "model.onnx"), cleanup };
 }
