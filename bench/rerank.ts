@@ -13,11 +13,11 @@
  * 256-token passages per query. Prints pairs/s, p50/p95 per 100-candidate request,
  * peak RSS, ratios to (a), and the compute ceiling (FLOPs per pair vs the machine's
  * measured fp32-FMA and int8-VNNI peaks, ../shared/README.md).
- * `--sweep [--budgets 256,512,…] [--all-workloads] [--arena-off]` instead times Winnow over a range
+ * `--sweep [--budgets 256,512,…] [--sweep-cases c,b] [--all-workloads] [--arena-off]` instead times Winnow over a range
  * of batchTokens (how the default was chosen).
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -151,13 +151,16 @@ async function runChild(caseName: string, workloadFile: string, modelDir: string
 /**
  * Runs cases a, b, c in their own processes, taking turns request by request (the
  * order rotates each round), and returns each case's totals as if it had run alone.
+ * A case name may carry a batch budget, `c@256`: case c with `--batch-tokens 256`.
  */
 async function runInterleaved(cases: string[], workloadFile: string, workload: Workload, modelDir: string, extra: string[]): Promise<Map<string, CaseResult>> {
   type Child = { name: string; send(line: string): void; next(): Promise<string>; end(): Promise<string> };
   const children: Child[] = [];
   for (const name of cases) {
     // One at a time: warm-ups do not overlap.
-    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", name, "--workload", workloadFile, "--model-dir", modelDir, "--interleaved", ...extra], {
+    const [caseName, budget] = name.split("@");
+    const own = budget ? ["--batch-tokens", budget] : [];
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child", caseName, "--workload", workloadFile, "--model-dir", modelDir, "--interleaved", ...extra, ...own], {
       stdio: ["pipe", "pipe", "inherit"],
       cwd: repoRoot,
     });
@@ -315,16 +318,27 @@ async function main(): Promise<void> {
   console.log(`bench:rerank — ${PRESET} (generated), ${queries} queries × ${candidates} candidates, ${threads} threads, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
 
   if (has("sweep")) {
+    // Budgets take turns request by request (as the cases below do), so drift hits all alike.
     const budgets = (arg("budgets") ?? "256,512,1024,2048,4096").split(",").map(Number);
-    const arenaOff = has("arena-off"); // also time the arena switched off (at 4096 tokens)
+    const arenaOff = has("arena-off"); // also time the arena switched off (at 4096 tokens), in its own run
+    const sweepCases = (arg("sweep-cases") ?? "c,b").split(",");
     for (const [wi, w] of workloads.entries()) {
       if (wi > 0 && !has("all-workloads")) break; // the SciFact mix unless --all-workloads
-      console.log(`\nbatchTokens sweep on ${w.name}:`);
-      console.log("case  batchTokens  arena  pairs/s  p50 ms  p95 ms  peak RSS MB");
-      const configs = ["c", "b"].flatMap((c) => [...budgets.map((bt) => [c, bt, "on"] as const), ...(arenaOff ? [[c, 4096, "off"] as const] : [])]);
-      for (const [c, bt, arena] of configs) {
-        const r = await runCase(c, files[wi], modelDir, ["--batch-tokens", String(bt), "--threads", String(threads), "--memory-arena", arena]);
-        console.log(`${c.padEnd(4)}  ${String(bt).padStart(11)}  ${arena.padStart(5)}  ${((r.pairs / r.totalMs) * 1000).toFixed(1).padStart(7)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}`);
+      console.log(`\nbatchTokens sweep on ${w.name} (budgets interleaved request by request; ratio = median per-request speed vs the first budget):`);
+      console.log("case  batchTokens  arena  pairs/s  p50 ms  p95 ms  peak RSS MB  per-request ratio");
+      for (const c of sweepCases) {
+        const names = budgets.map((bt) => `${c}@${bt}`);
+        const results = await runInterleaved(names, files[wi], w, modelDir, ["--threads", String(threads)]);
+        const first = results.get(names[0])!;
+        for (const [k, name] of names.entries()) {
+          const r = results.get(name)!;
+          const ratios = r.latenciesMs.map((ms, i) => first.latenciesMs[i] / ms).sort((a, b) => a - b);
+          console.log(`${c.padEnd(4)}  ${String(budgets[k]).padStart(11)}  ${"on".padStart(5)}  ${((r.pairs / r.totalMs) * 1000).toFixed(1).padStart(7)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}  ${ratios[Math.floor(ratios.length / 2)].toFixed(2).padStart(17)}`);
+        }
+        if (arenaOff) {
+          const r = await runCase(c, files[wi], modelDir, ["--batch-tokens", "4096", "--threads", String(threads), "--memory-arena", "off"]);
+          console.log(`${c.padEnd(4)}  ${"4096".padStart(11)}  ${"off".padStart(5)}  ${((r.pairs / r.totalMs) * 1000).toFixed(1).padStart(7)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}`);
+        }
       }
     }
     return;
@@ -357,22 +371,31 @@ async function main(): Promise<void> {
   console.log(`\nCompute ceiling: FLOPs per pair = 6 layers × (2 × ${(4 * HIDDEN * HIDDEN + 2 * HIDDEN * INTERMEDIATE) / 1e6}M params × L + 4·L²·${HIDDEN}); peaks fp32 ${(FP32_PEAK_PER_CORE / 1e9).toFixed(0)} GFLOP/s, int8 ${(INT8_PEAK_PER_CORE / 1e9).toFixed(0)} GOPS per core × ${threads} threads (../shared/README.md).`);
 
   if (!has("no-fidelity")) {
-    try {
-      const { measureFidelity, formatFidelityReport } = await import("../src/onnx/fidelity.js");
-      const report = await measureFidelity({
-        modelDir,
-        referencePath: join(modelDir, "onnx/model.onnx"),
-        candidatePath: join(modelDir, "onnx/model_quantized.onnx"),
-        datasetDir: scifact,
-        split: "test",
-        queries: quick ? 2 : 5,
-        docsPerQuery: quick ? 20 : 50,
-        threads,
-      });
-      console.log(`\nint8 fidelity vs fp32 (src/onnx/fidelity.ts):\n${formatFidelityReport(report)}`);
-    } catch (err) {
-      console.log(`\nint8 fidelity: not measured (${(err as Error).message})`);
+    const { measureFidelity, formatFidelityReport } = await import("../src/onnx/fidelity.js");
+    const { defaultModelCacheDir } = await import("../src/onnx/generate.js");
+    // The generated model (random weights), then, when scripts/train-cross-encoder.ts has
+    // been run, the same architecture with trained weights (a real logit spread).
+    const trained = join(defaultModelCacheDir(), `${PRESET}-scifact`);
+    const models: Array<[string, string]> = [[`${PRESET}, random weights`, modelDir]];
+    if (existsSync(join(trained, "onnx", "model_quantized.onnx"))) models.push([`${PRESET}-scifact, trained from scratch on SciFact train (scripts/train-cross-encoder.ts)`, trained]);
+    for (const [label, dir] of models) {
+      try {
+        const report = await measureFidelity({
+          modelDir: dir,
+          referencePath: join(dir, "onnx/model.onnx"),
+          candidatePath: join(dir, "onnx/model_quantized.onnx"),
+          datasetDir: scifact,
+          split: "test",
+          queries: quick ? 2 : 5,
+          docsPerQuery: quick ? 20 : 50,
+          threads,
+        });
+        console.log(`\nint8 fidelity vs fp32, ${label} (src/onnx/fidelity.ts):\n${formatFidelityReport(report)}`);
+      } catch (err) {
+        console.log(`\nint8 fidelity, ${label}: not measured (${(err as Error).message})`);
+      }
     }
+    if (models.length === 1) console.log(`(trained weights: run \`npx tsx scripts/train-cross-encoder.ts\` once, with Debian's python3-torch, to add that check)`);
   }
   try {
     rmSync(workDir, { recursive: true, force: true });

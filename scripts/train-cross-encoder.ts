@@ -20,6 +20,7 @@
  * fidelity check needs (docs/onnx-tools.md).
  */
 import { spawn } from "node:child_process";
+import * as ort from "onnxruntime-node";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -134,7 +135,26 @@ try {
     preset: PRESET,
     weights: { map, source: { trainedBy: "scripts/train-cross-encoder.ts", data: "SciFact train (qrels/train.tsv) + BM25 negatives", steps: Number(values.steps), seed } },
   });
-  console.error(`wrote ${out}`);
+  // The ONNX graph must compute what torch trained: same logits on the reference groups.
+  const reference = JSON.parse(await readFile(join(work, "reference.json"), "utf8")) as Array<{ ids: number[][]; types: number[][]; logits: number[] }>;
+  const session = await ort.InferenceSession.create(join(out, "onnx", "model.onnx"));
+  let worst = 0;
+  for (const g of reference) {
+    const width = Math.max(...g.ids.map((r) => r.length));
+    const tensor = (rows: number[][], fill: (r: number[], k: number) => number) =>
+      new ort.Tensor("int64", BigInt64Array.from(rows.flatMap((r) => Array.from({ length: width }, (_, k) => BigInt(k < r.length ? fill(r, k) : 0)))), [rows.length, width]);
+    const ids = g.ids;
+    const feeds = {
+      input_ids: tensor(ids, (r, k) => r[k]),
+      attention_mask: tensor(ids, () => 1),
+      token_type_ids: tensor(g.types, (r, k) => r[k]),
+    };
+    const logits = (await session.run(feeds)).logits.data as Float32Array;
+    g.logits.forEach((l, i) => (worst = Math.max(worst, Math.abs(l - logits[i]))));
+  }
+  await session.release();
+  if (!(worst <= 1e-3)) throw new Error(`the ONNX graph does not reproduce the trained model: max |logit difference| ${worst}`);
+  console.error(`wrote ${out} (ONNX matches torch within ${worst.toExponential(1)} on ${reference.length} reference groups)`);
 } finally {
   await rm(work, { recursive: true, force: true });
 }

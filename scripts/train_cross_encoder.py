@@ -17,7 +17,9 @@ GELU, additive mask bias, tanh pooler on [CLS], linear classifier).
 
 Input  (--data): JSON lines {"ids": [[...] x G], "types": [[...] x G]}; row 0 is relevant.
 Output (--out):  weights.bin (float32, little-endian, concatenated) and weights.json
-                 [{"name", "dims", "offset"}], linear weights stored [in, out].
+                 [{"name", "dims", "offset"}], linear weights stored [in, out];
+                 reference.json: the trained model's logits (eval mode) for the first
+                 groups, which the caller checks the ONNX graph against.
 """
 import argparse
 import json
@@ -191,6 +193,16 @@ def main():
     with open(os.path.join(a.out, "weights.json.tmp"), "w") as f:
         json.dump(manifest, f)
     os.replace(os.path.join(a.out, "weights.json.tmp"), os.path.join(a.out, "weights.json"))
+
+    model.eval()
+    reference = []
+    with torch.no_grad():
+        for g in groups[:4]:
+            ids, mask = pad(g["ids"], config["pad_token_id"])
+            types, _ = pad(g["types"], 0)
+            reference.append({"ids": g["ids"], "types": g["types"], "logits": model(ids, types, mask)[:, 0].tolist()})
+    with open(os.path.join(a.out, "reference.json"), "w") as f:
+        json.dump(reference, f)
 
 
 if __name__ == "__main__":

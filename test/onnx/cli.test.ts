@@ -29,12 +29,17 @@ describe("winnow generate-model / quantize / optimize", () => {
     expect(log.mock.calls.some((c) => /attention 2/.test(String(c[0])))).toBe(true);
     expect(log.mock.calls.at(-1)?.[0]).toMatch(/8 MatMul and 2 Attention nodes in int8/);
     expect(existsSync(join(dir, "onnx", "model_fused.onnx"))).toBe(true);
+    // The flash-attention rewrite also applies to the int8 graph.
+    await run("optimize", "--in", join(dir, "onnx", "model_quantized.onnx"), "--out", join(dir, "onnx", "model_flash.onnx"), "--flash-attention", "--no-skip-layer-norm", "--no-bias-gelu");
+    expect(log.mock.calls.at(-1)?.[0]).toMatch(/multiHeadAttention 2/);
+    expect(existsSync(join(dir, "onnx", "model_flash.onnx"))).toBe(true);
   });
 
   it("rejects bad flag values with a usage error naming the flag", async () => {
     await expect(run("generate-model", "--preset", "gpt-5", "--out", tmpdir())).rejects.toThrow(/--preset must be one of/);
     await expect(run("generate-model", "--preset", "tiny-bert", "--out", tmpdir(), "--seed", "-4")).rejects.toBeInstanceOf(UsageError);
     await expect(run("quantize", "--in", "a.onnx", "--out", "a.onnx")).rejects.toThrow(/--out must differ from --in/);
+    await expect(run("optimize", "--in", "a.onnx", "--out", "b.onnx", "--flash-attention", "--no-attention")).rejects.toThrow(/contradict/);
     await expect(run("quantize", "--in", "a.onnx", "--out", "b.onnx", "--queries", "0")).rejects.toThrow(/--queries must be an integer >= 1/);
   });
 });

@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .requiredOption("--in <model.onnx>", "ONNX model (fp32; an int8 model from `winnow quantize` fuses everything but attention)")
     .requiredOption("--out <model_fused.onnx>", "where to write the fused model (written atomically)")
     .option("--no-attention", "keep attention unfused")
+    .option("--flash-attention", "instead of Attention: If(no padding) mask-free MultiHeadAttention (ORT's CPU flash kernel) else attention as exported; also on int8 graphs (what the cross-encoder does at load)")
     .option("--no-embed-layer-norm", "keep the embedding Gathers and LayerNorm unfused")
     .option("--no-skip-layer-norm", "keep residual Add + LayerNormalization unfused (faster on ORT 1.30 CPU: docs/onnx-tools.md)")
     .option("--no-bias-gelu", "keep the FFN bias Add and Gelu unfused")
@@ -21,9 +22,10 @@ export function register(program: Command): void {
     .option("--per-channel", "with --quantize: per-column weight scales")
     .option("--fidelity", "then compare the output with --in on SciFact query–document pairs")
     .option("--dataset <dir>", "BEIR folder for --fidelity (default ../shared/datasets/scifact)")
-    .action(async (flags: { in: string; out: string; attention: boolean; embedLayerNorm: boolean; skipLayerNorm: boolean; biasGelu: boolean; quantize?: boolean; perChannel?: boolean; fidelity?: boolean; dataset?: string }) => {
+    .action(async (flags: { in: string; out: string; attention: boolean; flashAttention?: boolean; embedLayerNorm: boolean; skipLayerNorm: boolean; biasGelu: boolean; quantize?: boolean; perChannel?: boolean; fidelity?: boolean; dataset?: string }) => {
       if (resolve(flags.in) === resolve(flags.out)) throw new UsageError("--out must differ from --in");
-      const report = await fuseFile(flags.in, flags.out, { attention: flags.attention, embedLayerNorm: flags.embedLayerNorm, skipLayerNorm: flags.skipLayerNorm, biasGelu: flags.biasGelu });
+      if (flags.flashAttention && !flags.attention) throw new UsageError("--flash-attention and --no-attention contradict each other");
+      const report = await fuseFile(flags.in, flags.out, { attention: flags.flashAttention ? "flash-when-unpadded" : flags.attention, embedLayerNorm: flags.embedLayerNorm, skipLayerNorm: flags.skipLayerNorm, biasGelu: flags.biasGelu });
       const parts = Object.entries(report).map(([k, v]) => `${k} ${v}`).join(", ");
       console.log(`wrote ${flags.out}: fused ${parts}`);
       if (flags.quantize) {
