@@ -4,9 +4,12 @@
  * fidelity, fusion and speed can be checked on trained weights, not only random ones.
  *
  *   npx tsx scripts/train-cross-encoder.ts [--out .cache/models/minilm-l6-scifact]
- *       [--steps 300] [--groups-per-step 4] [--negatives 7] [--max-length 256] [--python /usr/bin/python3]
+ *       [--steps 150] [--groups-per-step 8] [--negatives 3] [--max-length 192] [--lr 2e-4] [--python /usr/bin/python3]
  *
- * Needs Debian's python3-torch and python3-numpy (`apt-get install python3-torch`);
+ * With the defaults: about 15 minutes on 2 cores (Debian's torch needs OpenBLAS,
+ * `apt-get install libopenblas0-pthread`: its default reference BLAS ran 35× slower).
+ *
+ * Needs Debian's python3-torch, python3-numpy and libopenblas0-pthread (`apt-get install python3-torch libopenblas0-pthread`);
  * nothing else, and not in CI. Data: SciFact train queries with their judged documents
  * as positives and BM25 top-50 documents that are not judged relevant as negatives
  * (../shared/datasets/scifact; the test queries are never read). Tokenized here with the
@@ -40,11 +43,11 @@ import { buildDatasetIndex, judgedQueries } from "../src/rerankers/learned/datas
 const { values } = parseArgs({
   options: {
     out: { type: "string" },
-    steps: { type: "string", default: "300" },
-    "groups-per-step": { type: "string", default: "4" },
-    negatives: { type: "string", default: "7" },
-    "max-length": { type: "string", default: "256" },
-    lr: { type: "string", default: "1e-4" },
+    steps: { type: "string", default: "150" },
+    "groups-per-step": { type: "string", default: "8" },
+    negatives: { type: "string", default: "3" },
+    "max-length": { type: "string", default: "192" },
+    lr: { type: "string", default: "2e-4" },
     seed: { type: "string", default: "42" },
     python: { type: "string" },
     dataset: { type: "string" },
@@ -119,7 +122,7 @@ try {
     child.on("error", fail);
     child.on("exit", (c) => done(c ?? 1));
   });
-  if (code !== 0) throw new Error(`${python} ${script} exited with ${code} (is python3-torch installed? apt-get install python3-torch python3-numpy)`);
+  if (code !== 0) throw new Error(`${python} ${script} exited with ${code} (is python3-torch installed? apt-get install python3-torch python3-numpy libopenblas0-pthread)`);
 
   const manifest = JSON.parse(await readFile(join(work, "weights.json"), "utf8")) as Array<{ name: string; dims: number[]; offset: number }>;
   const bin = await readFile(join(work, "weights.bin"));

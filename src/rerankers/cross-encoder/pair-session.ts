@@ -231,9 +231,15 @@ export class PairSession {
  * or why not.
  */
 async function flashGraph(path: string): Promise<{ path: string; cleanup: () => Promise<void> } | { reason: string }> {
-  const size = (await stat(path)).size;
-  if (size > FLASH_ATTENTION_MAX_MODEL_BYTES) return { reason: `model file is ${(size / 2 ** 20).toFixed(0)} MiB, over the ${FLASH_ATTENTION_MAX_MODEL_BYTES / 2 ** 20} MiB limit` };
-  const skeleton = await readModelSkeleton(path);
+  let skeleton;
+  try {
+    const size = (await stat(path)).size;
+    if (size > FLASH_ATTENTION_MAX_MODEL_BYTES) return { reason: `model file is ${(size / 2 ** 20).toFixed(0)} MiB, over the ${FLASH_ATTENTION_MAX_MODEL_BYTES / 2 ** 20} MiB limit` };
+    skeleton = await readModelSkeleton(path);
+  } catch (err) {
+    // Loading the file as exported then reports what is wrong with it, in ONNX Runtime's words.
+    return { reason: `cannot read the graph: ${(err as Error).message}` };
+  }
   const inits = skeleton.model.graph?.initializer ?? [];
   if (inits.some((t) => t.dataLocation === 1)) return { reason: "weights are in an external data file" };
   let rewritten;

@@ -1,4 +1,6 @@
-import { resolve } from "node:path";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AutoModelForSequenceClassification, AutoTokenizer, env } from "@huggingface/transformers";
 import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
@@ -234,6 +236,17 @@ describe("CrossEncoderReranker on generated models", () => {
     } finally {
       await flash.close();
       await plain.close();
+    }
+  });
+
+  it("reports a corrupt ONNX file as MODEL_LOAD_FAILED naming it (the flash-attention rewrite steps aside)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "winnow-corrupt-"));
+    try {
+      cpSync(bert, dir, { recursive: true });
+      writeFileSync(join(dir, "onnx", "model.onnx"), Buffer.from("not an onnx model at all"));
+      await expect(CrossEncoderReranker.load({ model: dir })).rejects.toMatchObject({ code: "MODEL_LOAD_FAILED", message: expect.stringContaining(join(dir, "onnx", "model.onnx")) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
