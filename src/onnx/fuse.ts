@@ -547,8 +547,9 @@ function fuseFlashWhenUnpadded(
     attribute: [attrInt("num_heads", heads), attrFloat("scale", scale)],
   });
   if (core.maskBias === undefined) return { replace: merge, with: [flash(out)] };
+  // Only a (1 - mask) × -big bias is zero when the mask is all ones, which is what makes the then branch exact.
   const source = maskSource(core.maskBias, idx);
-  if (!source) return undefined;
+  if (!source || !source.hasComplement) return undefined;
   // Every intermediate of the core must stay inside it, or moving it into a branch breaks a consumer.
   const inside = new Set(core.nodes);
   for (const n of core.nodes) {

@@ -49,10 +49,10 @@ export interface PairSessionOptions {
   flashAttention?: boolean;
 }
 
-/** Above this the graph is loaded as exported: the rewrite holds the file in memory once more while loading. */
+/** Above this the graph is loaded as exported: the rewrite writes a temporary copy of the model file. */
 export const FLASH_ATTENTION_MAX_MODEL_BYTES = 1 << 30;
 
-/** Why a session has no flash-attention companion (undefined when it has one). */
+/** Whether a session runs the flash-attention rewrite, and if not, why. */
 export type FlashAttentionState = { enabled: true } | { enabled: false; reason: string };
 
 type Ort = typeof import("onnxruntime-node");
@@ -254,7 +254,12 @@ async function flashGraph(path: string): Promise<{ path: string; cleanup: () => 
   const addOpsets = (rewritten.model.opsetImport ?? [])
     .filter((o) => !(skeleton.model.opsetImport ?? []).some((p) => (p.domain ?? "") === (o.domain ?? "")))
     .map((o) => ({ domain: o.domain ?? "", version: Number(o.version ?? 1) }));
-  const dir = await mkdtemp(join(tmpdir(), "winnow-flash-"));
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(tmpdir(), "winnow-flash-"));
+  } catch (err) {
+    return { reason: `cannot create a temporary folder: ${(err as Error).message}` };
+  }
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await writeModelWithNodes(skeleton, rewritten.model.graph?.node ?? [], addOpsets, join(dir, "model.onnx"));
