@@ -7,6 +7,7 @@ import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
 import { CrossEncoderReranker } from "../../../src/rerankers/cross-encoder/cross-encoder-reranker.js";
 import { servedSpec } from "../../../src/server/served-model.js";
 import { createReranker } from "../../../src/rerankers/registry.js";
+import { fuseFile } from "../../../src/onnx/fuse.js";
 import { isBatchableReranker } from "../../../src/core/batch-scorer.js";
 import { MemoryScoreCache } from "../../../src/cache/memory-score-cache.js";
 
@@ -245,6 +246,28 @@ describe("CrossEncoderReranker on generated models", () => {
       cpSync(bert, dir, { recursive: true });
       writeFileSync(join(dir, "onnx", "model.onnx"), Buffer.from("not an onnx model at all"));
       await expect(CrossEncoderReranker.load({ model: dir })).rejects.toMatchObject({ code: "MODEL_LOAD_FAILED", message: expect.stringContaining(join(dir, "onnx", "model.onnx")) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("loads a graph whose attention the rewrite does not recognize as exported, and says why", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "winnow-fused-"));
+    try {
+      cpSync(bert, dir, { recursive: true });
+      // Already fused into com.microsoft Attention: no Softmax core left to rewrite.
+      await fuseFile(join(bert, "onnx", "model.onnx"), join(dir, "onnx", "model.onnx"));
+      const fused = await CrossEncoderReranker.load({ model: dir, scores: "logit" });
+      const plain = await CrossEncoderReranker.load({ model: bert, scores: "logit", flashAttention: false });
+      try {
+        expect(fused.model!.session.flashAttention).toEqual({ enabled: false, reason: expect.stringContaining("not a pattern the rewrite recognizes") });
+        const [a, b] = [await fused.rerank(QUERY, DOCS), await plain.rerank(QUERY, DOCS)];
+        const byIndex = new Map(b.map((r) => [r.index, r.score]));
+        for (const r of a) expect(r.score).toBeCloseTo(byIndex.get(r.index)!, 3);
+      } finally {
+        await fused.close();
+        await plain.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
