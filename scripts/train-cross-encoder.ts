@@ -36,7 +36,7 @@ import { readCorpus } from "../src/eval/readers/beir.js";
 import { SeededRandom } from "../src/core/seeded-random.js";
 import type { WeightMap } from "../src/onnx/bert-graph.js";
 import { defaultModelCacheDir, ensureGeneratedModel, generateModel } from "../src/onnx/generate.js";
-import { loadModelTokenizer } from "../src/onnx/fidelity.js";
+import { encodePair, loadModelTokenizer, padPairRows, scorePairs } from "../src/onnx/fidelity.js";
 import { MODEL_PRESETS } from "../src/onnx/presets.js";
 import { buildDatasetIndex, judgedQueries } from "../src/rerankers/learned/dataset-training.js";
 
@@ -65,17 +65,8 @@ const python = values.python ?? (existsSync("/usr/bin/python3") ? "/usr/bin/pyth
 // Tokenizer files come from the generated folder (the real bert-base-uncased vocabulary).
 const generated = await ensureGeneratedModel(PRESET);
 const { tokenizer, padId } = loadModelTokenizer(generated);
-const encode = (query: string, doc: string) => {
-  const e = tokenizer.encode(query, { text_pair: doc, return_token_type_ids: true });
-  const ids = [...e.ids];
-  const types = [...(e.token_type_ids ?? e.ids.map(() => 0))];
-  if (ids.length > maxLength) {
-    // Truncate the document, keep the final [SEP] (as the reranker's pair encoder does).
-    ids.splice(maxLength - 1, ids.length - maxLength);
-    types.splice(maxLength - 1, types.length - maxLength);
-  }
-  return { ids, types };
-};
+// Truncates the document, keeping the final [SEP], as the fidelity check and the reranker do.
+const encode = (query: string, doc: string) => encodePair(tokenizer, query, doc, maxLength);
 
 console.error(`indexing ${dataset} …`);
 const index = await buildDatasetIndex(dataset);
@@ -143,16 +134,7 @@ try {
   const session = await ort.InferenceSession.create(join(out, "onnx", "model.onnx"));
   let worst = 0;
   for (const g of reference) {
-    const width = Math.max(...g.ids.map((r) => r.length));
-    const tensor = (rows: number[][], fill: (r: number[], k: number) => number) =>
-      new ort.Tensor("int64", BigInt64Array.from(rows.flatMap((r) => Array.from({ length: width }, (_, k) => BigInt(k < r.length ? fill(r, k) : 0)))), [rows.length, width]);
-    const ids = g.ids;
-    const feeds = {
-      input_ids: tensor(ids, (r, k) => r[k]),
-      attention_mask: tensor(ids, () => 1),
-      token_type_ids: tensor(g.types, (r, k) => r[k]),
-    };
-    const logits = (await session.run(feeds)).logits.data as Float32Array;
+    const logits = await scorePairs(session, padPairRows(g.ids.map((ids, i) => ({ ids, types: g.types[i] })), padId));
     g.logits.forEach((l, i) => (worst = Math.max(worst, Math.abs(l - logits[i]))));
   }
   await session.release();

@@ -70,22 +70,29 @@ export interface EncodedPairBatch {
   types: number[][];
 }
 
+/** One (query, document) pair, unpadded, truncated as encodePairBatch describes. */
+export function encodePair(tokenizer: Tokenizer, query: string, doc: string, maxLength: number): { ids: number[]; types: number[] } {
+  const e = tokenizer.encode(query, { text_pair: doc, return_token_type_ids: true });
+  const ids = [...e.ids];
+  const types = [...(e.token_type_ids ?? e.ids.map(() => 0))];
+  if (ids.length > maxLength) {
+    ids.splice(maxLength - 1, ids.length - maxLength);
+    types.splice(maxLength - 1, types.length - maxLength);
+  }
+  return { ids, types };
+}
+
 /**
  * Tokenizes (query, document) pairs with the model's template and right-pads
  * them; over-long pairs lose document tokens from the end, keeping the final
  * separator (HF's `truncation="only_second"` for short queries).
  */
 export function encodePairBatch(tokenizer: Tokenizer, pairs: Array<[string, string]>, padId: number, maxLength: number): EncodedPairBatch {
-  const rows = pairs.map(([q, d]) => {
-    const e = tokenizer.encode(q, { text_pair: d, return_token_type_ids: true });
-    const ids = [...e.ids];
-    const types = [...(e.token_type_ids ?? e.ids.map(() => 0))];
-    if (ids.length > maxLength) {
-      ids.splice(maxLength - 1, ids.length - maxLength);
-      types.splice(maxLength - 1, types.length - maxLength);
-    }
-    return { ids, types };
-  });
+  return padPairRows(pairs.map(([q, d]) => encodePair(tokenizer, q, d, maxLength)), padId);
+}
+
+/** Right-pads encoded pairs to the longest, with the attention mask that marks real tokens. */
+export function padPairRows(rows: ReadonlyArray<{ ids: number[]; types: number[] }>, padId: number): EncodedPairBatch {
   const len = Math.max(...rows.map((r) => r.ids.length));
   const pad = (xs: number[], v: number) => xs.concat(Array(len - xs.length).fill(v));
   return {
