@@ -30,13 +30,36 @@ export async function buildProgram(): Promise<Command> {
     .name("winnow")
     .description("Reranking for search and RAG: retrieve, rerank, serve and evaluate.")
     .version("0.1.0")
-    .showHelpAfterError("(run with --help for usage)")
+    // main() prints commander's parse errors itself, as one line with exit code 2; help
+    // and version output still go through commander's writeOut/writeErr.
+    .configureOutput({ outputError: () => undefined })
     .exitOverride();
   for (const load of commandModules) (await load()).register(program);
   return program;
 }
 
-/** Runs the CLI; returns the exit code. User errors print one line, never a stack trace. */
+/** commander's message without its "error: " prefix, on one line ("Did you mean" hints stay). */
+function commanderMessage(err: CommanderError): string {
+  return err.message
+    .replace(/^error: /, "")
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .join(" ");
+}
+
+/** `winnow <command> --help` for the command argv names, else `winnow --help`. */
+function helpCommand(program: Command, argv: string[]): string {
+  const name = argv[2];
+  const sub = name === undefined ? undefined : program.commands.find((c) => c.name() === name || c.aliases().includes(name));
+  return sub ? `winnow ${sub.name()} --help` : "winnow --help";
+}
+
+/**
+ * Runs the CLI; returns the exit code: 0 on success (and for --help / --version), 2 for
+ * usage and input errors (commander's parse errors, UsageError, WinnowError), 1 for a
+ * crash. User errors print one line, never a stack trace.
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = await buildProgram();
   try {
@@ -44,8 +67,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander already printed the message (or help/version).
-      return err.exitCode;
+      // --help, --version, `winnow help`: already printed.
+      if (err.exitCode === 0) return 0;
+      // Help printed because no command was given: a usage mistake, help is the message.
+      if (err.code === "commander.help") return 2;
+      console.error(`winnow: ${commanderMessage(err)} (run \`${helpCommand(program, argv)}\` for usage)`);
+      return 2;
     }
     if (isWinnowError(err) || err instanceof UsageError) {
       console.error(`winnow: ${err.message}`);
