@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
-import { httpStatusForCode, isWinnowError } from "../core/errors.js";
+import { httpStatusForCode, isWinnowError, WinnowError } from "../core/errors.js";
 import type { MetadataFilter } from "../core/types.js";
 import type { Pipeline } from "./pipeline.js";
 
@@ -41,9 +41,12 @@ export function searchRoutes(pipeline: Pipeline): FastifyPluginAsync {
       async (request, reply) => {
         const b = request.body;
         const controller = new AbortController();
-        request.raw.once("close", () => {
-          if (request.raw.destroyed && !reply.sent) controller.abort();
-        });
+        // The request stream closes as soon as its body has been read, so it says nothing
+        // about the client. The response closing before it finished does: the client went away.
+        const onClose = () => {
+          if (!reply.raw.writableFinished) controller.abort(new WinnowError("ABORTED", "client closed the connection"));
+        };
+        reply.raw.on("close", onClose);
         try {
           const r = await pipeline.search(b.query, {
             topN: b.top_n,
@@ -72,6 +75,8 @@ export function searchRoutes(pipeline: Pipeline): FastifyPluginAsync {
             return reply.code(httpStatusForCode(err.code)).send({ message: err.message, code: err.code, details: err.details });
           }
           throw err;
+        } finally {
+          reply.raw.off("close", onClose);
         }
       },
     );
