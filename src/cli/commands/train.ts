@@ -5,7 +5,7 @@ import { prepareDataset, type PreparedDataset } from "../../rerankers/learned/da
 import { loadLearnedModel, saveLearnedModel } from "../../rerankers/learned/model-file.js";
 import { validateFeatureNames } from "../../rerankers/learned/features.js";
 import { DEFAULT_LEARNED_MODEL_PATH } from "../../rerankers/learned/default-model.js";
-import { crossValidate, type FoldResult, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../../rerankers/learned/training.js";
+import { crossValidate, type FoldResult, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, qrelsFor, runsFor, trainModel } from "../../rerankers/learned/training.js";
 import { formatMetricsTable } from "../../eval/table.js";
 import { UsageError } from "../usage-error.js";
 import { numberFlag } from "../number-flag.js";
@@ -202,10 +202,11 @@ export function register(program: Command): void {
       output.trees = trained.model.trees.length;
       output.importance = trained.importance;
       if (validation?.length) {
-        const lift = liftOf(validationQrels, runsFor(trained.model, validation));
-        output.validation = { queries: validation.length, bm25: lift.firstStage, learned: lift.reranked, wins: lift.wins, ties: lift.ties, losses: lift.losses };
+        // Only the held-out queries' judgments: the split's qrels would average in every training query too.
+        const lift = liftOf(qrelsFor(validation, validationQrels), runsFor(trained.model, validation));
+        output.validation = { queries: lift.queries, bm25: lift.firstStage, learned: lift.reranked, wins: lift.wins, ties: lift.ties, losses: lift.losses };
         if (!json) {
-          console.log(`validation (${validation.length} held-out queries, trec_eval measures):`);
+          console.log(`validation (${lift.queries} held-out queries, trec_eval measures):`);
           console.log(formatMetricsTable([
             { label: "bm25", metrics: lift.firstStage },
             { label: "bm25 + learned", metrics: lift.reranked },

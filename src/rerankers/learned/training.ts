@@ -218,6 +218,15 @@ export function runsFor(model: LearnedModel, prepared: readonly PreparedQuery[])
   return { firstStage, reranked };
 }
 
+/**
+ * The judgments of just these queries. Evaluation averages over every query of its qrels
+ * (trec_eval -c), so scoring held-out queries against the whole split's qrels would
+ * count every other query as a 0-vs-0 tie and shrink the means toward 0.
+ */
+export function qrelsFor(prepared: readonly PreparedQuery[], qrels: Qrels): Qrels {
+  return new Map(prepared.map((p) => [p.query.id ?? "", qrels.get(p.query.id ?? "") ?? new Map()]));
+}
+
 export interface LiftSummary {
   metrics: string[];
   firstStage: Record<string, number>;
@@ -344,8 +353,7 @@ export function crossValidate(
     }
     for (const i of trained.importance) gain.set(i.feature, (gain.get(i.feature) ?? 0) + i.gain / k);
     const runs = runsFor(trained.model, test);
-    const foldQrels = new Map([...test].map((p) => [p.query.id ?? "", qrels.get(p.query.id ?? "") ?? new Map()]));
-    const lift = liftOf(foldQrels, runs, [metric]);
+    const lift = liftOf(qrelsFor(test, qrels), runs, [metric]);
     for (const [q, e] of runs.firstStage) allFirst.set(q, e);
     for (const [q, e] of runs.reranked) allReranked.set(q, e);
     const r: FoldResult = {
@@ -360,8 +368,7 @@ export function crossValidate(
     results.push(r);
     options.onFold?.(r);
   });
-  const usedQrels = new Map(prepared.map((p) => [p.query.id ?? "", qrels.get(p.query.id ?? "") ?? new Map()]));
-  const total = liftOf(usedQrels, { firstStage: allFirst, reranked: allReranked }, [metric]);
+  const total = liftOf(qrelsFor(prepared, qrels), { firstStage: allFirst, reranked: allReranked }, [metric]);
   return {
     folds: results,
     firstStage: total.firstStage[metric],
