@@ -34,7 +34,8 @@ const SCORE_F32 = new Float32Array(1);
 const SCORE_BITS = new Uint32Array(SCORE_F32.buffer);
 
 export const BM25_INDEX_FORMAT = "winnow-bm25";
-export const BM25_INDEX_VERSION = 1;
+/** 2: the manifest carries its own checksum (version 1 indexes are refused with "rebuild it"). */
+export const BM25_INDEX_VERSION = 2;
 /** Describes the analysis chain in the manifest so a future chain cannot silently read old terms. */
 const ANALYZER_ID = "lucene-english-8:standard,possessive,lowercase,stop33,porter";
 

@@ -7,8 +7,12 @@ import { InvalidInputError, WinnowError } from "../../core/errors.js";
 /**
  * On-disk layout of a Winnow index directory, shared by any index kind:
  *
- *   <dir>/manifest.json        { format, version, segment, files: {name: {bytes, sha256}}, ... }
+ *   <dir>/manifest.json        { format, version, segment, files: {name: {bytes, sha256}}, ..., manifestSha256 }
  *   <dir>/seg-<id>/<files>     the data the manifest points at
+ *
+ * `manifestSha256` covers every other field of the manifest (canonical JSON, keys
+ * sorted), so an edited statistic or parameter is caught like a damaged data file.
+ * File names are plain names inside the segment folder; anything else is refused.
  *
  * Saving writes a fresh segment folder (fsynced), then replaces manifest.json by an
  * atomic rename, then removes older segments. A crash at any point leaves either
@@ -36,6 +40,52 @@ export interface WriteIndexOptions {
 }
 
 const OWN_ENTRY = /^(seg-[a-z0-9-]+|\.tmp-[a-z0-9-]+|manifest\.json(\.tmp-[a-z0-9-]+)?)$/;
+/** A data file's name: one path component, no leading dot (so never `..` or a path). */
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const MANIFEST_CHECKSUM = "manifestSha256";
+
+/** JSON with object keys sorted at every level: the bytes the manifest checksum is taken over. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v) ?? "null").join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function manifestChecksum(manifest: Manifest): string {
+  const { [MANIFEST_CHECKSUM]: _own, ...rest } = manifest;
+  return sha256(canonicalJson(rest));
+}
+
+/**
+ * Creates `dir` if needed; an existing path that is not a folder (or a parent that is a
+ * file) is refused by name instead of surfacing EEXIST / ENOTDIR. Nothing is removed.
+ */
+async function ensureIndexFolder(dir: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(dir);
+  } catch {
+    info = undefined;
+  }
+  if (info && !info.isDirectory()) {
+    throw new InvalidInputError(`${dir} exists and is not a folder; an index is a folder: pass a new path, or an existing index folder to replace it`, {
+      field: "dir",
+      path: dir,
+    });
+  }
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InvalidInputError(`cannot create the index folder ${dir} (${code ?? (err as Error).message})`, { field: "dir", path: dir });
+  }
+}
 
 async function writeFileDurably(path: string, data: Uint8Array | string): Promise<void> {
   const fh = await open(path, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC, 0o644);
@@ -72,13 +122,20 @@ export async function writeIndexDirectory(
   files: Record<string, Uint8Array | string>,
   options: WriteIndexOptions = {},
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const foreign = (await readdir(dir)).filter((name) => !OWN_ENTRY.test(name));
+  await ensureIndexFolder(dir);
+  const entries0 = await readdir(dir);
+  const foreign = entries0.filter((name) => !OWN_ENTRY.test(name));
   if (foreign.length > 0) {
+    const found = foreign.slice(0, 3).join(", ");
     throw new InvalidInputError(
-      `${dir} is not empty and is not a Winnow index (found ${foreign.slice(0, 3).join(", ")}); pick an empty or new folder`,
+      entries0.includes(MANIFEST_FILE)
+        ? `${dir} is an index folder that also holds other files (${found}); saving would leave them out of date: move or delete them, or pick a new folder`
+        : `${dir} is not empty and is not a Winnow index (found ${found}); pick an empty or new folder`,
       { field: "dir", path: dir },
     );
+  }
+  for (const name of Object.keys(files)) {
+    if (!FILE_NAME.test(name)) throw new InvalidInputError(`index file name "${name}" must be a plain file name`, { field: "files", name });
   }
   const id = `${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
   const segment = `seg-${id}`;
@@ -94,7 +151,8 @@ export async function writeIndexDirectory(
   await syncDirectory(dir);
   await options.beforeCommit?.();
 
-  const manifest: Manifest = { ...header, segment, files: entries };
+  const body: Manifest = { ...header, segment, files: entries };
+  const manifest: Manifest = { ...body, [MANIFEST_CHECKSUM]: manifestChecksum(body) };
   const manifestTmp = join(dir, `${MANIFEST_FILE}.tmp-${id}`);
   await writeFileDurably(manifestTmp, JSON.stringify(manifest, null, 2) + "\n");
   await rename(manifestTmp, join(dir, MANIFEST_FILE));
@@ -116,8 +174,10 @@ function corrupt(dir: string, message: string, cause?: unknown): WinnowError {
 
 /**
  * Reads the current manifest of the index at `dir` and every file it lists, verifying
- * sizes and checksums. Errors: NOT_FOUND (no such folder), INDEX_CORRUPT (missing or
- * damaged manifest or data), INDEX_VERSION_MISMATCH (another format version).
+ * the manifest's own checksum, then every file's size and checksum. Errors: NOT_FOUND (no
+ * such folder), INDEX_CORRUPT (missing, edited or damaged manifest or data),
+ * INDEX_VERSION_MISMATCH (another format version, checked first so that an index written
+ * by an older Winnow, whose manifest has no checksum, is told to re-index).
  */
 export async function readIndexDirectory(
   dir: string,
@@ -152,8 +212,15 @@ export async function readIndexDirectory(
       { details: { path: dir, found: manifest.version, expected: expected.version } },
     );
   }
-  if (typeof manifest.segment !== "string" || !/^seg-[a-z0-9-]+$/.test(manifest.segment) || typeof manifest.files !== "object" || manifest.files === null) {
+  if (typeof manifest[MANIFEST_CHECKSUM] !== "string" || manifest[MANIFEST_CHECKSUM] !== manifestChecksum(manifest)) {
+    throw corrupt(dir, `${MANIFEST_FILE} does not match its checksum (${MANIFEST_CHECKSUM}); it was edited or damaged`);
+  }
+  if (typeof manifest.segment !== "string" || !/^seg-[a-z0-9-]+$/.test(manifest.segment) || typeof manifest.files !== "object" || manifest.files === null || Array.isArray(manifest.files)) {
     throw corrupt(dir, `${MANIFEST_FILE} lacks its segment or file list`);
+  }
+  // The checksum is no signature (anyone can recompute it): names are checked in their own right.
+  for (const name of Object.keys(manifest.files)) {
+    if (!FILE_NAME.test(name)) throw corrupt(dir, `${MANIFEST_FILE} lists a file "${name}" that is not a plain name inside the segment folder`);
   }
   const files = new Map<string, Buffer>();
   for (const [name, entry] of Object.entries(manifest.files)) {
@@ -164,7 +231,7 @@ export async function readIndexDirectory(
     } catch (err) {
       throw corrupt(dir, `${manifest.segment}/${name} is missing`, err);
     }
-    if (data.byteLength !== entry?.bytes || sha256(data) !== entry.sha256) {
+    if (entry === null || typeof entry !== "object" || data.byteLength !== entry.bytes || sha256(data) !== entry.sha256) {
       throw corrupt(dir, `${manifest.segment}/${name} does not match its checksum`);
     }
     files.set(name, data);

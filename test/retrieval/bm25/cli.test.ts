@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,5 +60,20 @@ describe("winnow index / winnow search", () => {
     await expect(run(["search", "--index", tmp, "x", "--b", "3"])).rejects.toThrow(/--b/);
     await expect(run(["search", "--index", tmp, "x", "--filter", "{nope"])).rejects.toThrow(/--filter/);
     await expect(run(["index", "--dataset", mini, "--out", join(tmp, "y"), "--k1", "-1"])).rejects.toThrow(/--k1/);
+  });
+
+  it("--out naming an existing file is refused by name and the file is kept; re-indexing into an index folder replaces it", async () => {
+    const file = join(tmp, "existing.txt");
+    await writeFile(file, "not an index");
+    await expect(run(["index", "--dataset", mini, "--out", file, "-q"])).rejects.toMatchObject({ code: "INVALID_INPUT", message: expect.stringContaining(`${file} exists and is not a folder`) });
+    expect(await readFile(file, "utf8")).toBe("not an index");
+    const out = join(tmp, "again.idx");
+    await run(["index", "--dataset", mini, "--out", out, "-q"]);
+    await run(["index", "--dataset", mini, "--out", out, "-q", "--k1", "1.5"]);
+    expect((await Bm25Index.load(out)).params.k1).toBe(1.5);
+    // Files beside the index (e.g. vectors from `winnow embed`) would go stale: refused, named, kept.
+    await writeFile(join(out, "vectors.wnvec"), "v");
+    await expect(run(["index", "--dataset", mini, "--out", out, "-q"])).rejects.toMatchObject({ code: "INVALID_INPUT", message: expect.stringContaining("vectors.wnvec") });
+    expect(await readFile(join(out, "vectors.wnvec"), "utf8")).toBe("v");
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Document } from "../../../src/core/types.js";
-import { Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
+import { BM25_INDEX_VERSION, Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
 
 const V1: Document[] = [
   { id: "a", title: "Alpha", text: "the first alpha document about cats", metadata: { n: 1 } },
@@ -19,6 +19,19 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
+
+/** What a tool that means to rewrite a manifest consistently must do: recompute its checksum (sorted-key JSON). */
+async function withManifestChecksum(manifest: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const { createHash } = await import("node:crypto");
+  const canonical = (v: unknown): string =>
+    Array.isArray(v)
+      ? `[${v.map(canonical).join(",")}]`
+      : v !== null && typeof v === "object"
+        ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`
+        : JSON.stringify(v);
+  const { manifestSha256: _old, ...rest } = manifest;
+  return { ...rest, manifestSha256: createHash("sha256").update(canonical(rest)).digest("hex") };
+}
 
 async function segmentFile(dir: string, name: string): Promise<string> {
   const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
@@ -94,6 +107,63 @@ describe("Bm25Index save/load", () => {
     await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
   });
 
+  it("refuses a hand-edited manifest: statistics and parameters are covered by its checksum", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    const original = await readFile(join(dir, "manifest.json"), "utf8");
+    const edits: Array<(m: Record<string, any>) => void> = [
+      (m) => (m.stats.documents = 1000),
+      (m) => (m.stats.skippedBlank = 7),
+      (m) => (m.params.k1 = 2),
+      (m) => delete m.manifestSha256,
+    ];
+    for (const edit of edits) {
+      const manifest = JSON.parse(original);
+      edit(manifest);
+      await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
+      await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("manifest.json does not match its checksum") });
+    }
+    // Reformatting (other whitespace, other key order) is not an edit.
+    const reordered = JSON.parse(original);
+    const { files, ...rest } = reordered;
+    await writeFile(join(dir, "manifest.json"), JSON.stringify({ files, ...rest }));
+    expect((await Bm25Index.load(dir)).size).toBe(3);
+  });
+
+  it("refuses file names in the manifest that leave the segment folder, even with a recomputed checksum", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    await writeFile(join(tmp, "outside.txt"), "secret");
+    const { createHash } = await import("node:crypto");
+    const original = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+    for (const name of ["../../outside.txt", "../outside.txt", "/etc/hostname", "sub/norms.u8", ".hidden"]) {
+      const manifest = structuredClone(original);
+      manifest.files[name] = { bytes: 6, sha256: createHash("sha256").update("secret").digest("hex") };
+      await writeFile(join(dir, "manifest.json"), JSON.stringify(await withManifestChecksum(manifest)));
+      await expect(Bm25Index.load(dir), name).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining(`"${name}"`) });
+    }
+  });
+
+  it("tells the user to rebuild an index written by an older format version (no manifest checksum)", async () => {
+    const dir = join(tmp, "idx");
+    await (await Bm25Index.build(V1)).save(dir);
+    const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+    manifest.version = 1;
+    delete manifest.manifestSha256;
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+    const err = await Bm25Index.load(dir).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "INDEX_VERSION_MISMATCH", details: { found: 1, expected: BM25_INDEX_VERSION } });
+    expect((err as Error).message).toContain("rebuild it with `winnow index`");
+  });
+
+  it("refuses to save over a file, naming it, and leaves the file as it was", async () => {
+    const file = join(tmp, "notes.txt");
+    await writeFile(file, "mine");
+    await expect((await Bm25Index.build(V1)).save(file)).rejects.toMatchObject({ code: "INVALID_INPUT", message: expect.stringContaining(`${file} exists and is not a folder`) });
+    expect(await readFile(file, "utf8")).toBe("mine");
+    await expect((await Bm25Index.build(V1)).save(join(file, "idx"))).rejects.toMatchObject({ code: "INVALID_INPUT", message: expect.stringContaining(join(file, "idx")) });
+  });
+
   it("reports consistent checksums over inconsistent arrays as INDEX_CORRUPT", async () => {
     const dir = join(tmp, "idx");
     await (await Bm25Index.build(V1)).save(dir);
@@ -104,7 +174,7 @@ describe("Bm25Index save/load", () => {
     await writeFile(normsPath, short);
     const { createHash } = await import("node:crypto");
     manifest.files["norms.u8"] = { bytes: short.byteLength, sha256: createHash("sha256").update(short).digest("hex") };
-    await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(await withManifestChecksum(manifest)));
     await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("per-document") });
   });
 
@@ -114,7 +184,7 @@ describe("Bm25Index save/load", () => {
     const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
     manifest.version = 99;
     await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
-    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_VERSION_MISMATCH", details: { found: 99, expected: 1 } });
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_VERSION_MISMATCH", details: { found: 99, expected: BM25_INDEX_VERSION } });
   });
 
   it("refuses metadata that JSON cannot hold, naming the document, and writes nothing", async () => {
