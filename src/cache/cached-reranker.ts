@@ -57,17 +57,46 @@ export class CachedReranker implements Reranker {
     return scoreCacheKeys(this.scorerId, querySide, docs.map(keyedContent));
   }
 
+  /**
+   * The cached score of each candidate, in input order; undefined for a miss. Reads cost no
+   * model time, so a pipeline under a latency budget takes these before it spends any.
+   */
+  async lookup(query: QueryInput, candidates: readonly CandidateInput[], options: Pick<RerankOptions, "instruction"> = {}): Promise<Array<number | undefined>> {
+    const keys = this.keys(query, toCandidates(candidates).map((c) => c.document), options.instruction);
+    try {
+      return await this.cache.getMany(keys);
+    } catch {
+      // ScoreCache implementations promise not to throw; if one does, a cache must still never fail a rerank.
+      return keys.map(() => undefined);
+    }
+  }
+
+  /**
+   * Scores every candidate with the wrapped reranker (no lookup) and stores the scores it
+   * really computed. Results index into `candidates`. A first-stage fallback (`degraded`)
+   * or an unscored candidate (NaN) is never stored, or it would be served as a score later.
+   */
+  async scoreAndStore(query: QueryInput, candidates: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
+    const q = toQuery(query);
+    const cands = toCandidates(candidates);
+    const fresh = await this.inner.rerank(q, cands, { ...options, topN: undefined });
+    const keys = this.keys(q, cands.map((c) => c.document), options.instruction);
+    const entries: Array<[string, number]> = [];
+    for (const r of fresh) {
+      if (Number.isFinite(r.score) && r.details?.degraded !== true) entries.push([keys[r.index], r.score]);
+    }
+    try {
+      await this.cache.setMany(entries);
+    } catch {
+      // see lookup above
+    }
+    return fresh;
+  }
+
   async rerank(query: QueryInput, candidates: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
     const q = toQuery(query);
     const cands = toCandidates(candidates);
-    const keys = this.keys(q, cands.map((c) => c.document), options.instruction);
-    let cached: Array<number | undefined>;
-    try {
-      cached = await this.cache.getMany(keys);
-    } catch {
-      // ScoreCache implementations promise not to throw; if one does, a cache must still never fail a rerank.
-      cached = keys.map(() => undefined);
-    }
+    const cached = await this.lookup(q, cands, options);
     const scores = new Float64Array(cands.length);
     const details = new Map<number, Record<string, unknown>>();
     const misses: number[] = [];
@@ -76,22 +105,15 @@ export class CachedReranker implements Reranker {
       else scores[i] = s;
     });
     if (misses.length > 0) {
-      const fresh = await this.inner.rerank(
+      const fresh = await this.scoreAndStore(
         q,
         misses.map((i) => cands[i]),
-        { ...options, topN: undefined, returnDocuments: false },
+        { ...options, returnDocuments: false },
       );
-      const entries: Array<[string, number]> = [];
       for (const r of fresh) {
         const i = misses[r.index];
         scores[i] = r.score;
         if (r.details) details.set(i, r.details);
-        if (Number.isFinite(r.score)) entries.push([keys[i], r.score]);
-      }
-      try {
-        await this.cache.setMany(entries);
-      } catch {
-        // see getMany above
       }
     }
     return rankByScores(cands, scores, options, (i) => ({ ...details.get(i), cached: cached[i] !== undefined }));

@@ -258,12 +258,32 @@ export class Pipeline {
     const head = order.slice(0, stage.topK);
     const tail = order.slice(stage.topK);
     const scored: Array<{ item: Item; pos: number }> = [];
+    const score = (item: Item, pos: number, value: number) => {
+      item.scores[stage.name] = value;
+      item.score = value;
+      item.scoredBy = s;
+      scored.push({ item, pos });
+    };
+    // Cached scores cost no model time: take them all before spending any budget, so a
+    // repeated query is never reranked less than the first time.
+    let todo = head.map((_, pos) => pos);
+    const cached = stage.reranker instanceof CachedReranker ? stage.reranker : undefined;
+    if (cached && head.length > 0) {
+      const hits = await cached.lookup(query, head.map((it) => it.candidate));
+      todo = todo.filter((pos) => {
+        const v = hits[pos];
+        if (v === undefined) return true;
+        score(head[pos], pos, v);
+        return false;
+      });
+    }
     let exhausted = false;
     // Without a deadline the reranker gets everything at once and batches as it likes.
-    const batchSize = Number.isFinite(deadline) ? stage.batchSize : Math.max(1, head.length);
+    const batchSize = Number.isFinite(deadline) ? stage.batchSize : Math.max(1, todo.length);
     let next = 0;
-    while (next < head.length) {
-      const batch = head.slice(next, next + batchSize);
+    while (next < todo.length) {
+      const positions = todo.slice(next, next + batchSize);
+      const batch = positions.map((pos) => head[pos]);
       const now = performance.now();
       const chars = batch.reduce((sum, it) => sum + query.text.length + documentText(it.candidate.document).length, 0);
       const predicted = (stage.msPerChar ?? 0) * chars;
@@ -272,21 +292,14 @@ export class Pipeline {
         break;
       }
       const tb = performance.now();
-      const ranked = await stage.reranker.rerank(
-        query,
-        batch.map((it) => it.candidate),
-        { returnDocuments: false, signal },
-      );
+      const candidates = batch.map((it) => it.candidate);
+      const rerankOptions = { returnDocuments: false, signal };
+      // Misses only: the lookup above already answered the rest.
+      const ranked = cached ? await cached.scoreAndStore(query, candidates, rerankOptions) : await stage.reranker.rerank(query, candidates, rerankOptions);
       const perChar = (performance.now() - tb) / Math.max(1, chars);
       // Exponential moving average across requests: the next batch (or request) predicts from recent ones.
       stage.msPerChar = stage.msPerChar === undefined ? perChar : 0.7 * stage.msPerChar + 0.3 * perChar;
-      for (const r of ranked) {
-        const item = batch[r.index];
-        item.scores[stage.name] = r.score;
-        item.score = r.score;
-        item.scoredBy = s;
-        scored.push({ item, pos: next + r.index });
-      }
+      for (const r of ranked) score(batch[r.index], positions[r.index], r.score);
       next += batch.length;
     }
     scored.sort((a, b) => (Number.isNaN(b.item.score) ? -Infinity : b.item.score) - (Number.isNaN(a.item.score) ? -Infinity : a.item.score) || a.pos - b.pos);

@@ -2,6 +2,9 @@ import { describe, expect, it } from "vitest";
 import { CachedReranker } from "../../src/cache/cached-reranker.js";
 import { MemoryScoreCache } from "../../src/cache/memory-score-cache.js";
 import type { ScoreCache } from "../../src/core/score-cache.js";
+import type { CandidateInput, QueryInput, RankedResult, Reranker, RerankOptions } from "../../src/core/types.js";
+import { toCandidates } from "../../src/core/inputs.js";
+import { rankByScores } from "../../src/core/ranking.js";
 import { createPipeline } from "../../src/pipeline/pipeline.js";
 import { docs, FixedRetriever, ScriptedReranker } from "../support/fake-retrieval.js";
 
@@ -69,5 +72,61 @@ describe("CachedReranker", () => {
     expect(inner.scoredTexts).toHaveLength(10);
     expect(r2.results.map((h) => h.id)).toEqual(r1.results.map((h) => h.id));
     expect(p.cache?.stats().hits).toBe(10);
+  });
+
+  it("under a latency budget, takes cached scores before spending any: a repeated query is reranked at least as far", async () => {
+    const corpus = docs(20);
+    // Every call costs 400 ms, more than the whole 300 ms budget: only the first batch of the
+    // first search fits (nothing is predicted yet), and no later batch ever will.
+    const slow: Reranker & { calls: number } = {
+      name: "slow",
+      calls: 0,
+      async rerank(_q: QueryInput, candidates: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
+        this.calls++;
+        await new Promise((r) => setTimeout(r, 400));
+        const cands = toCandidates(candidates);
+        return rankByScores(cands, cands.map((c) => Number(c.document.id.slice(1))), options);
+      },
+    };
+    const p = createPipeline({
+      retrievers: [{ name: "bm25", retriever: new FixedRetriever("bm25", corpus.map((doc, i) => ({ doc, score: 20 - i }))), k: 20 }],
+      stages: [{ reranker: slow, topK: 20, batchSize: 8 }],
+      topN: 10,
+      budgetMs: 300,
+      cache: new MemoryScoreCache(),
+    });
+    const first = await p.search("q");
+    expect(first.reranked).toBe(8);
+    expect(first.budget).toEqual({ ms: 300, exhausted: true });
+    for (let i = 0; i < 2; i++) {
+      const again = await p.search("q");
+      expect(again.reranked).toBe(8);
+      expect(again.results.map((h) => [h.id, h.score, h.reranked])).toEqual(first.results.map((h) => [h.id, h.score, h.reranked]));
+    }
+    // The cached 8 never reached the model again, and the budget kept the misses away from it.
+    expect(slow.calls).toBe(1);
+    expect(p.cache?.stats().hits).toBe(16);
+  });
+
+  it("never stores a first-stage fallback or an unscored candidate as a score", async () => {
+    let calls = 0;
+    const flaky: Reranker = {
+      name: "flaky",
+      async rerank(_q: QueryInput, candidates: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
+        calls++;
+        const cands = toCandidates(candidates);
+        // Call 1: upstream down, first-stage order flagged degraded; call 2: "b" unscored; then real scores.
+        if (calls === 1) return rankByScores(cands, cands.map((_, i) => -i), options, () => ({ degraded: true }));
+        return rankByScores(cands, cands.map((c) => (calls === 2 && c.document.id === "b" ? Number.NaN : c.document.text.length)), options);
+      },
+    };
+    const cached = new CachedReranker(flaky, new MemoryScoreCache());
+    const input = [{ id: "a", text: "xx" }, { id: "b", text: "xxxx" }];
+    expect((await cached.rerank("q", input))[0].details).toMatchObject({ degraded: true, cached: false });
+    const second = await cached.rerank("q", input);
+    expect(second.map((r) => [r.id, r.details?.cached])).toEqual([["a", false], ["b", false]]);
+    const third = await cached.rerank("q", input);
+    expect(third.map((r) => [r.id, r.score, r.details?.cached])).toEqual([["b", 4, false], ["a", 2, true]]);
+    expect(calls).toBe(3);
   });
 });

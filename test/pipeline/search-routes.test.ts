@@ -33,9 +33,9 @@ describe("POST /v1/search over real HTTP", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ query: "statins lower cholesterol", top_n: 3, return_documents: false }),
     });
-    const body = await res.json();
+    const body = (await res.json()) as { results: Array<{ id: string }>; reranked: number };
     expect(res.status, JSON.stringify(body)).toBe(200);
-    expect(body.results.map((r: { id: string }) => r.id)).toEqual(["d9", "d8", "d7"]);
+    expect(body.results.map((r) => r.id)).toEqual(["d9", "d8", "d7"]);
     expect(body.reranked).toBe(10);
 
     const badFilter = await fetch(`${base}/v1/search`, {
