@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import { basename, join, resolve, sep } from "node:path";
 import type { Command } from "commander";
 import { writeFileAtomic } from "../../core/atomic-file.js";
 import type { Query } from "../../core/types.js";
@@ -51,6 +53,16 @@ function formatTable(r: SweepReport): string {
   return out.join("\n");
 }
 
+/** `--out` names a folder when one exists there or the path ends in a separator; anything else is the HTML file. */
+async function namesFolder(out: string): Promise<boolean> {
+  if (out.endsWith("/") || out.endsWith(sep)) return true;
+  try {
+    return (await stat(out)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** `winnow sweep`: quality and latency against the number of candidates reranked. */
 export function register(program: Command): void {
   const cmd = program
@@ -63,7 +75,7 @@ export function register(program: Command): void {
     .option("--budget-ms <ms>", "end-to-end p95 budget the recommendation must fit")
     .option("--tolerance <x>", "nDCG@10 within this of the best counts as equal", "0.005")
     .option("--queries <n>", "use only the first n judged queries (quick looks)")
-    .option("--out <file>", "write the self-contained HTML report here")
+    .option("--out <file-or-dir>", "write the self-contained HTML report to this file; a folder (existing, or ending in /) gets sweep.html and sweep.json")
     .option("--format <fmt>", "stdout: table | json", "table");
   addRerankerOptions(cmd, "learned");
   cmd.action(async (flags: SweepFlags & Parameters<typeof rerankerSpecFromFlags>[0]) => {
@@ -102,14 +114,22 @@ export function register(program: Command): void {
     } finally {
       await reranker.close?.();
     }
+    const json = JSON.stringify({ dataset: flags.dataset, split: flags.split, ...report, rerankerSpec: { ...spec, index: undefined } }, null, 2);
     if (flags.out) {
       const { renderSweepReport } = await import("../../report/sweep-report.js");
-      const { basename, resolve } = await import("node:path");
       const html = renderSweepReport(report, { dataset: basename(resolve(flags.dataset)), split: flags.split, firstStage: "BM25" });
-      await writeFileAtomic(flags.out, html);
-      if (flags.format === "table") console.error(`report written to ${flags.out}`);
+      const written = (await namesFolder(flags.out)) ? [join(flags.out, "sweep.html"), join(flags.out, "sweep.json")] : [flags.out];
+      const contents = [html, json + "\n"];
+      for (const [i, path] of written.entries()) {
+        try {
+          await writeFileAtomic(path, contents[i]);
+        } catch (err) {
+          throw new UsageError(`--out ${flags.out}: cannot write ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        }
+      }
+      if (flags.format === "table") console.error(`report written to ${written.join(" and ")}`);
     }
-    if (flags.format === "json") console.log(JSON.stringify({ dataset: flags.dataset, split: flags.split, ...report, rerankerSpec: { ...spec, index: undefined } }, null, 2));
+    if (flags.format === "json") console.log(json);
     else console.log(formatTable(report));
   });
 }
