@@ -73,6 +73,11 @@ export const serverConfigSchema = z
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(0).max(65_535).default(8080),
     models: z.array(modelSchema).min(1, "at least one model is required"),
+    /**
+     * Extra names clients may send as `model`, each naming a model id: `{ rerank-v3.5: minilm }`
+     * (what `--alias NAME=MODEL` sets). `"*"` catches every name no model or alias claims.
+     */
+    aliases: z.record(z.string().min(1).max(256), z.string().min(1)).default({}),
     limits: limitsSchema.default(limitsSchema.parse({})),
     batching: batchingSchema.default(batchingSchema.parse({})),
     auth: authSchema.default(authSchema.parse({})),
@@ -152,6 +157,10 @@ export function resolveServerConfig(input: ServerConfigInput, source = "server c
       ids.add(name);
     }
   }
+  for (const [name, target] of Object.entries(parsed.data.aliases)) {
+    const problem = aliasProblem(name, target, parsed.data.models);
+    if (problem) throw new WinnowError("CONFIG_INVALID", `${source}: aliases.${name}: ${problem}`, { details: { field: `aliases.${name}` } });
+  }
   const defaults = parsed.data.models.filter((m) => m.default);
   if (defaults.length > 1) {
     throw new WinnowError("CONFIG_INVALID", `${source}: models: only one model may be the default (got ${defaults.map((m) => m.id).join(", ")})`, {
@@ -162,6 +171,24 @@ export function resolveServerConfig(input: ServerConfigInput, source = "server c
     ...parsed.data,
     models: parsed.data.models.map((m, i) => ({ ...m, reranker: models![i].reranker })),
   };
+}
+
+/** The name a client may send for any model, when `aliases` maps it: every name nothing else claims. */
+export const CATCH_ALL_ALIAS = "*";
+
+/**
+ * Why `name` cannot be an alias of model `target` among `models` (undefined when it can):
+ * the target must be a served model's id, and the name must not already be a model's id
+ * or one of its `aliases`.
+ */
+export function aliasProblem(name: string, target: string, models: ReadonlyArray<{ id: string; aliases?: string[] }>): string | undefined {
+  if (!models.some((m) => m.id === target)) {
+    return `model "${target}" is not served here (model ids: ${models.map((m) => m.id).join(", ")})`;
+  }
+  if (models.some((m) => m.id === name)) return `"${name}" is already a model id; an alias needs a name of its own`;
+  const owner = models.find((m) => m.aliases?.includes(name));
+  if (owner) return `"${name}" is already an alias of model "${owner.id}"`;
+  return undefined;
 }
 
 /** Reads a YAML or JSON configuration file (by extension; YAML otherwise, which also parses JSON). */

@@ -1,5 +1,5 @@
 import { WinnowError } from "../core/errors.js";
-import type { ServerConfig } from "./config.js";
+import { CATCH_ALL_ALIAS, type ServerConfig } from "./config.js";
 import type { ServerMetrics } from "./metrics.js";
 import { ServedModel } from "./served-model.js";
 
@@ -8,6 +8,8 @@ export class ServedModelSet {
   readonly all: ServedModel[];
   readonly defaultModel: ServedModel;
   private readonly byName = new Map<string, ServedModel>();
+  /** The model for names nothing else claims (`aliases: { "*": id }`); none by default. */
+  private catchAll: ServedModel | undefined;
   private loading: Promise<void> | undefined;
 
   constructor(config: ServerConfig, metrics: ServerMetrics) {
@@ -16,6 +18,12 @@ export class ServedModelSet {
       this.byName.set(m.id, this.all[i]);
       for (const a of m.aliases ?? []) this.byName.set(a, this.all[i]);
     });
+    // resolveServerConfig checked that every alias names a model id and clashes with no other name.
+    for (const [name, target] of Object.entries(config.aliases ?? {})) {
+      const model = this.all[config.models.findIndex((m) => m.id === target)];
+      if (name === CATCH_ALL_ALIAS) this.catchAll = model;
+      else this.byName.set(name, model);
+    }
     const d = config.models.findIndex((m) => m.default);
     this.defaultModel = this.all[d >= 0 ? d : 0];
   }
@@ -30,14 +38,22 @@ export class ServedModelSet {
     return this.loading;
   }
 
+  /** Every alias of a model (its own `aliases` and the top-level ones naming it). */
+  aliasesOf(model: ServedModel): string[] {
+    const names = [...this.byName].filter(([name, m]) => m === model && name !== model.id).map(([name]) => name);
+    return this.catchAll === model ? [...names, CATCH_ALL_ALIAS] : names;
+  }
+
   /** The model a request names; the default when it names none. */
   resolve(name: unknown): ServedModel {
     if (name === undefined || name === null || name === "") return this.defaultModel;
-    const m = typeof name === "string" ? this.byName.get(name) : undefined;
+    const m = typeof name === "string" ? (this.byName.get(name) ?? this.catchAll) : undefined;
     if (!m) {
-      throw new WinnowError("MODEL_NOT_FOUND", `model: "${String(name)}" is not served here (available: ${[...this.byName.keys()].join(", ")})`, {
-        details: { field: "model" },
-      });
+      throw new WinnowError(
+        "MODEL_NOT_FOUND",
+        `model: "${String(name)}" is not served here (available: ${[...this.byName.keys()].join(", ")}); to accept it, alias it to a model (\`--alias ${String(name)}=${this.defaultModel.id}\`, or \`aliases\` in the server config)`,
+        { details: { field: "model" } },
+      );
     }
     return m;
   }

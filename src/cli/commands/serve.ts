@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import type { Command } from "commander";
-import { loadServerConfigFile, type ServerConfigInput } from "../../server/config.js";
+import { aliasProblem, HARD_MAX_DOCUMENTS, loadServerConfigFile, resolveServerConfig, type ServerConfigInput } from "../../server/config.js";
 import { startServer } from "../../server/server.js";
 import { addRerankerOptions, rerankerSpecFromFlags, type RerankerFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
@@ -9,6 +9,7 @@ import { numberFlag } from "../number-flag.js";
 interface ServeFlags extends RerankerFlags {
   config?: string;
   modelId?: string;
+  alias?: string[];
   host?: string;
   port?: string;
   apiKeyFile?: string;
@@ -33,6 +34,7 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   const config: ServerConfigInput = { ...base, models: base.models ?? [] } as ServerConfigInput;
   // `--model` alone means a local cross-encoder, the one-model case.
   if (flags.model !== undefined && flags.reranker === undefined && flags.rerankerConfig === undefined) flags.reranker = "cross-encoder";
+  if (flags.modelId !== undefined && flags.modelId.trim() === "") throw new UsageError("--model-id must not be empty");
   const spec = rerankerSpecFromFlags(flags);
   if (spec) {
     const id = flags.modelId ?? (typeof spec.model === "string" ? basename(spec.model.replace(/\/+$/, "")) : spec.type);
@@ -41,6 +43,7 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   if (config.models.length === 0) {
     throw new UsageError("nothing to serve: pass --model <folder-or-id> (a cross-encoder), reranker flags, or --config <file>");
   }
+  if (flags.alias?.length) config.aliases = { ...(config.aliases ?? {}), ...aliasFlags(flags.alias, config.models) };
   if (flags.host !== undefined) config.host = flags.host;
   const port = numberFlag("--port", flags.port, { min: 0, max: 65535 });
   if (port !== undefined) config.port = port;
@@ -49,7 +52,8 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
     const n = numberFlag(flag, value, { min });
     if (n !== undefined) limits[key] = n;
   };
-  setLimit("maxDocuments", "--max-documents", flags.maxDocuments);
+  const maxDocuments = numberFlag("--max-documents", flags.maxDocuments, { min: 1, max: HARD_MAX_DOCUMENTS });
+  if (maxDocuments !== undefined) limits.maxDocuments = maxDocuments;
   setLimit("maxDocumentChars", "--max-document-chars", flags.maxDocumentChars);
   setLimit("maxQueryChars", "--max-query-chars", flags.maxQueryChars);
   setLimit("bodyLimitBytes", "--body-limit", flags.bodyLimit);
@@ -68,9 +72,32 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   if (st !== undefined) config.shutdownTimeoutMs = st;
   const mt = numberFlag("--malloc-trim", flags.mallocTrim, { min: 0 });
   if (mt !== undefined) config.mallocTrimIntervalMs = mt;
-  if (flags.logLevel !== undefined) config.logLevel = flags.logLevel as ServerConfigInput["logLevel"];
+  if (flags.logLevel !== undefined) {
+    if (!LOG_LEVELS.includes(flags.logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${flags.logLevel}"`);
+    config.logLevel = flags.logLevel as ServerConfigInput["logLevel"];
+  }
   if (!flags.docs) config.docs = false;
+  // Flags are checked above, so what the schema still finds wrong came from the file: name it.
+  resolveServerConfig(config, flags.config ?? "command line");
   return config;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** `--alias NAME=MODEL` values as an aliases map, each checked against the served models. */
+function aliasFlags(values: readonly string[], models: ServerConfigInput["models"]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    const name = eq < 0 ? "" : value.slice(0, eq).trim();
+    const target = eq < 0 ? "" : value.slice(eq + 1).trim();
+    if (!name || !target) throw new UsageError(`--alias must be NAME=MODEL (e.g. rerank-v3.5=${models[0].id}), got "${value}"`);
+    if (Object.hasOwn(out, name)) throw new UsageError(`--alias ${name}: given twice (${name}=${out[name]} and ${value})`);
+    const problem = aliasProblem(name, target, models);
+    if (problem) throw new UsageError(`--alias ${value}: ${problem}`);
+    out[name] = target;
+  }
+  return out;
 }
 
 /** `winnow serve`: the Cohere/TEI-compatible rerank server. */
@@ -80,10 +107,16 @@ export function register(program: Command): void {
     .description("serve rerankers over HTTP: Cohere v1/v2 and TEI-compatible routes, dynamic batching, limits, API keys, Prometheus metrics (docs/server.md)")
     .option("--config <file>", "server config (YAML or JSON): models, limits, auth, batching")
     .option("--model-id <name>", "name clients send as `model` for the --model reranker (default: the folder name)")
+    .option(
+      "--alias <name=model>",
+      "another name clients may send as `model`, e.g. rerank-v3.5=minilm for Cohere clients (repeatable; `*=minilm` takes any name)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option("--host <host>", "interface to listen on (default 127.0.0.1)")
     .option("--port <port>", "port (default 8080; 0 picks a free one)")
     .option("--api-key-file <file>", "require `Authorization: Bearer <key>` with a key from this file (one per line); WINNOW_API_KEYS also adds keys")
-    .option("--max-documents <n>", "documents per request (default 1000, at most 10000)")
+    .option("--max-documents <n>", `documents per request (default 1000, at most ${HARD_MAX_DOCUMENTS})`)
     .option("--max-document-chars <n>", "characters per document (default 100000)")
     .option("--max-query-chars <n>", "characters per query (default 8192)")
     .option("--body-limit <bytes>", "request body size (default 16 MiB)")

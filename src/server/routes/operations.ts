@@ -19,7 +19,7 @@ export const operationsRoutes: FastifyPluginAsync = async (app) => {
   });
 
   app.get("/v1/models", { schema: { tags: ["operations"], summary: "Served models (Cohere- and OpenAI-style lists)" } }, async () => {
-    const list = models.all.map((m) => ({ id: m.id, type: m.type, state: m.state, batched: m.batched, default: m === models.defaultModel }));
+    const list = models.all.map((m) => ({ id: m.id, type: m.type, state: m.state, batched: m.batched, default: m === models.defaultModel, aliases: models.aliasesOf(m) }));
     return {
       // Cohere's list-models shape…
       models: list.map((m) => ({ name: m.id, endpoints: ["rerank"], ...m })),

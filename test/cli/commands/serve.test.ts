@@ -31,6 +31,6 @@ describe("winnow serve flags", () => {
   it("refuses to start with nothing to serve, and names a bad flag value", () => {
     expect(() => serveConfigFromFlags({ docs: true })).toThrow(/nothing to serve/);
     expect(() => serveConfigFromFlags({ model: "m", port: "http", docs: true })).toThrow(/--port must be an integer/);
-    expect(() => serveConfigFromFlags({ model: "m", maxDocuments: "0", docs: true })).toThrow(/--max-documents must be an integer >= 1/);
+    expect(() => serveConfigFromFlags({ model: "m", maxDocuments: "0", docs: true })).toThrow(/--max-documents must be an integer from 1 to 10000/);
   });
 });
