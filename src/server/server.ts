@@ -1,10 +1,10 @@
-import { isUtf8 } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { WinnowError } from "../core/errors.js";
 import { bearerToken, collectApiKeys } from "./api-keys.js";
+import { charsetOf, decodeCharset, decodeContentEncoding } from "./body-decoding.js";
 import { resolveServerConfig, type ServerConfigInput } from "./config.js";
 import { errorBody, toHttpError, type ErrorStyle } from "./http-errors.js";
 import { ServerMetrics } from "./metrics.js";
@@ -61,17 +61,26 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   });
   app.decorate("winnow", state);
 
-  // JSON parsing with a UTF-8 check: the default parser would turn invalid bytes into
-  // U+FFFD and rerank text nobody sent.
+  // JSON parsing after undoing content-encoding (gzip, deflate, br; the decoded size
+  // bounded by the body limit too) and decoding the content-type's charset (UTF-8 checked,
+  // since the default parser would turn invalid bytes into U+FFFD and rerank text nobody
+  // sent; other charsets decoded or refused with 415). See body-decoding.ts.
   const parseJson = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit }, (request, body, done) => {
-    const buf = body as Buffer;
-    if (!isUtf8(buf)) {
-      done(Object.assign(new Error("body: not valid UTF-8"), { code: "WINNOW_BAD_UTF8", statusCode: 400 }), undefined);
-      return;
-    }
-    parseJson(request, buf.toString("utf8"), done);
+    decodeContentEncoding(body as Buffer, request.headers["content-encoding"], bodyLimit).then(
+      (decoded) => {
+        let text: string;
+        try {
+          text = decodeCharset(decoded, charsetOf(request.headers["content-type"]));
+        } catch (err) {
+          done(err as Error, undefined);
+          return;
+        }
+        parseJson(request, text, done);
+      },
+      (err: Error) => done(err, undefined),
+    );
   });
 
   app.addHook("onRequest", async (request, reply) => {
@@ -108,9 +117,6 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
 
   app.setErrorHandler(async (err, request, reply) => {
     const e = toHttpError(err, bodyLimit);
-    if ((err as { code?: string }).code === "WINNOW_BAD_UTF8") {
-      Object.assign(e, { status: 400, code: "INVALID_INPUT", message: "body: not valid UTF-8", details: { field: "body" } });
-    }
     if (e.status >= 500) request.log.error({ err }, "request failed");
     else request.log.info({ code: e.code, status: e.status, msg: e.message }, "request rejected");
     if (e.code === "QUEUE_FULL" || e.code === "RATE_LIMITED") reply.header("retry-after", "1");
