@@ -19,8 +19,15 @@ export interface PrepareOptions {
   truncate?: boolean;
   /** Cap each document at this many tokens before windowing. */
   maxTokensPerDoc?: number;
+  /**
+   * Which end of a long document truncation (and the window cap) keeps: "right" (the
+   * default) cuts the end and keeps the start, "left" cuts the start and keeps the end.
+   */
+  truncationDirection?: TruncationDirection;
   signal?: AbortSignal;
 }
+
+export type TruncationDirection = "right" | "left";
 
 export interface PreparedRequest<U extends ScoringUnit = ScoringUnit> {
   units: U[];

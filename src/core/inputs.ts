@@ -1,14 +1,24 @@
 import { InvalidInputError } from "./errors.js";
 import type { Candidate, CandidateInput, Document, Query, QueryInput } from "./types.js";
 
-/** Normalizes a query argument, rejecting empty or non-string text. */
+// Whitespace, control (Cc: NUL, BEL, …) and format (Cf: zero-width space, BOM, …)
+// characters only. BERT-style tokenizers drop control and format characters, so such a
+// text reaches the model as nothing at all.
+const BLANK_TEXT = /^[\s\p{Cc}\p{Cf}]*$/u;
+
+/** Whether a text has nothing a model could read: empty, or only whitespace, control and format characters. */
+export function isBlankText(text: string): boolean {
+  return BLANK_TEXT.test(text);
+}
+
+/** Normalizes a query argument, rejecting empty, blank or non-string text. */
 export function toQuery(query: QueryInput): Query {
   const q: Query = typeof query === "string" ? { text: query } : query;
   if (q === null || typeof q !== "object" || typeof q.text !== "string") {
     throw new InvalidInputError("query must be a string or an object with a string `text`", { field: "query" });
   }
-  if (q.text.trim().length === 0) {
-    throw new InvalidInputError("query must not be empty", { field: "query" });
+  if (isBlankText(q.text)) {
+    throw new InvalidInputError("query must not be empty (or only whitespace and control characters)", { field: "query" });
   }
   return q;
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply } from "fastify";
 import { WinnowError } from "../core/errors.js";
-import { toCandidates } from "../core/inputs.js";
+import type { TruncationDirection } from "../core/batch-scorer.js";
+import { isBlankText, toCandidates } from "../core/inputs.js";
 import { rankByScores } from "../core/ranking.js";
 import { HARD_MAX_DOCUMENTS } from "./config.js";
 import { invalid } from "./http-errors.js";
@@ -15,6 +16,7 @@ export interface RerankCall {
   maxChunksPerDoc?: number;
   maxTokensPerDoc?: number;
   truncate?: boolean;
+  truncationDirection?: TruncationDirection;
 }
 
 export interface RerankCallResult {
@@ -37,7 +39,10 @@ export async function runRerankCall(
 ): Promise<RerankCallResult> {
   const { limits } = state.config;
   const model = state.models.resolve(call.model);
-  if (call.query.trim().length === 0) throw invalid("query", "query: must not be blank");
+  if (isBlankText(call.query)) {
+    // 400 like an empty string (the schema's minLength), whatever invisible characters it holds.
+    throw new WinnowError("INVALID_INPUT", "query: must not be blank (only whitespace or control characters)", { details: { field: "query", httpStatus: 400 } });
+  }
   const timeoutMs = limits.requestTimeoutMs;
   const controller = new AbortController();
   const timer = setTimeout(() => {
@@ -59,6 +64,7 @@ export async function runRerankCall(
       maxChunksPerDoc: call.maxChunksPerDoc,
       maxTokensPerDoc: call.maxTokensPerDoc,
       truncate: call.truncate,
+      truncationDirection: call.truncationDirection,
       signal: controller.signal,
     });
     const labels = { model: model.id };

@@ -1,5 +1,5 @@
 import { WinnowError, isWinnowError, throwIfAborted } from "../core/errors.js";
-import { isBatchableReranker, type PrepareOptions, type PreparedRequest, type ScoringUnit } from "../core/batch-scorer.js";
+import { isBatchableReranker, type PrepareOptions, type PreparedRequest, type ScoringUnit, type TruncationDirection } from "../core/batch-scorer.js";
 import type { Reranker } from "../core/types.js";
 import type { RerankerSpec } from "../rerankers/registry.js";
 import { ConcurrencyGate } from "./concurrency-gate.js";
@@ -16,6 +16,8 @@ export interface ScoreRequest {
   maxChunksPerDoc?: number;
   maxTokensPerDoc?: number;
   truncate?: boolean;
+  /** Which end of a long text truncation keeps (TEI's truncation_direction); "right" when absent. */
+  truncationDirection?: TruncationDirection;
   signal: AbortSignal;
 }
 
@@ -60,7 +62,13 @@ const TOKENIZE_SLICE = 32;
  * setImmediate between slices, letting other requests' work run in between.
  */
 async function prepareInSlices(backend: BatchBackend, req: ScoreRequest): Promise<PreparedRequest> {
-  const options = { maxChunksPerDoc: req.maxChunksPerDoc, maxTokensPerDoc: req.maxTokensPerDoc, truncate: req.truncate, signal: req.signal };
+  const options = {
+    maxChunksPerDoc: req.maxChunksPerDoc,
+    maxTokensPerDoc: req.maxTokensPerDoc,
+    truncate: req.truncate,
+    truncationDirection: req.truncationDirection,
+    signal: req.signal,
+  };
   if (req.texts.length <= TOKENIZE_SLICE) {
     throwIfAborted(req.signal);
     return backend.prepare(req.query, req.texts, options);
@@ -232,7 +240,7 @@ export class ServedModel {
     let todo = req.texts.map((_, i) => i);
     let keys: string[] | undefined;
     if (this.cache) {
-      const settings = `${backend.id}|c${req.maxChunksPerDoc ?? "-"}|m${req.maxTokensPerDoc ?? "-"}|t${req.truncate ? 1 : 0}`;
+      const settings = `${backend.id}|c${req.maxChunksPerDoc ?? "-"}|m${req.maxTokensPerDoc ?? "-"}|t${req.truncate ? 1 : 0}|d${req.truncationDirection === "left" ? "l" : "r"}`;
       keys = scoreCacheKeys(settings, req.query, req.texts);
       const hits = await this.cache.getMany(keys);
       todo = [];

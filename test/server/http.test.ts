@@ -184,10 +184,11 @@ describe("limits", () => {
     ["too many documents", { query: "q", documents: ["a", "b", "c", "d", "e", "f"] }, 400, "documents", 5],
     ["a long document", { query: "q", documents: ["x".repeat(51)] }, 422, "documents[0]", 50],
     ["a long query", { query: "q".repeat(21), documents: ["a"] }, 400, "query", 20],
-    ["a blank query", { query: "   ", documents: ["a"] }, 422, "query", undefined],
+    ["a blank query", { query: "   ", documents: ["a"] }, 400, "query", undefined],
+    ["a query of a NUL character", { query: "\u0000", documents: ["a"] }, 400, "query", undefined],
     ["top_n of 0", { query: "q", documents: ["a"], top_n: 0 }, 400, "top_n", 1],
     ["a huge top_n", { query: "q", documents: ["a"], top_n: 1e9 }, 400, "top_n", 10_000],
-    ["an unknown field", { query: "q", documents: ["a"], topn: 3 }, 400, "topn", undefined],
+    ["a top_n of the wrong type", { query: "q", documents: ["a"], top_n: "3" }, 400, "top_n", undefined],
   ];
   for (const [what, body, status, field, limit] of cases) {
     it(`rejects ${what} with ${status}, naming ${field}`, async () => {

@@ -36,6 +36,8 @@ export class LexicalBatchScorer implements BatchScorer<LexicalUnit> {
     texts.forEach((text, i) => {
       throwIfAborted(options.signal);
       let words = wordsOf(text);
+      // Left truncation keeps the end: window the reversed words (order within a window does not change its score).
+      if (options.truncationDirection === "left") words.reverse();
       if (options.maxTokensPerDoc) words = words.slice(0, options.maxTokensPerDoc);
       const windows: string[][] = [];
       if (options.truncate || words.length <= this.windowWords) windows.push(words.slice(0, this.windowWords));

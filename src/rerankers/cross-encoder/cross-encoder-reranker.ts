@@ -150,6 +150,7 @@ export class CrossEncoderReranker implements BatchableReranker {
           windowOverlap: w.windowOverlap,
           truncate: options.truncate ?? w.truncate,
           maxTokensPerDoc: options.maxTokensPerDoc,
+          truncationDirection: options.truncationDirection,
           signal: options.signal,
         });
         return { units: enc.units, owner: enc.owner, texts: texts.length, tokens: enc.tokens, tokenizeMs: performance.now() - t0 };

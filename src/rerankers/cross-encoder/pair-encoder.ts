@@ -18,6 +18,8 @@ export interface WindowingOptions {
   truncate?: boolean;
   /** Cap each document at this many tokens before windowing. */
   maxTokensPerDoc?: number;
+  /** "left" keeps the end of a long document (its last tokens and windows) instead of its start. */
+  truncationDirection?: "right" | "left";
   signal?: AbortSignal;
 }
 
@@ -89,6 +91,7 @@ export class PairEncoder {
       });
     }
     const stride = budget - overlap;
+    const left = options.truncationDirection === "left";
     const units: PairUnit[] = [];
     const owners: number[] = [];
     let tokens = 0;
@@ -96,7 +99,7 @@ export class PairEncoder {
       // Tokenizing 100 documents takes a few milliseconds; checking here keeps an abort prompt.
       if ((i & 15) === 0) throwIfAborted(options.signal);
       let d = this.tokenize(texts[i]);
-      if (d.length > maxDocTokens) d = d.slice(0, maxDocTokens);
+      if (d.length > maxDocTokens) d = left ? d.slice(d.length - maxDocTokens) : d.slice(0, maxDocTokens);
       const starts: number[] = [0];
       if (d.length > budget && maxChunks > 1) {
         for (let s = stride; starts.length < maxChunks && s + overlap < d.length; s += stride) {
@@ -105,7 +108,9 @@ export class PairEncoder {
         }
       }
       for (const s of starts) {
-        const unit = this.pairUnit(q, d, s, Math.min(d.length, s + budget));
+        const end = Math.min(d.length, s + budget);
+        // Starts count from the kept end: for "left", mirror each window onto the document.
+        const unit = left ? this.pairUnit(q, d, d.length - end, d.length - s) : this.pairUnit(q, d, s, end);
         units.push(unit);
         owners.push(i);
         tokens += unit.tokens;

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../http-errors.js";
 import { checkDocumentChars, rankedIndices, runRerankCall, TOP_N_SCHEMA } from "../rerank-call.js";
+import { ignoredFieldWarnings, rerankBody } from "./request-body.js";
 
 type DocumentObject = Record<string, string>;
 
@@ -70,26 +71,26 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
     return_documents: { type: "boolean", default: false },
   };
 
+  const v1 = rerankBody({
+    required: ["query", "documents"],
+    properties: {
+      ...common,
+      documents: { type: "array", minItems: 1, maxItems: limits.maxDocuments, items: { anyOf: [{ type: "string" }, documentObject] } },
+      top_k: { ...TOP_N_SCHEMA, description: "Voyage's name for top_n" },
+      rank_fields: { type: "array", maxItems: 64, items: { type: "string", minLength: 1, maxLength: 256 } },
+      max_chunks_per_doc: { type: "integer", minimum: 1, maximum: 100 },
+      truncation: { type: "boolean", description: "Voyage: true truncates long documents instead of windowing them" },
+    },
+  });
   app.post<{ Body: V1Body }>(
     "/v1/rerank",
     {
       config: { errorStyle: "cohere" },
+      preValidation: v1.preValidation,
       schema: {
         tags: ["rerank"],
-        summary: "Cohere v1 rerank (also accepts Jina's and Voyage's field names)",
-        body: {
-          type: "object",
-          required: ["query", "documents"],
-          additionalProperties: false,
-          properties: {
-            ...common,
-            documents: { type: "array", minItems: 1, maxItems: limits.maxDocuments, items: { anyOf: [{ type: "string" }, documentObject] } },
-            top_k: { ...TOP_N_SCHEMA, description: "Voyage's name for top_n" },
-            rank_fields: { type: "array", maxItems: 64, items: { type: "string", minLength: 1, maxLength: 256 } },
-            max_chunks_per_doc: { type: "integer", minimum: 1, maximum: 100 },
-            truncation: { type: "boolean", description: "Voyage: true truncates long documents instead of windowing them" },
-          },
-        },
+        summary: "Cohere v1 rerank (also accepts Jina's and Voyage's field names); null means absent, unknown fields are ignored",
+        body: v1.body,
       },
     },
     async (request, reply) => {
@@ -106,7 +107,7 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
         maxChunksPerDoc: b.max_chunks_per_doc,
         truncate: b.truncation,
       });
-      const warnings: string[] = [];
+      const warnings = ignoredFieldWarnings(request);
       if (b.max_chunks_per_doc !== undefined && !model.batched) warnings.push(`max_chunks_per_doc is ignored by model "${model.id}"`);
       const ranked = rankedIndices(outcome.scores, b.top_n ?? b.top_k);
       const results = ranked.map(({ index, score }) => {
@@ -136,24 +137,24 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
     },
   );
 
+  const v2 = rerankBody({
+    required: ["query", "documents"],
+    properties: {
+      ...common,
+      documents: { type: "array", minItems: 1, maxItems: limits.maxDocuments, items: { type: "string" } },
+      max_tokens_per_doc: { type: "integer", minimum: 1, maximum: 32_768 },
+      priority: { type: "integer", minimum: 0, maximum: 1_000, description: "Accepted for compatibility; not used" },
+    },
+  });
   app.post<{ Body: V2Body }>(
     "/v2/rerank",
     {
       config: { errorStyle: "cohere" },
+      preValidation: v2.preValidation,
       schema: {
         tags: ["rerank"],
-        summary: "Cohere v2 rerank",
-        body: {
-          type: "object",
-          required: ["query", "documents"],
-          additionalProperties: false,
-          properties: {
-            ...common,
-            documents: { type: "array", minItems: 1, maxItems: limits.maxDocuments, items: { type: "string" } },
-            max_tokens_per_doc: { type: "integer", minimum: 1, maximum: 32_768 },
-            priority: { type: "integer", minimum: 0, maximum: 1_000, description: "Accepted for compatibility; not used" },
-          },
-        },
+        summary: "Cohere v2 rerank; null means absent, unknown fields are ignored",
+        body: v2.body,
       },
     },
     async (request, reply) => {
@@ -167,7 +168,7 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
         // left is scored in windows of the model's length, keeping the best window.
         maxTokensPerDoc: b.max_tokens_per_doc ?? 4_096,
       });
-      const warnings: string[] = [];
+      const warnings = ignoredFieldWarnings(request);
       if (b.max_tokens_per_doc !== undefined && !model.batched) warnings.push(`max_tokens_per_doc is ignored by model "${model.id}"`);
       const results = rankedIndices(outcome.scores, b.top_n).map(({ index, score }) =>
         b.return_documents ? { index, relevance_score: score, document: { text: b.documents[index] } } : { index, relevance_score: score },

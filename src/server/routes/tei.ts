@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../http-errors.js";
 import { checkDocumentChars, rankedIndices, runRerankCall } from "../rerank-call.js";
+import { rerankBody } from "./request-body.js";
 
 interface TeiBody {
   query: string;
@@ -17,37 +18,47 @@ interface TeiBody {
  * Hugging Face text-embeddings-inference's `/rerank`: a bare array of
  * `{ index, score, text? }` sorted by score, errors as `{ error, error_type }`.
  * One deliberate difference: with `truncate: false` a long text is scored in windows
- * (best window wins) instead of being refused.
+ * (best window wins) instead of being refused; `truncation_direction: "Left"` then keeps
+ * the last windows (and with `truncate: true`, the last tokens).
  */
 export const teiRoutes: FastifyPluginAsync = async (app) => {
   const { limits } = app.winnow.config;
+  const tei = rerankBody({
+    required: ["query", "texts"],
+    properties: {
+      query: { type: "string", minLength: 1, maxLength: limits.maxQueryChars },
+      texts: { type: "array", minItems: 1, maxItems: limits.maxDocuments, items: { type: "string" } },
+      raw_scores: { type: "boolean", default: false },
+      return_text: { type: "boolean", default: false },
+      truncate: { type: "boolean", default: false },
+      truncation_direction: {
+        type: "string",
+        enum: ["Right", "Left", "right", "left"],
+        default: "Right",
+        description: "Right keeps the start of a long text, Left its end",
+      },
+      model: { type: "string", maxLength: 256 },
+    },
+  });
   app.post<{ Body: TeiBody }>(
     "/rerank",
     {
       config: { errorStyle: "tei" },
+      preValidation: tei.preValidation,
       schema: {
         tags: ["rerank"],
-        summary: "TEI-compatible rerank",
-        body: {
-          type: "object",
-          required: ["query", "texts"],
-          additionalProperties: false,
-          properties: {
-            query: { type: "string", minLength: 1, maxLength: limits.maxQueryChars },
-            texts: { type: "array", minItems: 1, maxItems: limits.maxDocuments, items: { type: "string" } },
-            raw_scores: { type: "boolean", default: false },
-            return_text: { type: "boolean", default: false },
-            truncate: { type: "boolean", default: false },
-            truncation_direction: { type: "string", enum: ["Right", "Left", "right", "left"], default: "Right" },
-            model: { type: "string", maxLength: 256 },
-          },
-        },
+        summary: "TEI-compatible rerank; null means absent, unknown fields are ignored",
+        body: tei.body,
       },
     },
     async (request, reply) => {
       const b = request.body;
-      if (b.truncation_direction && b.truncation_direction.toLowerCase() === "left") {
-        throw invalid("truncation_direction", "truncation_direction: only Right is supported (cross-encoder windows keep the start of each text)");
+      const direction = b.truncation_direction?.toLowerCase() === "left" ? "left" : "right";
+      const target = app.winnow.models.resolve(b.model);
+      // Only batched models (cross-encoders) window and truncate texts themselves; any
+      // other reranker sees whole texts, so a direction it would silently ignore is refused.
+      if (direction === "left" && target.state === "ready" && !target.batched) {
+        throw invalid("truncation_direction", `truncation_direction: model "${target.id}" (${target.type}) does not truncate texts, so Left cannot be honoured; send Right or leave it out`);
       }
       checkDocumentChars(b.texts, limits.maxDocumentChars, "texts");
       const { outcome } = await runRerankCall(app.winnow, reply, {
@@ -55,6 +66,7 @@ export const teiRoutes: FastifyPluginAsync = async (app) => {
         query: b.query,
         texts: b.texts,
         truncate: b.truncate,
+        truncationDirection: direction,
       });
       const source = b.raw_scores ? outcome.rawScores : outcome.scores;
       return rankedIndices(source, undefined).map(({ index, score }) =>
