@@ -44,6 +44,14 @@ limits:
     ["a misspelt limit", { models: [{ id: "a", reranker: { type: "x" } }], limits: { maxDocs: 5 } }, "limits"],
     ["a duplicate name", { models: [{ id: "a", reranker: { type: "x" } }, { id: "b", aliases: ["a"], reranker: { type: "x" } }] }, "models.1.aliases.0"],
     ["a short key", { models: [{ id: "a", reranker: { type: "x" } }], auth: { keys: ["short"] } }, "auth.keys.0"],
+    ["an alias of a model not served", { models: [{ id: "a", reranker: { type: "x" } }], aliases: { "rerank-v3.5": "b" } }, "aliases.rerank-v3.5: model \"b\" is not served"],
+    ["an alias equal to a model id", { models: [{ id: "a", reranker: { type: "x" } }, { id: "b", reranker: { type: "x" } }], aliases: { b: "a" } }, "aliases.b: \"b\" is already a model id"],
+    [
+      "an alias equal to another model's alias",
+      { models: [{ id: "a", aliases: ["x"], reranker: { type: "x" } }, { id: "b", reranker: { type: "x" } }], aliases: { x: "b" } },
+      'aliases.x: "x" is already an alias of model "a"',
+    ],
+    ["an alias naming no model", { models: [{ id: "a", reranker: { type: "x" } }], aliases: { x: "" } }, "aliases.x"],
   ])("rejects %s, naming %s", (_what, input, path) => {
     expect(() => resolveServerConfig(input as never)).toThrow(expect.objectContaining({ code: "CONFIG_INVALID", message: expect.stringContaining(path) }));
   });

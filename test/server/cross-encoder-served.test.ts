@@ -52,4 +52,30 @@ describe("serving a generated cross-encoder", () => {
     const batches = Number(/winnow_batch_requests_count\{model="tiny"\} (\d+)/.exec(metrics)?.[1]);
     expect(batches).toBeGreaterThan(single);
   });
+
+  it("TEI's truncation_direction: Left keeps the end of a long text, Right (the default) its start", async () => {
+    // Each far longer than the model's window and than its 4 windows; t0 and t1 share their
+    // end, t0 and t2 their start.
+    const filler = "alpha beta ".repeat(1_000);
+    const [s1, s2] = ["vitamin d supplementation improves bone density", "protein folding energy landscape"];
+    const [e1, e2] = ["fever in children is most often caused by viral infections", "boundary layers in aeronautics"];
+    const texts = [`${s1} ${filler}${e1}`, `${s2} ${filler}${e1}`, `${s1} ${filler}${e2}`];
+    const raw = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${url}/rerank`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "fever", texts, raw_scores: true, ...body }) });
+      expect(res.status).toBe(200);
+      const ranked = (await res.json()) as Array<{ index: number; score: number }>;
+      return texts.map((_, i) => ranked.find((r) => r.index === i)!.score);
+    };
+    const differ = (a: number, b: number) => expect(Math.abs(a - b)).toBeGreaterThan(1e-3);
+    for (const truncate of [true, false]) {
+      // Windowed (truncate: false), the 4 windows kept are the last 4 or the first 4.
+      const left = await raw({ truncate, truncation_direction: "Left" });
+      expect(left[1]).toBeCloseTo(left[0], 4);
+      differ(left[2], left[0]);
+      const right = await raw({ truncate });
+      expect(right[2]).toBeCloseTo(right[0], 4);
+      differ(right[1], right[0]);
+      expect(await raw({ truncate, truncation_direction: "Right" })).toEqual(right);
+    }
+  });
 });
