@@ -24,6 +24,9 @@ export interface ExperimentOptions extends EvaluateOptions {
   metrics?: readonly string[];
   /** Depth of the top-k churn in the lift report (default 10). */
   liftK?: number;
+  /** Seed and sign flips of the lift's randomization test (defaults as `compareRuns`). */
+  seed?: number;
+  trials?: number;
   /** Called after each query (for progress bars). */
   onQuery?: (done: number, total: number) => void;
   signal?: AbortSignal;
@@ -167,7 +170,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const rr = summarizeLatencies(rerankMs);
   timings.rerank = { ...rr, candidatesPerSecond: rr.totalMs > 0 ? (1000 * reranked) / rr.totalMs : 0 };
   const finalEval = evaluateRun(options.qrels, finalRun, metrics, evalOptions);
-  const lift = computeLift(options.qrels, firstRun, finalRun, { ...evalOptions, metrics, k: options.liftK ?? 10 });
+  const lift = computeLift(options.qrels, firstRun, finalRun, { ...evalOptions, metrics, k: options.liftK ?? 10, seed: options.seed, trials: options.trials });
   return {
     metrics: finalEval.metrics,
     firstStage: firstEval.metrics,

@@ -1,6 +1,7 @@
 import { InvalidInputError } from "../core/errors.js";
 import { evaluateRun, type EvaluateOptions } from "./evaluate.js";
 import { DEFAULT_METRICS } from "./metrics.js";
+import { pairedQueries } from "./paired-queries.js";
 import { pairedRandomizationTest } from "./significance.js";
 import type { Qrels } from "./readers/qrels.js";
 import { trecOrder, type RunEntry } from "./run.js";
@@ -41,6 +42,8 @@ export interface LiftOptions extends EvaluateOptions {
   k?: number;
   /** Random sign flips for the significance test (default 10,000). */
   trials?: number;
+  /** Seed of the significance test (default DEFAULT_RANDOMIZATION_SEED, as `winnow compare`). */
+  seed?: number;
 }
 
 /** Per-query differences smaller than this are float noise, not a win or a loss. */
@@ -71,11 +74,8 @@ export function computeLift(
     let wins = 0;
     let ties = 0;
     let losses = 0;
-    const diffs: number[] = [];
-    for (const [qid, b] of before.perQuery) {
-      const a = after.perQuery.get(qid)?.[name] ?? 0;
-      const d = a - b[name];
-      diffs.push(d);
+    const diffs = pairedQueries(before, after, name).map((q) => q.delta);
+    for (const d of diffs) {
       if (d > TIE_EPSILON) wins++;
       else if (d < -TIE_EPSILON) losses++;
       else ties++;
@@ -87,7 +87,7 @@ export function computeLift(
       wins,
       ties,
       losses,
-      pValue: pairedRandomizationTest(diffs, { trials: options.trials }),
+      pValue: pairedRandomizationTest(diffs, { trials: options.trials, seed: options.seed }),
     };
   }
   let setChanged = 0;

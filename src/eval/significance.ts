@@ -1,10 +1,17 @@
 import { InvalidInputError } from "../core/errors.js";
 import { mulberry32 } from "../core/seeded-random.js";
 
+/**
+ * The defaults of every randomization test Winnow prints (`eval`, `metrics --baseline`,
+ * `compare`, `train --cv`): one seed and one trial count, so the same runs give the same p.
+ */
+export const DEFAULT_RANDOMIZATION_SEED = 0x5eed;
+export const DEFAULT_RANDOMIZATION_TRIALS = 10_000;
 
 export interface RandomizationTestOptions {
   /** Random sign assignments drawn (default 10,000). */
   trials?: number;
+  /** Default DEFAULT_RANDOMIZATION_SEED (0x5eed = 24301). */
   seed?: number;
 }
 
@@ -16,7 +23,7 @@ export interface RandomizationTestOptions {
  * mean. Returns (hits + 1) / (trials + 1), never exactly 0; 1 when nothing changed.
  */
 export function pairedRandomizationTest(differences: readonly number[], options: RandomizationTestOptions = {}): number {
-  const trials = options.trials ?? 10_000;
+  const trials = options.trials ?? DEFAULT_RANDOMIZATION_TRIALS;
   if (!Number.isInteger(trials) || trials < 1 || trials > 10_000_000) {
     throw new InvalidInputError(`trials must be an integer from 1 to 10000000, got ${String(trials)}`, { field: "trials" });
   }
@@ -28,7 +35,7 @@ export function pairedRandomizationTest(differences: readonly number[], options:
   // Sums are compared, not means (same n); the slack absorbs float noise in equal sums.
   const slack = 1e-12 * Math.max(1, observed);
   if (observed <= slack) return 1;
-  const next = mulberry32(options.seed ?? 0x5eed);
+  const next = mulberry32(options.seed ?? DEFAULT_RANDOMIZATION_SEED);
   let hits = 0;
   for (let t = 0; t < trials; t++) {
     let s = 0;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { compareRuns } from "../../src/eval/compare/compare-runs.js";
 import { computeLift } from "../../src/eval/lift.js";
 import type { Qrels } from "../../src/eval/readers/qrels.js";
 import type { Run } from "../../src/eval/run.js";
@@ -43,6 +44,21 @@ describe("reranker lift", () => {
     expect(text).toContain("top-2 changed: set 33.3%, order 66.7% of 3 queries");
     expect(text.split("\n")[4]).toMatch(/^Δ\s+-0\.0556\s+-0\.1667$/);
     expect(text.split("\n")[5]).toMatch(/^p \(paired randomization\)\s+1\.0000\s+/);
+  });
+
+  it("pairs the same queries, with the same seed and trials, as compareRuns", () => {
+    // q3 is missing from the reranked run: with trec_eval -c both score it 0 there; without,
+    // neither pairs it (the lift used to count it as a loss while compare left it out).
+    const partial: Run = new Map([...reranked].filter(([q]) => q !== "q3"));
+    for (const complete of [true, false]) {
+      const lift = computeLift(qrels, first, partial, { metrics: ["recip_rank"], complete }).metrics.recip_rank;
+      const c = compareRuns(qrels, first, partial, { metric: "recip_rank", complete });
+      expect([lift.wins, lift.ties, lift.losses]).toEqual([c.wins, c.ties, c.losses]);
+      expect(lift.pValue).toBe(c.randomization.pValue);
+      expect(c.numQueries).toBe(complete ? 3 : 2);
+    }
+    const seeded = computeLift(qrels, first, reranked, { metrics: ["recip_rank"], seed: 9, trials: 500 }).metrics.recip_rank.pValue;
+    expect(seeded).toBe(compareRuns(qrels, first, reranked, { metric: "recip_rank", seed: 9, permutations: 500 }).randomization.pValue);
   });
 
   it("lines up the metrics table", () => {

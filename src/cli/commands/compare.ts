@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { compareRuns, type RunComparison } from "../../eval/compare/compare-runs.js";
 import { readQrels, readRun } from "../../eval/readers/trec.js";
+import { DEFAULT_RANDOMIZATION_SEED, DEFAULT_RANDOMIZATION_TRIALS } from "../../eval/significance.js";
 import { UsageError } from "../usage-error.js";
 import { requiredNumberFlag } from "../number-flag.js";
 
@@ -32,8 +33,8 @@ export function register(program: Command): void {
     .argument("<runB>", "candidate run (TREC format)")
     .requiredOption("--qrels <file>", "judgments (BEIR qrels .tsv or TREC qrels)")
     .option("--metric <name>", "trec_eval measure", "ndcg_cut_10")
-    .option("--seed <n>", "randomization test seed", "42")
-    .option("--permutations <n>", "randomization test permutations", "10000")
+    .option("--seed <n>", "randomization test seed (the same default as `winnow eval`)", String(DEFAULT_RANDOMIZATION_SEED))
+    .option("--permutations <n>", "randomization test permutations", String(DEFAULT_RANDOMIZATION_TRIALS))
     .option("--alpha <p>", "significance level for the verdict", "0.05")
     .option("--format <fmt>", "table | json", "table")
     .option("--per-query", "list every query's delta")

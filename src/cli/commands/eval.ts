@@ -8,7 +8,8 @@ import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
 import { addEvaluationOptions, describeCoverage, evaluationOptionsFromFlags, parsePositiveInt, perQueryJson, type EvaluationFlags } from "./metrics.js";
-import { numberFlag } from "../number-flag.js";
+import { numberFlag, requiredNumberFlag } from "../number-flag.js";
+import { DEFAULT_RANDOMIZATION_SEED, DEFAULT_RANDOMIZATION_TRIALS } from "../../eval/significance.js";
 
 interface EvalFlags extends EvaluationFlags {
   dataset: string;
@@ -23,6 +24,8 @@ interface EvalFlags extends EvaluationFlags {
   firstStageRunOut?: string;
   perQuery?: boolean;
   reranker?: string;
+  seed: string;
+  permutations: string;
 }
 
 /** The BM25 first stage: a saved index (`--index`) or one built in memory from the corpus. */
@@ -101,7 +104,9 @@ export function register(program: Command): void {
     .option("--candidates <n>", "first-stage candidates handed to the reranker (with --reranker)", "100")
     .option("--run-out <file>", "write the final run (TREC format)")
     .option("--first-stage-run-out <file>", "also write the first-stage run when reranking")
-    .option("--per-query", "include every query's measures");
+    .option("--per-query", "include every query's measures")
+    .option("--seed <n>", "seed of the lift's randomization test (the same default as `winnow compare`)", String(DEFAULT_RANDOMIZATION_SEED))
+    .option("--permutations <n>", "sign flips of the lift's randomization test", String(DEFAULT_RANDOMIZATION_TRIALS));
   addRerankerOptions(cmd);
   addEvaluationOptions(cmd).action(async (flags: EvalFlags) => {
     const { metrics, options, format } = evaluationOptionsFromFlags(flags);
@@ -110,6 +115,8 @@ export function register(program: Command): void {
     const candidates = parsePositiveInt("--candidates", flags.candidates, 100_000);
     const k1 = numberFlag("--k1", flags.k1, { min: 0, max: 100, integer: false });
     const b = numberFlag("--b", flags.b, { min: 0, max: 1, integer: false });
+    const seed = requiredNumberFlag("--seed", flags.seed, { min: 0, max: 2 ** 32 - 1 });
+    const trials = requiredNumberFlag("--permutations", flags.permutations, { min: 1, max: 10_000_000 });
     const spec: RerankerSpec | undefined = rerankerSpecFromFlags(flags);
     if (spec && candidates > depth) throw new UsageError(`--candidates (${candidates}) must not exceed --depth (${depth})`);
 
@@ -129,6 +136,8 @@ export function register(program: Command): void {
         candidates,
         metrics,
         ...options,
+        seed,
+        trials,
         onQuery: progress ? (done, total) => process.stderr.write(`\r${done}/${total} queries${done === total ? "\n" : ""}`) : undefined,
       });
     } finally {

@@ -1,7 +1,8 @@
 import { evaluateRun, type EvaluateOptions } from "../evaluate.js";
 import type { Qrels } from "../readers/qrels.js";
 import type { RunEntry } from "../run.js";
-import { pairedRandomizationTest } from "../significance.js";
+import { pairedQueries } from "../paired-queries.js";
+import { DEFAULT_RANDOMIZATION_SEED, DEFAULT_RANDOMIZATION_TRIALS, pairedRandomizationTest } from "../significance.js";
 import { pairedTTest, type TTestResult } from "./paired-t-test.js";
 
 export interface CompareOptions extends EvaluateOptions {
@@ -34,6 +35,8 @@ const TIE = 1e-12;
  * Run B against run A on one measure, query by query: mean delta, wins/ties/losses,
  * and two paired significance tests, so "a 2% lift" comes with the odds it is noise.
  * Queries are every judged query (trec_eval -c): a query missing from a run scores 0.
+ * The pairing, seed and trial count are those of `computeLift`, so `winnow compare` and
+ * `winnow eval` print the same p for the same two runs.
  */
 export function compareRuns(
   qrels: Qrels,
@@ -46,15 +49,10 @@ export function compareRuns(
   const ea = evaluateRun(qrels, runA, [metric], evalOptions);
   const eb = evaluateRun(qrels, runB, [metric], evalOptions);
   const name = Object.keys(ea.metrics)[0] ?? metric;
-  const perQuery: RunComparison["perQuery"] = [];
-  for (const [qid, va] of ea.perQuery) {
-    const vb = eb.perQuery.get(qid);
-    if (!vb) continue;
-    perQuery.push({ query: qid, a: va[name], b: vb[name], delta: vb[name] - va[name] });
-  }
+  const perQuery: RunComparison["perQuery"] = pairedQueries(ea, eb, name).map((q) => ({ query: q.query, a: q.before, b: q.after, delta: q.delta }));
   const diffs = perQuery.map((q) => q.delta);
-  const permutations = options.permutations ?? 10_000;
-  const seed = options.seed ?? 42;
+  const permutations = options.permutations ?? DEFAULT_RANDOMIZATION_TRIALS;
+  const seed = options.seed ?? DEFAULT_RANDOMIZATION_SEED;
   const a = perQuery.reduce((s, q) => s + q.a, 0) / Math.max(1, perQuery.length);
   const b = perQuery.reduce((s, q) => s + q.b, 0) / Math.max(1, perQuery.length);
   return {
