@@ -9,6 +9,61 @@ export interface RankedList {
   weight?: number;
 }
 
+/**
+ * What the fusions take for each list: a named `RankedList`, or what a retriever's
+ * `search()` returns (`Candidate[]`), named after its candidates' `source` (else `list<i>`).
+ */
+export type FusionInput = RankedList | readonly Candidate[];
+
+const LIST_SHAPE = "a Candidate[] (what search() returns) or { name, candidates: Candidate[], weight? }";
+
+function isCandidate(c: unknown): c is Candidate {
+  const x = c as Candidate | null;
+  return typeof x === "object" && x !== null && typeof x.document?.id === "string" && typeof x.score === "number";
+}
+
+/** Checks every list's shape (naming the first wrong item) and names plain search results. */
+function asRankedLists(lists: readonly FusionInput[]): RankedList[] {
+  if (!Array.isArray(lists)) {
+    throw new InvalidInputError(`lists must be an array of ranked lists, each ${LIST_SHAPE}; got ${describe(lists)}`, { field: "lists" });
+  }
+  const out: RankedList[] = [];
+  const names = new Set<string>();
+  lists.forEach((input, i) => {
+    const field = `lists[${i}]`;
+    let list: RankedList;
+    if (Array.isArray(input)) {
+      const sources = new Set((input as readonly Candidate[]).map((c) => (isCandidate(c) ? c.source : undefined)));
+      const [only] = sources;
+      const name = sources.size === 1 && typeof only === "string" && only.length > 0 && !names.has(only) ? only : `list${i + 1}`;
+      list = { name, candidates: input as readonly Candidate[] };
+    } else if (typeof input === "object" && input !== null && Array.isArray((input as RankedList).candidates)) {
+      list = input as RankedList;
+      if (typeof list.name !== "string" || list.name.length === 0) {
+        throw new InvalidInputError(`${field}.name must be a non-empty string (the list's name in fused scores)`, { field: `${field}.name` });
+      }
+    } else {
+      throw new InvalidInputError(`${field} must be ${LIST_SHAPE}; got ${describe(input)}`, { field });
+    }
+    const bad = list.candidates.findIndex((c) => !isCandidate(c));
+    if (bad >= 0) {
+      const where = Array.isArray(input) ? `${field}[${bad}]` : `${field}.candidates[${bad}]`;
+      throw new InvalidInputError(`${where} must be a Candidate ({ document: { id, text }, score, rank }); got ${describe(list.candidates[bad])}`, { field: where });
+    }
+    names.add(list.name);
+    out.push(list);
+  });
+  return out;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Promise) return "a Promise (await the search first)";
+  if (typeof v === "object") return `an object with keys ${Object.keys(v).slice(0, 5).join(", ") || "(none)"}`;
+  return typeof v;
+}
+
 export interface RrfOptions {
   /** The RRF constant: larger k flattens the advantage of top ranks (Cormack et al. use 60). */
   k?: number;
@@ -98,9 +153,11 @@ function merge(
 
 /**
  * Reciprocal rank fusion: score(d) = Σ_lists weight / (k + rank(d)). Uses ranks only, so
- * it needs no score calibration between BM25 and dense retrievers.
+ * it needs no score calibration between BM25 and dense retrievers. Rank is the position
+ * in the list as given.
  */
-export function reciprocalRankFusion(lists: readonly RankedList[], options: RrfOptions = {}): Candidate[] {
+export function reciprocalRankFusion(inputs: readonly FusionInput[], options: RrfOptions = {}): Candidate[] {
+  const lists = asRankedLists(inputs);
   const k = options.k ?? 60;
   if (typeof k !== "number" || !Number.isFinite(k) || k < 0) {
     throw new InvalidInputError(`rrf k must be a finite number >= 0, got ${String(k)}`, { field: "k" });
@@ -133,7 +190,8 @@ function normalize(scores: number[], how: ScoreNormalization): { values: number[
  * different scales; a document missing from a list gets that list's lowest normalized
  * value (it ranked below everything the list returned).
  */
-export function weightedScoreFusion(lists: readonly RankedList[], options: WeightedFusionOptions = {}): Candidate[] {
+export function weightedScoreFusion(inputs: readonly FusionInput[], options: WeightedFusionOptions = {}): Candidate[] {
+  const lists = asRankedLists(inputs);
   const how = options.normalization ?? "min-max";
   if (how !== "min-max" && how !== "z-score" && how !== "none") {
     throw new InvalidInputError(`normalization must be "min-max", "z-score" or "none", got ${String(how)}`, { field: "normalization" });

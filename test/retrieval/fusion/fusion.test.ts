@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Candidate } from "../../../src/core/types.js";
+import { InvalidInputError } from "../../../src/core/errors.js";
 import { reciprocalRankFusion, weightedScoreFusion } from "../../../src/retrieval/fusion/fusion.js";
 
 function list(name: string, ids: string[], scores?: number[]): { name: string; candidates: Candidate[] } {
@@ -71,5 +72,47 @@ describe("weightedScoreFusion", () => {
 
   it("rejects an unknown normalization", () => {
     expect(() => weightedScoreFusion([list("x", ["a"])], { normalization: "rank" as never })).toThrow(/normalization/);
+  });
+});
+
+describe("fusion inputs", () => {
+  const plain = (source: string | undefined, ids: string[]): Candidate[] =>
+    ids.map((id, i) => ({ document: { id, text: id }, score: ids.length - i, rank: i + 1, ...(source ? { source } : {}) }));
+
+  it("accepts plain search results (Candidate[]), named after their source", () => {
+    const bm25 = plain("bm25", ["a", "b", "c"]);
+    const dense = plain("dense", ["c", "a", "d"]);
+    const named = reciprocalRankFusion([{ name: "bm25", candidates: bm25 }, { name: "dense", candidates: dense }]);
+    expect(reciprocalRankFusion([bm25, dense])).toEqual(named);
+    expect(weightedScoreFusion([bm25, dense])).toEqual(weightedScoreFusion([{ name: "bm25", candidates: bm25 }, { name: "dense", candidates: dense }]));
+    // Two lists from one source, or none, get positional names so neither score is lost.
+    const twice = reciprocalRankFusion([plain("bm25", ["a"]), plain("bm25", ["a"])]);
+    expect(twice[0].scores).toMatchObject({ bm25: 1, list2: 1 });
+    expect(reciprocalRankFusion([plain(undefined, ["x"])])[0].source).toBe("list1");
+  });
+
+  it("refuses other shapes with the shape it needs, never a raw TypeError", () => {
+    const hits = [{ id: "a", score: 1 }];
+    const cases: Array<[unknown, RegExp]> = [
+      [[Promise.resolve([])], /^lists\[0\] must be a Candidate\[\] \(what search\(\) returns\) or \{ name, candidates: Candidate\[\], weight\? \}; got a Promise \(await the search first\)/],
+      [[hits], /^lists\[0\]\[0\] must be a Candidate \(\{ document: \{ id, text \}, score, rank \}\); got an object with keys id, score/],
+      [[{ name: "bm25", hits }], /^lists\[0\] must be a Candidate\[\].*got an object with keys name, hits/],
+      [[{ name: "", candidates: [] }], /^lists\[0\]\.name must be a non-empty string/],
+      [[{ name: "x", candidates: [null] }], /^lists\[0\]\.candidates\[0\] must be a Candidate.*got null/],
+      [plain("bm25", ["a"]), /^lists\[0\] must be a Candidate\[\]/],
+      ["bm25", /^lists must be an array of ranked lists/],
+    ];
+    for (const fuse of [reciprocalRankFusion, weightedScoreFusion]) {
+      for (const [input, message] of cases) {
+        let err: unknown;
+        try {
+          fuse(input as never);
+        } catch (e) {
+          err = e;
+        }
+        expect(err, String(message)).toBeInstanceOf(InvalidInputError);
+        expect((err as Error).message).toMatch(message);
+      }
+    }
   });
 });
