@@ -38,6 +38,11 @@ function meanLogLoss(probs: number[], labels: number[]): number {
   return sum / probs.length;
 }
 
+/** The fitted mapping as printed: `p = sigmoid(0.9000 · logit - 4.4850)`, never `+ -4.4850`. */
+export function formatPlatt(a: number, b: number): string {
+  return `p = sigmoid(${a.toFixed(4)} · logit ${b < 0 ? "-" : "+"} ${Math.abs(b).toFixed(4)})`;
+}
+
 /**
  * `winnow calibrate`: fits a Platt mapping (logit → probability of relevance) on a
  * judged split. Pairs are each sampled query's BM25 top-k plus its judged documents;
@@ -103,7 +108,7 @@ export function register(program: Command): void {
       fittedOn: { dataset: flags.dataset, split: flags.split, queries: queries.length, pairs: logits.length, positives, candidates: `bm25 top-${k} + judged`, logLossBefore: before, logLossAfter: after },
     });
     process.stdout.write(
-      `fitted on ${logits.length} pairs (${positives} relevant) from ${queries.length} ${flags.split} queries: p = sigmoid(${fit.a.toFixed(4)} · logit + ${fit.b.toFixed(4)})\n` +
+      `fitted on ${logits.length} pairs (${positives} relevant) from ${queries.length} ${flags.split} queries: ${formatPlatt(fit.a, fit.b)}\n` +
         `log loss: sigmoid(logit) ${before.toFixed(4)} → calibrated ${after.toFixed(4)}\nwrote ${flags.out}\n`,
     );
   });
