@@ -18,7 +18,9 @@ export async function readVectors(path: string, options: { idsFile?: string; dim
   if (!options.idsFile) {
     throw new InvalidInputError(`${path}: a ${ext || "raw"} vector matrix needs an ids file (one id per line, in row order)`, { field: "ids" });
   }
-  const ids = (await readFile(options.idsFile, "utf8")).split(/\r?\n/).filter((l) => l.length > 0);
+  // Through the shared line reader: invalid UTF-8 is an error naming the line, not U+FFFD in an id.
+  const ids: string[] = [];
+  for await (const { line } of readLines(options.idsFile)) if (line.length > 0) ids.push(line);
   const { rows, dim, data } = ext === ".npy" ? await readNpy(path) : await readRawF32(path, options.dim);
   if (ids.length !== rows) {
     throw new InvalidInputError(`${options.idsFile} has ${ids.length} ids but ${path} has ${rows} rows`, { field: "ids" });
