@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { WinnowError } from "../core/errors.js";
 import { downloadCacheDir, findSnapshot, hubEndpoint, isHubModelId, isOffline, lookupCacheDirs, repoFolderName, type HubCacheEnv } from "./hub-cache.js";
 import { downloadHubFile } from "./hub-download.js";
@@ -56,8 +56,18 @@ export async function resolveModelSource(model: string, files: ModelFiles, optio
   const revision = options.revision ?? "main";
   if (looksLikePath(model)) {
     const dir = resolve(model.startsWith("~") ? model.replace(/^~/, process.env.HOME ?? "~") : model);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    if (!existsSync(dir)) {
       throw new WinnowError("MODEL_NOT_FOUND", `model folder ${dir} does not exist`, { details: { field: "model", path: dir } });
+    }
+    if (!statSync(dir).isDirectory()) {
+      // Typically the .onnx file itself: name the folder that would work.
+      const parent = dirname(dir);
+      const folder = basename(parent) === "onnx" ? dirname(parent) : parent;
+      throw new WinnowError(
+        "MODEL_NOT_FOUND",
+        `model ${dir} is a file, not a model folder: pass the folder in the Hugging Face layout (${files.required.join(", ")}), e.g. ${folder}`,
+        { details: { field: "model", path: dir } },
+      );
     }
     const missing = missingFiles(dir, files.required);
     if (missing.length > 0) {

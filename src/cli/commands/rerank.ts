@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { InvalidInputError } from "../../core/errors.js";
+import { InvalidInputError, isWinnowError } from "../../core/errors.js";
 import type { Document, RankedResult } from "../../core/types.js";
+import { readLines, requirePath } from "../../eval/readers/line-reader.js";
 import { createReranker } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
@@ -11,53 +11,87 @@ import { parseFormat, parsePositiveInt } from "./metrics.js";
 export const MAX_RERANK_DOCS = 10_000;
 
 /**
- * Reads the documents to rerank: JSONL of `{"id","text","title"?}` objects, BEIR
- * corpus lines (`_id`), JSON strings, or plain text lines (one document per line).
- * Lines that start with `{` must be valid JSON objects; the error names the line.
+ * Collects the documents of a docs file line by line: JSONL of `{"id","text","title"?}`
+ * objects, BEIR corpus lines (`_id`), JSON strings, or plain text lines (one document
+ * per line). Lines that start with `{` must be valid JSON objects; errors name the line.
+ * A document without an id gets its position (0, 1, …). Ids must be unique: results
+ * are reported by id, so two documents with one id could not be told apart.
  */
-export function parseDocsFile(content: string, file: string): Document[] {
-  const docs: Document[] = [];
-  const lines = content.split(/\r?\n/);
-  for (let n = 0; n < lines.length; n++) {
-    const line = lines[n].trim();
-    if (line === "") continue;
-    const where = `${file}:${n + 1}`;
-    if (docs.length >= MAX_RERANK_DOCS) throw new InvalidInputError(`${file}: more than ${MAX_RERANK_DOCS} documents`, { field: "docs", max: MAX_RERANK_DOCS });
+class DocsCollector {
+  readonly docs: Document[] = [];
+  private readonly firstLine = new Map<string, number>();
+
+  constructor(private readonly file: string) {}
+
+  add(raw: string, lineNumber: number): void {
+    const line = raw.trim();
+    if (line === "") return;
+    const file = this.file;
+    const where = `${file}:${lineNumber}`;
+    if (this.docs.length >= MAX_RERANK_DOCS) throw new InvalidInputError(`${file}: more than ${MAX_RERANK_DOCS} documents`, { field: "docs", max: MAX_RERANK_DOCS });
+    let doc: Document;
     if (line.startsWith("{") || line.startsWith('"')) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(line);
       } catch (err) {
-        throw new InvalidInputError(`${where}: invalid JSON (${(err as Error).message})`, { file, line: n + 1 });
+        throw new InvalidInputError(`${where}: invalid JSON (${(err as Error).message})`, { file, line: lineNumber });
       }
       if (typeof parsed === "string") {
-        docs.push({ id: String(docs.length), text: parsed });
-        continue;
+        doc = { id: String(this.docs.length), text: parsed };
+      } else {
+        const o = parsed as Record<string, unknown>;
+        if (o === null || typeof o !== "object" || Array.isArray(o)) throw new InvalidInputError(`${where}: expected an object or a string`, { file, line: lineNumber });
+        if (typeof o.text !== "string") throw new InvalidInputError(`${where}: "text" must be a string`, { file, line: lineNumber, field: "text" });
+        if (o.title !== undefined && typeof o.title !== "string") throw new InvalidInputError(`${where}: "title" must be a string`, { file, line: lineNumber, field: "title" });
+        const rawId = o.id ?? o._id ?? this.docs.length;
+        if (typeof rawId !== "string" && typeof rawId !== "number") throw new InvalidInputError(`${where}: "id" must be a string or number`, { file, line: lineNumber, field: "id" });
+        doc = { id: String(rawId), text: o.text };
+        if (typeof o.title === "string" && o.title !== "") doc.title = o.title;
       }
-      const o = parsed as Record<string, unknown>;
-      if (o === null || typeof o !== "object" || Array.isArray(o)) throw new InvalidInputError(`${where}: expected an object or a string`, { file, line: n + 1 });
-      if (typeof o.text !== "string") throw new InvalidInputError(`${where}: "text" must be a string`, { file, line: n + 1, field: "text" });
-      if (o.title !== undefined && typeof o.title !== "string") throw new InvalidInputError(`${where}: "title" must be a string`, { file, line: n + 1, field: "title" });
-      const rawId = o.id ?? o._id ?? docs.length;
-      if (typeof rawId !== "string" && typeof rawId !== "number") throw new InvalidInputError(`${where}: "id" must be a string or number`, { file, line: n + 1, field: "id" });
-      const doc: Document = { id: String(rawId), text: o.text };
-      if (typeof o.title === "string" && o.title !== "") doc.title = o.title;
-      docs.push(doc);
-      continue;
+    } else {
+      doc = { id: String(this.docs.length), text: line };
     }
-    docs.push({ id: String(docs.length), text: line });
+    const first = this.firstLine.get(doc.id);
+    if (first !== undefined) {
+      throw new InvalidInputError(`${where}: duplicate document id "${doc.id}" (first on line ${first}); ids must be unique (documents without an id get their position: 0, 1, …)`, {
+        file,
+        line: lineNumber,
+        field: "id",
+      });
+    }
+    this.firstLine.set(doc.id, lineNumber);
+    this.docs.push(doc);
   }
-  return docs;
+
+  finish(): Document[] {
+    if (this.docs.length === 0) throw new InvalidInputError(`${this.file}: no documents to rerank (the file is empty or has only blank lines)`, { file: this.file, field: "docs" });
+    return this.docs;
+  }
 }
 
-function readDocs(path: string): Document[] {
-  let content: string;
+/** Parses the text of a docs file (see DocsCollector for the accepted lines). */
+export function parseDocsFile(content: string, file: string): Document[] {
+  const collector = new DocsCollector(file);
+  content.split(/\r\n|\n|\r/).forEach((line, i) => collector.add(line, i + 1));
+  return collector.finish();
+}
+
+/**
+ * Streams a docs file (or stdin for "-") through the shared line reader, so invalid
+ * UTF-8 is refused with its line and a huge file is read only up to the document limit.
+ */
+export async function readDocsFile(path: string): Promise<Document[]> {
+  const file = path === "-" ? "<stdin>" : path;
+  if (path !== "-") await requirePath(path, "file", "--docs: documents file");
+  const collector = new DocsCollector(file);
   try {
-    content = readFileSync(path === "-" ? 0 : path, "utf8");
+    for await (const { line, lineNumber } of readLines(path === "-" ? process.stdin : path, { name: file })) collector.add(line, lineNumber);
   } catch (err) {
+    if (isWinnowError(err)) throw err;
     throw new UsageError(`--docs ${path}: ${(err as Error).message}`);
   }
-  return parseDocsFile(content, path === "-" ? "<stdin>" : path);
+  return collector.finish();
 }
 
 function snippet(text: string, width: number): string {
@@ -90,7 +124,7 @@ export function register(program: Command): void {
     .command("rerank")
     .description("rerank documents for a query with any reranker family (default: cross-encoder)")
     .requiredOption("-q, --query <text>", "the query")
-    .requiredOption("-d, --docs <file>", "documents: JSONL {id,text,title?} or BEIR corpus lines, JSON strings, or one text per line; - for stdin")
+    .requiredOption("-d, --docs <file>", "documents (UTF-8, unique ids): JSONL {id,text,title?} or BEIR corpus lines, JSON strings, or one text per line; - for stdin")
     .option("-n, --top-n <n>", "keep the best n")
     .option("--format <format>", "table | json", "table");
   addRerankerOptions(cmd, "cross-encoder").action(async (flags: RerankFlags) => {
@@ -99,7 +133,7 @@ export function register(program: Command): void {
     const spec = rerankerSpecFromFlags(flags as Parameters<typeof rerankerSpecFromFlags>[0]);
     if (!spec) throw new UsageError("rerank needs a reranker: --reranker <type> (and --model for cross-encoders)");
     if (spec.type === "cross-encoder" && spec.model === undefined) throw new UsageError("--model is required for the cross-encoder (a hub id or a model folder)");
-    const docs = readDocs(flags.docs!);
+    const docs = await readDocsFile(flags.docs!);
     const t0 = performance.now();
     const reranker = await createReranker(spec);
     const loadMs = performance.now() - t0;
