@@ -45,16 +45,17 @@ export function readApiKeyFile(path: string): string[] {
       details: { field: "auth.keysFile", path },
     });
   }
-  const keys = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !l.startsWith("#"));
-  for (const [i, k] of keys.entries()) {
+  const keys: string[] = [];
+  // Line numbers count every line of the file, comments and blank lines included.
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const k = raw.trim();
+    if (k.length === 0 || k.startsWith("#")) continue;
     if (k.length < 8) {
       throw new WinnowError("CONFIG_INVALID", `auth.keysFile: key on line ${i + 1} of ${path} is shorter than 8 characters`, {
-        details: { field: "auth.keysFile", path },
+        details: { field: "auth.keysFile", path, line: i + 1 },
       });
     }
+    keys.push(k);
   }
   return keys;
 }
