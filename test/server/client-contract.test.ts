@@ -17,7 +17,12 @@ import { startServer, type RunningServer } from "../../src/server/index.js";
  * same reranker called directly. LangChain's CohereRerank goes through the cohere-ai 7.x
  * it depends on, which sends unset options as JSON null (`max_chunks_per_doc: null`).
  */
-const langchainCohere = createRequire(createRequire(import.meta.url).resolve("@langchain/cohere"))("cohere-ai") as typeof import("cohere-ai");
+type LangChainCohereClient = NonNullable<NonNullable<ConstructorParameters<typeof CohereRerank>[0]>["client"]>;
+const langchainCohere = createRequire(createRequire(import.meta.url).resolve("@langchain/cohere"))("cohere-ai") as {
+  // Typed by what CohereRerank accepts: the 7.x package's own CohereClient, not the 8.x one.
+  CohereClient: new (options: { token: string; environment: string }) => LangChainCohereClient;
+  CohereClientV2: typeof CohereClientV2;
+};
 
 const QUERY = "what causes fever in children";
 const DOCS = [
