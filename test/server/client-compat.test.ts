@@ -194,6 +194,20 @@ describe("what real clients send", () => {
       expect(await score({ truncation_direction: "left" })).toEqual([-1, 2]);
     });
 
+    it("keeps Left and Right apart in the score cache", async () => {
+      const cached = await listen({ models: [{ id: "c", reranker: new LexicalReranker(), cache: true }] });
+      try {
+        const score = async (direction: string) => {
+          const res = await post(`${cached.url}/rerank`, { query: "capital united states", texts: [long, tail], raw_scores: true, truncate: true, truncation_direction: direction });
+          return ((await res.json()) as TeiBody).map((r) => [r.index, r.score]);
+        };
+        expect(await score("Right")).toEqual([[0, 2], [1, -1]]);
+        expect(await score("Left")).toEqual([[1, 2], [0, -1]]);
+      } finally {
+        await cached.app.close();
+      }
+    });
+
     it("is refused, not ignored, for a model that does not truncate texts itself", async () => {
       const res = await post(`${server.url}/rerank`, { model: "plain", query: QUERY, texts: DOCS, truncation_direction: "Left" });
       expect(res.status).toBe(422);
