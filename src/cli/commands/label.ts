@@ -1,4 +1,5 @@
 import { writeStreamAtomic } from "../../core/atomic-file.js";
+import { WinnowError } from "../../core/errors.js";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Candidate, Document, Query, RankedResult, Reranker } from "../../core/types.js";
@@ -22,19 +23,26 @@ interface LabelFlags {
   reranker?: string;
 }
 
+/** A candidate the reranker could not score (a pointwise LLM answer it could not read). */
+export function isUnscored(r: RankedResult): boolean {
+  return !Number.isFinite(r.score) || r.details?.unscored === true;
+}
+
 /**
  * Graded labels from a ranking, 3 = best. Rank grading: position p (1-based) gets
  * 3 when p ≤ cuts[0], 2 when p ≤ cuts[1], 1 when p ≤ cuts[2], else 0. Score grading
  * (pointwise LLM scores on 0–10): 3 when score ≥ cuts[0], 2 when ≥ cuts[1], 1 when
- * ≥ cuts[2], else 0; unscored candidates get no row.
+ * ≥ cuts[2], else 0. Unscored candidates get no row under either: they rank below
+ * every scored one, so skipping them leaves the others' positions as they were.
  */
 export function gradeRanking(results: readonly RankedResult[], grading: "rank" | "score", cuts: readonly [number, number, number]): Array<{ id: string; grade: number }> {
   const out: Array<{ id: string; grade: number }> = [];
   results.forEach((r, i) => {
+    if (isUnscored(r)) return;
     if (grading === "rank") {
       const p = i + 1;
       out.push({ id: r.id, grade: p <= cuts[0] ? 3 : p <= cuts[1] ? 2 : p <= cuts[2] ? 1 : 0 });
-    } else if (Number.isFinite(r.score)) {
+    } else {
       out.push({ id: r.id, grade: r.score >= cuts[0] ? 3 : r.score >= cuts[1] ? 2 : r.score >= cuts[2] ? 1 : 0 });
     }
   });
@@ -97,6 +105,7 @@ export function register(program: Command): void {
     const started = performance.now();
     const labels = new Array<Array<{ id: string; grade: number }> | undefined>(queries.length);
     let degraded = 0;
+    let unscored = 0;
     let done = 0;
     const progress = process.stderr.isTTY && flags.format === "table";
     try {
@@ -120,7 +129,10 @@ export function register(program: Command): void {
           const ranked = await reranker.rerank(queries[qi], candidates, { returnDocuments: false });
           // A degraded answer is the first stage's order, not the reranker's judgment: never a label.
           if (ranked.some((r) => r.details?.degraded === true)) degraded++;
-          else labels[qi] = gradeRanking(ranked, grading, cuts);
+          else {
+            unscored += ranked.filter(isUnscored).length;
+            labels[qi] = gradeRanking(ranked, grading, cuts);
+          }
         }
         done++;
         if (progress) process.stderr.write(`\r${done}/${queries.length} queries labelled`);
@@ -131,6 +143,17 @@ export function register(program: Command): void {
       await reranker.close?.();
     }
 
+    const labelled = labels.filter((l) => l !== undefined && l.length > 0).length;
+    if (labelled === 0) {
+      // A header-only file would train nothing and look like success: fail, and write nothing.
+      const upstream = unscored > 0 || degraded > 0;
+      const why = upstream
+        ? [unscored > 0 ? `${unscored} candidates unscored: answers the reranker could not read` : "", degraded > 0 ? `${degraded} queries degraded to first-stage order` : ""].filter(Boolean).join("; ")
+        : "BM25 found no candidates for any of them";
+      throw new WinnowError(upstream ? "UPSTREAM_ERROR" : "INVALID_INPUT", `nothing labelled: none of the ${queries.length} queries got a label (${why}); ${flags.out} not written`, {
+        details: { queries: queries.length, unscored, degraded },
+      });
+    }
     const histogram = [0, 0, 0, 0];
     let rows = 0;
     await writeAtomically(flags.out, async (line) => {
@@ -150,8 +173,9 @@ export function register(program: Command): void {
       split: flags.split,
       reranker: spec.type,
       queries: queries.length,
-      labelled: labels.filter((l) => l !== undefined).length,
+      labelled,
       skippedDegraded: degraded,
+      unscored,
       rows,
       grades: { 3: histogram[3], 2: histogram[2], 1: histogram[1], 0: histogram[0] },
       grading,
@@ -166,6 +190,7 @@ export function register(program: Command): void {
     console.log(`wrote ${rows} labels for ${summary.labelled}/${queries.length} queries to ${summary.out}`);
     console.log(`grades: 3=${histogram[3]} 2=${histogram[2]} 1=${histogram[1]} 0=${histogram[0]}  (${grading} cuts ${cuts.join(",")})`);
     if (degraded > 0) console.log(`skipped ${degraded} queries whose reranking degraded to first-stage order (upstream failures)`);
+    if (unscored > 0) console.log(`skipped ${unscored} unscored candidates (answers the reranker could not read; see usage.repairs)`);
     const u = stats as { calls?: number; promptTokens?: number; completionTokens?: number; cost?: number; requests?: number } | undefined;
     if (u?.promptTokens !== undefined) console.log(`llm: ${u.calls} calls, ${u.promptTokens} prompt + ${u.completionTokens} completion tokens, cost ${u.cost?.toFixed(4)}`);
     else if (u?.requests !== undefined) console.log(`api: ${u.requests} requests`);

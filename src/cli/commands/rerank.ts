@@ -102,7 +102,8 @@ function snippet(text: string, width: number): string {
 function formatTable(results: RankedResult[], docs: Document[]): string {
   const rows = results.map((r, i) => {
     const d = r.details ?? {};
-    return [String(i + 1), r.id, r.score.toFixed(4), typeof d.logit === "number" ? d.logit.toFixed(3) : "", d.windows !== undefined ? String(d.windows) : "", snippet(docs[r.index].title ? `${docs[r.index].title}: ${docs[r.index].text}` : docs[r.index].text, 70)];
+    // NaN is a candidate the reranker could not score (details.unscored): say so, not "NaN".
+    return [String(i + 1), r.id, Number.isNaN(r.score) ? "unscored" : r.score.toFixed(4), typeof d.logit === "number" ? d.logit.toFixed(3) : "", d.windows !== undefined ? String(d.windows) : "", snippet(docs[r.index].title ? `${docs[r.index].title}: ${docs[r.index].text}` : docs[r.index].text, 70)];
   });
   const head = ["rank", "id", "score", "logit", "windows", "text"];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

@@ -12,8 +12,12 @@ const MINI = join(repoPaths.root, "examples/scifact-mini");
 
 describe("gradeRanking", () => {
   const ranked = [5, 4, 3, 2, 1, 0.5, Number.NaN].map((score, i) => ({ index: i, id: `d${i}`, score }));
-  it("maps rank positions to grades with the cuts", () => {
-    expect(gradeRanking(ranked, "rank", [1, 3, 5]).map((g) => g.grade)).toEqual([3, 2, 2, 1, 1, 0, 0]);
+  it("maps rank positions to grades with the cuts, and gives unscored candidates no row", () => {
+    const g = gradeRanking(ranked, "rank", [1, 3, 5]);
+    expect(g.map((x) => x.grade)).toEqual([3, 2, 2, 1, 1, 0]);
+    expect(g.map((x) => x.id)).not.toContain("d6");
+    const flagged = [{ index: 0, id: "a", score: 1 }, { index: 1, id: "b", score: -1, details: { unscored: true } }];
+    expect(gradeRanking(flagged, "rank", [1, 3, 5]).map((x) => x.id)).toEqual(["a"]);
   });
   it("maps 0–10 scores to grades and skips unscored candidates", () => {
     const g = gradeRanking(ranked, "score", [5, 3, 1]);
@@ -68,7 +72,7 @@ describe("winnow label", () => {
     expect(summary.usage.calls).toBeGreaterThan(0);
   });
 
-  it("leaves no file when the reranker fails, and never labels degraded answers", async () => {
+  it("leaves no file when the reranker fails", async () => {
     const out = join(dir, "failed.tsv");
     server.script = Array.from({ length: 10 }, () => ({ kind: "status" as const, status: 500 }));
     await expect(
@@ -78,17 +82,47 @@ describe("winnow label", () => {
       ]),
     ).rejects.toMatchObject({ code: "UPSTREAM_ERROR" });
     expect((await readdir(dir)).filter((f) => f.startsWith("failed"))).toEqual([]);
+    server.script = [];
+  });
 
+  it("never labels degraded answers, and fails when nothing was labelled", async () => {
     server.script = Array.from({ length: 10 }, () => ({ kind: "status" as const, status: 500 }));
-    const summary = JSON.parse(
-      await runCommand(register, [
+    await expect(
+      runCommand(register, [
         "label", "--dataset", MINI, "--split", "test", "--max-queries", "1", "--candidates", "5",
         "--reranker", "llm", "--base-url", `${server.url}/v1`, "--model", "fake", "-O", "maxRetries=0", "-O", "onError=\"fallback\"",
         "--out", join(dir, "degraded.tsv"), "--format", "json",
       ]),
-    );
-    expect(summary).toMatchObject({ labelled: 0, skippedDegraded: 1, rows: 0 });
+    ).rejects.toMatchObject({ code: "UPSTREAM_ERROR", message: expect.stringMatching(/^nothing labelled: none of the 1 queries got a label \(1 queries degraded to first-stage order\)/) });
+    expect((await readdir(dir)).filter((f) => f.startsWith("degraded"))).toEqual([]);
     server.script = [];
+  });
+
+  it("--grading score reports the candidates left unscored, and fails when none was scored", async () => {
+    // Scores only the first passage of each batch; the rest stay unscored after the retry.
+    const partial = await startFakeChat({ pointwise: (scores) => JSON.stringify({ "1": scores[0] }) });
+    const unreadable = await startFakeChat({ pointwise: () => "I cannot score these passages." });
+    const args = (url: string, out: string) => [
+      "label", "--dataset", MINI, "--split", "test", "--max-queries", "2", "--candidates", "5",
+      "--reranker", "llm", "--base-url", `${url}/v1`, "--model", "fake", "-O", "mode=pointwise", "-O", "scoring=json",
+      "--grading", "score", "--out", join(dir, out), "--format", "json",
+    ];
+    try {
+      const summary = JSON.parse(await runCommand(register, args(partial.url, "partial.tsv")));
+      expect(summary).toMatchObject({ queries: 2, labelled: 2, rows: 2, unscored: 8 });
+      expect((await readQrels(join(dir, "partial.tsv"))).size).toBe(2);
+      const table = await runCommand(register, args(partial.url, "partial-table.tsv").filter((a) => a !== "--format" && a !== "json"));
+      expect(table).toContain("skipped 8 unscored candidates");
+
+      await expect(runCommand(register, args(unreadable.url, "none.tsv"))).rejects.toMatchObject({
+        code: "UPSTREAM_ERROR",
+        message: expect.stringMatching(/^nothing labelled: none of the 2 queries got a label \(10 candidates unscored: answers the reranker could not read\); .*none\.tsv not written$/),
+      });
+      expect((await readdir(dir)).filter((f) => f.startsWith("none"))).toEqual([]);
+    } finally {
+      await partial.close();
+      await unreadable.close();
+    }
   });
 
   it("rejects bad flags by name", async () => {
