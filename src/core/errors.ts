@@ -18,6 +18,8 @@ export type ErrorCode =
   | "QUEUE_FULL"
   | "PAYLOAD_TOO_LARGE"
   | "UNAUTHORIZED"
+  /** The service cannot answer now but may later (e.g. shutting down): retry elsewhere or later. */
+  | "UNAVAILABLE"
   | "INTERNAL";
 
 export interface WinnowErrorOptions {
@@ -72,6 +74,8 @@ export function httpStatusForCode(code: ErrorCode): number {
       return 499;
     case "UPSTREAM_ERROR":
       return 502;
+    case "UNAVAILABLE":
+      return 503;
     case "MODEL_LOAD_FAILED":
     case "INDEX_CORRUPT":
     case "INDEX_VERSION_MISMATCH":

@@ -22,6 +22,10 @@ const limitsSchema = z
     maxQueuedPairs: z.number().int().min(1).default(4_096),
     /** Per-request deadline; past it the request answers 504 and its queued work is dropped. */
     requestTimeoutMs: z.number().int().min(1).default(30_000),
+    /** A request's headers must arrive within this of its first byte; then 408 and the connection is closed. */
+    headersTimeoutMs: z.number().int().min(1).default(10_000),
+    /** Its body within this much more (whole request: headersTimeoutMs + bodyTimeoutMs); then 408 and closed. */
+    bodyTimeoutMs: z.number().int().min(1).default(30_000),
     /** Requests in flight per model for rerankers that cannot be batched across requests. */
     maxConcurrentRequests: z.number().int().min(1).default(4),
   })

@@ -163,7 +163,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
 
   submit(units: readonly U[], signal?: AbortSignal): Promise<BatchedScores> {
     if (this.closed) {
-      return Promise.reject(new WinnowError("INTERNAL", "the batcher is shut down"));
+      return Promise.reject(new WinnowError("UNAVAILABLE", "the server is shutting down; retry"));
     }
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     try {
@@ -203,7 +203,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
   /** Refuses new work and fails what is still waiting (in-flight passes finish). */
   close(): void {
     this.closed = true;
-    for (const job of [...this.waiting]) this.cancel(job, new WinnowError("INTERNAL", "the server is shutting down"));
+    for (const job of [...this.waiting]) this.cancel(job, new WinnowError("UNAVAILABLE", "the server is shutting down; retry"));
   }
 
   private cancel(job: Job<U>, reason: unknown): void {

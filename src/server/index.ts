@@ -1,5 +1,5 @@
 // The rerank server's public surface.
-export { createServer, startServer, type CreateServerOptions, type RunningServer, type StartServerOptions } from "./server.js";
+export { createServer, startServer, SHUTDOWN_DEADLINE_EXIT_CODE, type CreateServerOptions, type RunningServer, type ShutdownOutcome, type StartServerOptions } from "./server.js";
 export {
   HARD_MAX_DOCUMENTS,
   loadServerConfigFile,

@@ -10,6 +10,7 @@ export class ServerMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<"route" | "status">;
   readonly queueDepth: Gauge<"model">;
+  readonly inFlight: Gauge;
   readonly batchPairs: Histogram<"model">;
   readonly batchRequests: Histogram<"model">;
   readonly pairsScored: Counter<"model">;
@@ -19,7 +20,10 @@ export class ServerMetrics {
   readonly cacheHits: Counter<"model">;
   readonly cacheMisses: Counter<"model">;
 
-  constructor(queueDepthOf: () => Array<{ model: string; pairs: number }>) {
+  constructor(
+    queueDepthOf: () => Array<{ model: string; pairs: number }>,
+    inFlightOf: () => number = () => 0,
+  ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "winnow_" });
     this.requests = new Counter({
@@ -35,6 +39,14 @@ export class ServerMetrics {
       registers,
       collect() {
         for (const q of queueDepthOf()) this.set({ model: q.model }, q.pairs);
+      },
+    });
+    this.inFlight = new Gauge({
+      name: "winnow_http_requests_in_flight",
+      help: "HTTP requests received and not yet answered",
+      registers,
+      collect() {
+        this.set(inFlightOf());
       },
     });
     this.batchPairs = new Histogram({

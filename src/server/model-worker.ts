@@ -6,7 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { isBatchableReranker, type BatchScorer, type ScoringUnit } from "../core/batch-scorer.js";
-import { isWinnowError } from "../core/errors.js";
+import { WinnowError, isWinnowError } from "../core/errors.js";
 import type { Reranker } from "../core/types.js";
 import { createReranker, type RerankerSpec } from "../rerankers/registry.js";
 import type { WorkerReply, WorkerRequest } from "./worker-protocol.js";
@@ -17,6 +17,8 @@ const port = parentPort;
 let reranker: Reranker | undefined;
 let scorer: BatchScorer | undefined;
 const aborts = new Map<number, AbortController>();
+/** Set by "close": later work is refused, so nothing new reaches ONNX Runtime once the host may stop this thread. */
+let closed = false;
 
 function serializeError(err: unknown): WorkerReply["error"] {
   if (isWinnowError(err)) return { code: err.code, message: err.message, details: err.details };
@@ -24,6 +26,7 @@ function serializeError(err: unknown): WorkerReply["error"] {
 }
 
 async function handle(msg: WorkerRequest): Promise<{ value: unknown; transfer?: ArrayBuffer[] }> {
+  if (closed && msg.op !== "close" && msg.op !== "abort") throw new WinnowError("UNAVAILABLE", "the model is shutting down; retry");
   switch (msg.op) {
     case "load": {
       reranker = await createReranker(msg.spec as RerankerSpec);
@@ -56,6 +59,10 @@ async function handle(msg: WorkerRequest): Promise<{ value: unknown; transfer?: 
       aborts.get(msg.target)?.abort();
       return { value: null };
     case "close":
+      // Handled only between forward passes (a pass blocks this thread), and answered once
+      // the model is released: from then on the host may terminate this thread safely.
+      closed = true;
+      for (const controller of aborts.values()) controller.abort(new WinnowError("UNAVAILABLE", "the model is shutting down; retry"));
       await reranker?.close?.();
       return { value: null };
   }

@@ -57,6 +57,10 @@ export async function runRerankCall(
     if (!reply.raw.writableFinished) controller.abort(new WinnowError("ABORTED", "client closed the connection"));
   };
   reply.raw.on("close", onClose);
+  // Past the shutdown deadline, queued and running work answers 503 instead of being cut off.
+  const onShutdown = () => controller.abort(state.shutdown.signal.reason);
+  if (state.shutdown.signal.aborted) onShutdown();
+  else state.shutdown.signal.addEventListener("abort", onShutdown, { once: true });
   try {
     const outcome = await model.score({
       query: call.query,
@@ -82,6 +86,7 @@ export async function runRerankCall(
   } finally {
     clearTimeout(timer);
     reply.raw.off("close", onClose);
+    state.shutdown.signal.removeEventListener("abort", onShutdown);
     reply.header("x-total-time", ms(reply.elapsedTime));
   }
 }

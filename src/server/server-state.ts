@@ -3,6 +3,7 @@ import type { ServerConfig } from "./config.js";
 import type { ErrorStyle } from "./http-errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServedModelSet } from "./model-set.js";
+import type { ConnectionGuard } from "./connection-guard.js";
 
 /** What every route plugin reaches through `fastify.winnow`. */
 export interface WinnowServerState {
@@ -10,6 +11,13 @@ export interface WinnowServerState {
   models: ServedModelSet;
   metrics: ServerMetrics;
   apiKeys: ApiKeySet;
+  /**
+   * Aborted when the server gives up on work in flight (the shutdown deadline passed):
+   * every rerank call listens and fails at once with its reason (a 503).
+   */
+  shutdown: AbortController;
+  /** The HTTP connections: slow clients, drained refusals, closing at shutdown. */
+  connections: ConnectionGuard;
 }
 
 declare module "fastify" {

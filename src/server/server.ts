@@ -4,6 +4,7 @@ import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { WinnowError } from "../core/errors.js";
 import { bearerToken, collectApiKeys } from "./api-keys.js";
+import { ConnectionGuard, readTimeoutOptions } from "./connection-guard.js";
 import { charsetOf, decodeCharset, decodeContentEncoding } from "./body-decoding.js";
 import { resolveServerConfig, type ServerConfigInput } from "./config.js";
 import { errorBody, toHttpError, type ErrorStyle } from "./http-errors.js";
@@ -39,10 +40,19 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   const config = resolveServerConfig(input);
   const apiKeys = collectApiKeys(config.auth, options.env);
   let models: ServedModelSet | undefined;
-  const metrics = new ServerMetrics(() => (models ? models.all.map((m) => ({ model: m.id, pairs: m.queuedPairs })) : []));
+  const metrics = new ServerMetrics(
+    () => (models ? models.all.map((m) => ({ model: m.id, pairs: m.queuedPairs })) : []),
+    () => connections.inFlight,
+  );
   models = new ServedModelSet(config, metrics);
-  const state: WinnowServerState = { config, models, metrics, apiKeys };
   const bodyLimit = config.limits.bodyLimitBytes;
+  const timeouts = {
+    headersTimeoutMs: config.limits.headersTimeoutMs,
+    bodyTimeoutMs: config.limits.bodyTimeoutMs,
+    // A refused body up to this size is read to its end so the client can read the refusal.
+    drainLimitBytes: Math.max(64 * 2 ** 20, 4 * bodyLimit),
+  };
+  const connections = new ConnectionGuard(timeouts);
 
   const app = Fastify({
     logger: {
@@ -54,11 +64,16 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
     genReqId: () => randomUUID(),
     requestIdHeader: "x-request-id",
     return503OnClosing: true,
+    // Fastify sets no read timeouts: a client sending a byte a second would hold its connection for ever.
+    ...readTimeoutOptions(timeouts),
+    clientErrorHandler: connections.clientErrorHandler,
     ajv: {
       // Wrong types are the caller's mistake to hear about, not to have silently coerced.
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, useDefaults: true },
     },
   });
+  connections.attach(app.server, app.log);
+  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown: new AbortController(), connections };
   app.decorate("winnow", state);
 
   // JSON parsing after undoing content-encoding (gzip, deflate, br; the decoded size
@@ -162,9 +177,13 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   let closing = false;
   app.addHook("preClose", async () => {
     closing = true;
+    // A client still sending headers (slowly) would otherwise hold the close until the deadline.
+    connections.beginShutdown();
   });
-  app.addHook("onSend", async (_request, reply) => {
+  app.addHook("onSend", async (request, reply) => {
     if (closing) reply.header("connection", "close");
+    // Answered before its body arrived (413, 429 before reading): drain it rather than reset the client mid-write.
+    else if (connections.drainAfterEarlyResponse(request.raw)) reply.removeHeader("connection");
   });
   // Registered before Fastify's own close handler, so it runs after the HTTP server has
   // drained its in-flight requests.
@@ -175,16 +194,36 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   return app;
 }
 
+/** Exit status of a signalled server that reached shutdownTimeoutMs with requests still in flight (they were answered 503). */
+export const SHUTDOWN_DEADLINE_EXIT_CODE = 3;
+
+/** How long answers to cut-off requests get to be written before every connection left is closed. */
+const FLUSH_AFTER_DEADLINE_MS = 1_000;
+
+export interface ShutdownOutcome {
+  /** Every accepted request finished before shutdownTimeoutMs. */
+  drained: boolean;
+  /** Requests still in flight at the deadline (rerank calls among them answered 503). */
+  cutOff: number;
+}
+
 export interface RunningServer {
   app: FastifyInstance;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
-  /** Stops accepting, lets in-flight requests finish (up to shutdownTimeoutMs), releases models. */
-  stop(): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish up to shutdownTimeoutMs, then answers
+   * what is left with 503 and closes the remaining connections; releases the models.
+   */
+  stop(): Promise<ShutdownOutcome>;
 }
 
 export interface StartServerOptions extends CreateServerOptions {
-  /** Install SIGTERM/SIGINT handlers that stop gracefully and exit 0 (the CLI does). */
+  /**
+   * Install SIGTERM/SIGINT handlers that stop gracefully, then exit 0, or
+   * SHUTDOWN_DEADLINE_EXIT_CODE if the deadline cut requests off (the CLI does). A
+   * second signal ends the wait at once.
+   */
   handleSignals?: boolean;
 }
 
@@ -202,30 +241,57 @@ export async function startServer(input: ServerConfigInput, options: StartServer
   const address = app.server.address();
   const url = typeof address === "object" && address ? `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}` : String(address);
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<ShutdownOutcome> | undefined;
+  let expire: (() => void) | undefined;
   const stop = () => {
     stopping ??= (async () => {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<"deadline">((resolve) => {
-        timer = setTimeout(() => resolve("deadline"), shutdownTimeoutMs);
+        expire = () => resolve("deadline");
+        timer = setTimeout(expire, shutdownTimeoutMs);
       });
-      const outcome = await Promise.race([app.close().then(() => "closed" as const), deadline]);
+      const closed = app.close();
+      const outcome = await Promise.race([closed.then(() => "closed" as const), deadline]);
       clearTimeout(timer);
-      if (outcome === "deadline") app.log.warn({ shutdownTimeoutMs }, "shutdown deadline passed with requests still in flight");
+      if (outcome === "closed") return { drained: true, cutOff: 0 };
+      const { connections, shutdown } = app.winnow;
+      const cutOff = connections.inFlight;
+      app.log.warn({ shutdownTimeoutMs, inFlight: cutOff }, "shutdown deadline passed: answering requests still in flight with 503");
+      // Rerank calls fail at once with this (their queued work is dropped); the forward pass
+      // running in a model worker finishes, and the worker is closed after it (onClose):
+      // exiting or terminating a worker while ONNX Runtime runs in it aborts the process.
+      shutdown.abort(
+        new WinnowError("UNAVAILABLE", `the server is shutting down and this request did not finish within shutdownTimeoutMs (${shutdownTimeoutMs} ms); retry`, {
+          details: { field: "shutdownTimeoutMs", limit: shutdownTimeoutMs },
+        }),
+      );
+      await connections.settle(FLUSH_AFTER_DEADLINE_MS);
+      // Whatever is left (clients still sending a body, answers not yet read) holds close() otherwise.
+      connections.destroyAll();
+      await closed;
+      return { drained: false, cutOff };
     })();
     return stopping;
   };
 
   if (options.handleSignals) {
     const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        app.log.warn({ signal }, "second signal: ending the shutdown wait now");
+        expire?.();
+        return;
+      }
       app.log.info({ signal }, "shutting down: finishing in-flight requests");
       stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
+        (outcome) => process.exit(outcome.drained ? 0 : SHUTDOWN_DEADLINE_EXIT_CODE),
+        (err: unknown) => {
+          app.log.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
       );
     };
-    process.once("SIGTERM", onSignal);
-    process.once("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   }
   return { app, url, stop };
 }

@@ -104,6 +104,14 @@ export class WorkerHostedModel {
     }
   }
 
+  /**
+   * Releases the model, then stops the thread. Never terminate() (or exit the process)
+   * while the worker is inside ONNX Runtime's run: the run finishes, its N-API calls then
+   * fail in the terminating environment, node-addon-api throws a C++ Napi::Error nothing
+   * catches, and the whole process aborts ("terminate called after throwing an instance
+   * of 'Napi::Error'", SIGABRT). The worker answers "close" only between passes, once the
+   * session is released, so after the answer it is idle in JavaScript and safe to stop.
+   */
   async close(): Promise<void> {
     try {
       await this.call({ op: "close" });

@@ -19,6 +19,8 @@ interface ServeFlags extends RerankerFlags {
   bodyLimit?: string;
   maxQueuedPairs?: string;
   requestTimeout?: string;
+  headersTimeout?: string;
+  bodyTimeout?: string;
   maxConcurrent?: string;
   maxBatchTokens?: string;
   maxBatchPairs?: string;
@@ -59,6 +61,8 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   setLimit("bodyLimitBytes", "--body-limit", flags.bodyLimit);
   setLimit("maxQueuedPairs", "--max-queued-pairs", flags.maxQueuedPairs);
   setLimit("requestTimeoutMs", "--request-timeout", flags.requestTimeout);
+  setLimit("headersTimeoutMs", "--headers-timeout", flags.headersTimeout);
+  setLimit("bodyTimeoutMs", "--body-timeout", flags.bodyTimeout);
   setLimit("maxConcurrentRequests", "--max-concurrent", flags.maxConcurrent);
   config.limits = limits;
   const batching = { ...(config.batching ?? {}) };
@@ -122,6 +126,8 @@ export function register(program: Command): void {
     .option("--body-limit <bytes>", "request body size (default 16 MiB)")
     .option("--max-queued-pairs <n>", "pairs waiting per model before requests get 429 (default 4096)")
     .option("--request-timeout <ms>", "per-request deadline, then 504 (default 30000)")
+    .option("--headers-timeout <ms>", "a request's headers must arrive within this, else 408 and the connection is closed (default 10000)")
+    .option("--body-timeout <ms>", "its body within this much more, else 408 and closed (default 30000)")
     .option("--max-concurrent <n>", "requests in flight per model for rerankers that cannot batch (default 4)")
     .option("--max-batch-tokens <n>", "padded tokens per forward pass (default: the model's batch budget)")
     .option("--max-batch-pairs <n>", "pairs per forward pass (default 64)")
