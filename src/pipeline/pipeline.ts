@@ -16,7 +16,10 @@ export interface StageSpec {
   topK: number;
   /** Name of the stage's score in results (default `stage<i>`, or the reranker's name). */
   name?: string;
-  /** Drop candidates this stage scored below `threshold` (its scores should be calibrated, e.g. in [0,1]). */
+  /**
+   * Drop candidates this stage scored below `threshold`, on the scale its reranker returns
+   * (a cross-encoder's sigmoid(logit) unless it is set to calibrated scores).
+   */
   threshold?: number;
   /** Candidates per reranker call when a budget is set (default 16): the budget's granularity. */
   batchSize?: number;
