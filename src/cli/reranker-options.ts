@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { RerankerSpec } from "../rerankers/registry.js";
+import { rerankerTypes, type RerankerSpec } from "../rerankers/registry.js";
 import { UsageError } from "./usage-error.js";
 
 /**
@@ -10,14 +10,29 @@ import { UsageError } from "./usage-error.js";
  * or a JSON file, and the family's factory validates it.
  */
 export function addRerankerOptions(cmd: Command, defaultType?: string): Command {
+  // Generated from the registry when help is shown, so a new family (or one registered by
+  // an embedding program) is listed without editing this file.
+  cmd.addHelpText("after", () => rerankerFamiliesHelp());
   return cmd
-    .option("--reranker <type>", "reranker family (see `winnow models` / docs/rerankers.md)", defaultType)
+    .option("--reranker <type>", "reranker family (listed below; each family's fields and examples: docs/rerankers.md)", defaultType)
     .option("--model <id-or-path>", "model id, folder or file for the reranker")
     .option("--dtype <dtype>", "model weights: fp32 | int8 (ONNX models)")
     .option("--base-url <url>", "endpoint for hosted APIs and LLM servers")
     .option("--offline", "never download; use local folders and caches only")
     .option("--reranker-config <file>", "JSON file with the reranker spec ({\"type\": …, …})")
     .option("-O, --option <key=value>", "extra reranker option (repeatable; value parsed as JSON when it can be)", collectOption, [] as string[]);
+}
+
+/** The families `--reranker` accepts, one per line with the registry's description. */
+export function rerankerFamiliesHelp(): string {
+  const types = rerankerTypes();
+  const width = Math.max(...types.map((t) => t.type.length));
+  return [
+    "",
+    "Reranker families (--reranker TYPE; family options as -O key=value or --reranker-config FILE;",
+    "every family's fields, with a CLI and a library example each: docs/rerankers.md):",
+    ...types.map((t) => `  ${t.type.padEnd(width)}  ${t.description}`),
+  ].join("\n");
 }
 
 function collectOption(value: string, previous: string[]): string[] {
