@@ -74,6 +74,9 @@ export function int64Tensor(name: string, dims: number[], data: number[]): Tenso
 export function int8Tensor(name: string, dims: number[], data: Int8Array): TensorProto {
   return { name, dims, dataType: DataType.INT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
+export function uint8Tensor(name: string, dims: number[], data: Uint8Array): TensorProto {
+  return { name, dims, dataType: DataType.UINT8, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
 
 export function tensorDims(t: TensorProto): number[] {
   return (t.dims ?? []).map((d) => toNumber(d as number));

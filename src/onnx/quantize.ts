@@ -9,13 +9,20 @@
  *   A ─ DynamicQuantizeLinear ─┬ A_q (uint8) ─┐
  *                              ├ A_scale      │
  *                              └ A_zp ────────┤
- *   B_q (int8, symmetric), B_zp = 0 ──────────┴ MatMulInteger ─ Cast(float) ─ Mul ─ output
+ *   B_q (symmetric), B_zp ─────────────────────┴ MatMulInteger ─ Cast(float) ─ Mul ─ output
  *                              A_scale × B_scale ───────────────────────────┘
  *
  * ORT then fuses this at session load into DynamicQuantizeMatMul (with the bias
- * Add), which runs on the VNNI int8 kernels. Activations are QUInt8 and weights
- * QInt8 as in ORT's defaults; weights use the full [-127, 127] range because
- * `reduce_range` only matters on x86 CPUs without VNNI (pass reduceRange there).
+ * Add). Activations are QUInt8 as in ORT's defaults. How the weights are stored
+ * decides which kernel runs, and whether it is exact (see int8-kernel-probe.ts):
+ *   - "s8": int8 in [-127, 127], zero point 0 (ORT's QInt8 default). With VNNI, AMX or
+ *     ARM dot products the fastest kernel; on x86 CPUs without VNNI, u8×s8 pair sums
+ *     saturate at int16 and the logits are wrong.
+ *   - "u8": the same values + 128 as uint8, zero point 128. The same integers, so the
+ *     same logits as s8 where s8 is exact; runs ORT's u8×u8 kernels, exact everywhere.
+ *   - "s8-reduce-range": int8 in [-64, 64] (ORT's reduce_range): cannot saturate, but
+ *     7-bit weights lose precision (much larger logit error).
+ * `quantizeFile` defaults to "auto": the probe's choice for the CPU at hand.
  * Embedding Gathers stay fp32: they are lookups, not compute.
  */
 import { WinnowError } from "../core/errors.js";
@@ -27,6 +34,7 @@ import {
   floatValues,
   initializerMap,
   int8Tensor,
+  uint8Tensor,
   tensorDims,
   type ModelProto,
   loadModel,
@@ -34,20 +42,70 @@ import {
   ensureOpsetImport,
   MS_DOMAIN,
 } from "./onnx-graph.js";
+import { INT8_WEIGHT_SCHEMES, probeInt8Kernels, schemeIsExact, type Int8KernelProbe, type Int8WeightScheme } from "./int8-kernel-probe.js";
 
 export interface QuantizeOptions {
   /** One scale per output column (MatMul B axis 1) instead of one per tensor. Default false (ORT's default). */
   perChannel?: boolean;
-  /** Quantize weights to [-64, 64]: for x86 CPUs without VNNI, where u8×s8 products can saturate. Default false. */
+  /**
+   * How weights are stored: "s8", "u8" or "s8-reduce-range" (see the module comment).
+   * quantizeModel defaults to "u8" (exact on every CPU); quantizeFile also takes "auto"
+   * (its default): the scheme the int8 kernel probe picks for this CPU.
+   */
+  weights?: Int8WeightScheme | "auto";
+  /** Same as weights: "s8-reduce-range" (kept for callers of the earlier option). */
   reduceRange?: boolean;
   /** Skip MatMuls whose weight has fewer than this many elements (default 0: quantize all). */
   minWeightElements?: number;
+  /** A probe result to decide "auto" with instead of probing this process's CPU (tests, or a caller that already probed). */
+  probe?: Int8KernelProbe;
 }
 
 export interface QuantizeReport {
   quantizedMatMuls: number;
   quantizedAttention: number;
   skipped: number;
+  /** The weight scheme written. */
+  weights?: Int8WeightScheme;
+  perChannel?: boolean;
+  /** Why that scheme: the probe's reason for "auto", or that the caller chose it. */
+  schemeReason?: string;
+  /** Whether that scheme computes exactly with this CPU's ONNX Runtime kernels (quantizeFile only: it probes). */
+  exactHere?: boolean;
+  /** The probe result used (quantizeFile only). */
+  probe?: Int8KernelProbe;
+}
+
+function checkScheme(value: unknown, allowAuto: boolean): Int8WeightScheme | "auto" {
+  const allowed: readonly string[] = allowAuto ? [...INT8_WEIGHT_SCHEMES, "auto"] : INT8_WEIGHT_SCHEMES;
+  if (typeof value !== "string" || !allowed.includes(value)) {
+    throw new WinnowError("INVALID_INPUT", `weights must be one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`, { details: { field: "weights", allowed } });
+  }
+  return value as Int8WeightScheme | "auto";
+}
+
+/** The scheme the options ask for, before "auto" is resolved. */
+function requestedScheme(options: QuantizeOptions, fallback: Int8WeightScheme | "auto"): Int8WeightScheme | "auto" {
+  if (options.weights !== undefined) {
+    const scheme = checkScheme(options.weights, true);
+    if (options.reduceRange && scheme !== "s8-reduce-range") {
+      throw new WinnowError("INVALID_INPUT", `reduceRange contradicts weights: "${scheme}"`, { details: { field: "reduceRange" } });
+    }
+    return scheme;
+  }
+  return options.reduceRange ? "s8-reduce-range" : fallback;
+}
+
+/**
+ * Resolves "auto" with the int8 kernel probe (this CPU, or `options.probe`); returns the
+ * scheme, why, and whether it is exact here.
+ */
+export async function resolveWeightScheme(options: QuantizeOptions = {}): Promise<{ weights: Int8WeightScheme; reason: string; exactHere: boolean; probe: Int8KernelProbe }> {
+  const requested = requestedScheme(options, "auto");
+  const probe = options.probe ?? (await probeInt8Kernels());
+  if (requested === "auto") return { weights: probe.recommended, reason: `auto: ${probe.reason}`, exactHere: schemeIsExact(probe, probe.recommended), probe };
+  const exactHere = schemeIsExact(probe, requested);
+  return { weights: requested, reason: exactHere ? `${requested} as asked (exact on this CPU)` : `${requested} as asked, though not exact on this CPU (${probe.reason})`, exactHere, probe };
 }
 
 /** Rounds half to even, as numpy.rint (which ORT's quantizer uses). */
@@ -86,6 +144,10 @@ export function quantizeModel(model: ModelProto, options: QuantizeOptions = {}, 
   const graph = model.graph;
   if (!graph) throw new WinnowError("MODEL_LOAD_FAILED", "model has no graph", { details: { field: "graph" } });
   const perChannel = options.perChannel ?? false;
+  const scheme = requestedScheme(options, "u8");
+  if (scheme === "auto") {
+    throw new WinnowError("INVALID_INPUT", 'quantizeModel needs a concrete weights scheme ("s8", "u8", "s8-reduce-range"); resolve "auto" first with resolveWeightScheme, or use quantizeFile', { details: { field: "weights" } });
+  }
   const inits = initializerMap(graph);
   const useCount = new Map<string, number>();
   for (const n of graph.node ?? []) for (const i of n.input ?? []) useCount.set(i, (useCount.get(i) ?? 0) + 1);
@@ -96,6 +158,8 @@ export function quantizeModel(model: ModelProto, options: QuantizeOptions = {}, 
   const quantizedActivation = new Map<string, [string, string, string]>();
   const dropped = new Set<string>();
   const stats: QuantizeReport = report ?? { quantizedMatMuls: 0, quantizedAttention: 0, skipped: 0 };
+  stats.weights = scheme;
+  stats.perChannel = perChannel;
 
   const dynamicQuantize = (activation: string): [string, string, string] => {
     // One DynamicQuantizeLinear per activation, shared by its consumers (Q, K and V read the same input).
@@ -109,10 +173,12 @@ export function quantizeModel(model: ModelProto, options: QuantizeOptions = {}, 
   const quantizedWeight = (name: string) => {
     const t = inits.get(name)!;
     const dims = tensorDims(t);
-    const { q, scales } = quantizeWeight(floatValues(t), dims, perChannel, options.reduceRange);
-    const qName = g.addInitializer(int8Tensor(`${name}_quantized`, dims, q));
-    const scaleName = g.addInitializer(floatTensor(`${name}_scale`, perChannel ? [scales.length] : [], scales));
-    const zp = g.addInitializer(int8Tensor(`${name}_zero_point`, perChannel ? [scales.length] : [], new Int8Array(scales.length)));
+    const { q, scales } = quantizeWeight(floatValues(t), dims, perChannel, scheme === "s8-reduce-range");
+    const zpDims = perChannel ? [scales.length] : [];
+    // u8: the same integers shifted by 128 (zero point 128), so s8 and u8 compute the same products.
+    const qName = g.addInitializer(scheme === "u8" ? uint8Tensor(`${name}_quantized`, dims, Uint8Array.from(q, (v) => v + 128)) : int8Tensor(`${name}_quantized`, dims, q));
+    const scaleName = g.addInitializer(floatTensor(`${name}_scale`, zpDims, scales));
+    const zp = g.addInitializer(scheme === "u8" ? uint8Tensor(`${name}_zero_point`, zpDims, new Uint8Array(scales.length).fill(128)) : int8Tensor(`${name}_zero_point`, zpDims, new Int8Array(scales.length)));
     if (useCount.get(name) === 1) dropped.add(name);
     return { qName, scaleName, zp, dims };
   };
@@ -155,17 +221,20 @@ export function quantizeModel(model: ModelProto, options: QuantizeOptions = {}, 
   return out;
 }
 
-/** Reads `input`, quantizes it and writes `output` atomically. */
+/**
+ * Reads `input`, quantizes it and writes `output` atomically. `weights` defaults to
+ * "auto": the scheme exact (and fastest) on this CPU; the report says which and why.
+ */
 export async function quantizeFile(input: string, output: string, options: QuantizeOptions = {}): Promise<QuantizeReport> {
+  const scheme = await resolveWeightScheme(options);
   const report: QuantizeReport = { quantizedMatMuls: 0, quantizedAttention: 0, skipped: 0 };
   const model = await loadModel(input);
-  const quantized = quantizeModel(model, options, report);
+  const quantized = quantizeModel(model, { ...options, reduceRange: undefined, weights: scheme.weights }, report);
   if (report.quantizedMatMuls + report.quantizedAttention === 0) {
     throw new WinnowError("INVALID_INPUT", `${input} has no MatMul with a constant float weight to quantize (already quantized?)`, {
       details: { field: "in", path: input },
     });
   }
   await saveModel(output, quantized);
-  return report;
+  return { ...report, schemeReason: scheme.reason, exactHere: scheme.exactHere, probe: scheme.probe };
 }
-
