@@ -3,6 +3,12 @@
  * config.json, tokenizer files and onnx/model.onnx (+ onnx/model_quantized.onnx
  * for cross-encoders). No model hub is reachable here or in CI, and speed does
  * not depend on weight values, so tests and benchmarks use these.
+ *
+ * model_quantized.onnx uses the int8 weight scheme exact on the CPU that generates it
+ * ("auto": s8 with VNNI, u8 without), recorded in the marker. A cached folder whose
+ * scheme is not what this CPU would write is regenerated, so a cache made on a VNNI
+ * host and reused on an AVX2 one never serves s8 weights there (and a VNNI host gets
+ * its fast s8 back). Folders used directly (`--model DIR`) are checked by the loader.
  */
 import { mkdir, readFile, rename, rm } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
@@ -13,7 +19,8 @@ import { MODEL_PRESETS, isModelPresetName, type ModelPreset, type ModelPresetNam
 import { buildModel, createWeights, type WeightMap } from "./bert-graph.js";
 import { writeFileAtomic } from "../core/atomic-file.js";
 import { saveModel } from "./onnx-graph.js";
-import { quantizeModel } from "./quantize.js";
+import { quantizeModel, resolveWeightScheme } from "./quantize.js";
+import type { Int8WeightScheme } from "./int8-kernel-probe.js";
 import { bertUncasedTokenizerFiles, xlmrStyleTokenizerFiles } from "./tokenizer-files.js";
 
 /** Bump when generated files change, so cached folders are rebuilt. */
@@ -29,6 +36,8 @@ export interface GenerateModelOptions {
   seed?: number;
   /** Also write onnx/model_quantized.onnx (int8 dynamic; default true). */
   quantized?: boolean;
+  /** Its weight scheme (default "auto": the one exact and fastest on this CPU). */
+  int8Weights?: Int8WeightScheme | "auto";
   /**
    * Weights to use instead of seeded random ones (HF names, linear weights [in, out];
    * see createWeights), e.g. from scripts/train-cross-encoder.ts. Recorded in the marker.
@@ -109,11 +118,14 @@ export async function generateModel(options: GenerateModelOptions): Promise<stri
   await saveModel(modelPath, model);
   const files = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "onnx/model.onnx"];
   if (tokenizer["vocab.txt"] !== undefined) files.push("vocab.txt");
+  let int8: { int8Weights: Int8WeightScheme; int8Reason: string } | undefined;
   if (options.quantized ?? true) {
-    await saveModel(join(dir, "onnx", "model_quantized.onnx"), quantizeModel(model));
+    const scheme = await resolveWeightScheme({ weights: options.int8Weights ?? "auto" });
+    await saveModel(join(dir, "onnx", "model_quantized.onnx"), quantizeModel(model, { weights: scheme.weights }));
     files.push("onnx/model_quantized.onnx");
+    int8 = { int8Weights: scheme.weights, int8Reason: scheme.reason };
   }
-  await writeFileAtomic(join(dir, GENERATED_MARKER), json({ generator: "winnow", version: GENERATOR_VERSION, preset: options.preset, seed, files, ...(options.weights ? { weights: options.weights.source } : {}) }));
+  await writeFileAtomic(join(dir, GENERATED_MARKER), json({ generator: "winnow", version: GENERATOR_VERSION, preset: options.preset, seed, files, ...int8, ...(options.weights ? { weights: options.weights.source } : {}) }));
   return dir;
 }
 
@@ -123,12 +135,16 @@ export function defaultModelCacheDir(): string {
 }
 
 async function isCurrent(dir: string, preset: string, seed: number): Promise<boolean> {
+  let marker: Record<string, unknown>;
   try {
-    const marker = JSON.parse(await readFile(join(dir, GENERATED_MARKER), "utf8")) as Record<string, unknown>;
-    return marker.version === GENERATOR_VERSION && marker.preset === preset && marker.seed === seed;
+    marker = JSON.parse(await readFile(join(dir, GENERATED_MARKER), "utf8")) as Record<string, unknown>;
   } catch {
     return false;
   }
+  if (marker.version !== GENERATOR_VERSION || marker.preset !== preset || marker.seed !== seed) return false;
+  if (!Array.isArray(marker.files) || !marker.files.includes("onnx/model_quantized.onnx")) return true;
+  // Markers written before the scheme was recorded always had s8 weights.
+  return (marker.int8Weights ?? "s8") === (await resolveWeightScheme({ weights: "auto" })).weights;
 }
 
 const inFlight = new Map<string, Promise<string>>();

@@ -1,5 +1,5 @@
 import { describe, expect, it, beforeAll } from "vitest";
-import { mkdtempSync, readFileSync, existsSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFile } from "node:child_process";
@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { ensureGeneratedModel, generateModel, GENERATED_MARKER } from "../../src/onnx/generate.js";
 import { WinnowError } from "../../src/core/errors.js";
+import { probeInt8Kernels } from "../../src/onnx/int8-kernel-probe.js";
+import { inspectInt8Weights } from "../../src/onnx/int8-weights.js";
 import { encodePairs, loadTokenizer, runBatch } from "./model-session.js";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -107,6 +109,29 @@ describe("generateModel (tiny-xlmr)", () => {
 });
 
 describe("ensureGeneratedModel", () => {
+  it("regenerates a cached folder whose int8 weights are not the scheme this CPU's probe picks (a cache made on another CPU), and reuses one that is", async () => {
+    const probe = await probeInt8Kernels();
+    const other = probe.recommended === "s8" ? "u8" : "s8";
+    const cacheDir = mkdtempSync(join(tmpdir(), "winnow-cache-"));
+    const dir = join(cacheDir, "tiny-bert");
+    await generateModel({ dir, preset: "tiny-bert", int8Weights: other });
+    expect((await inspectInt8Weights(join(dir, "onnx", "model_quantized.onnx"))).weights).toBe(other);
+    expect(JSON.parse(readFileSync(join(dir, GENERATED_MARKER), "utf8"))).toMatchObject({ int8Weights: other, int8Reason: expect.stringContaining(`${other} as asked`) });
+    expect(await ensureGeneratedModel("tiny-bert", { cacheDir })).toBe(dir);
+    const marker = JSON.parse(readFileSync(join(dir, GENERATED_MARKER), "utf8"));
+    expect(marker).toMatchObject({ int8Weights: probe.recommended, int8Reason: `auto: ${probe.reason}` });
+    expect((await inspectInt8Weights(join(dir, "onnx", "model_quantized.onnx"))).weights).toBe(probe.recommended);
+    // Current: left alone.
+    const before = statSync(join(dir, GENERATED_MARKER)).mtimeMs;
+    await ensureGeneratedModel("tiny-bert", { cacheDir });
+    expect(statSync(join(dir, GENERATED_MARKER)).mtimeMs).toBe(before);
+    // A marker from before the scheme was recorded means s8 weights: current where s8 is the auto scheme, stale elsewhere.
+    writeFileSync(join(dir, GENERATED_MARKER), JSON.stringify({ ...marker, int8Weights: undefined, int8Reason: undefined }));
+    await ensureGeneratedModel("tiny-bert", { cacheDir });
+    expect(JSON.parse(readFileSync(join(dir, GENERATED_MARKER), "utf8")).int8Weights).toBe(probe.recommended === "s8" ? undefined : "u8");
+  }, 60_000);
+
+
   it("two processes racing on an empty cache both get one complete folder", async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "winnow-cache-"));
     const script = `import { ensureGeneratedModel } from ${JSON.stringify(join(repoRoot, "src/onnx/generate.ts"))};

@@ -4,7 +4,7 @@ import { fuseFile } from "../../onnx/fuse.js";
 import { quantizeFile } from "../../onnx/quantize.js";
 import { formatFidelityReport, measureFidelity } from "../../onnx/fidelity.js";
 import { UsageError } from "../usage-error.js";
-import { defaultFidelityDataset, modelFolderFor } from "./quantize.js";
+import { defaultFidelityDataset, modelFolderFor, reportScheme, weightsFlag } from "./quantize.js";
 
 /** `winnow optimize`: transformer fusion (Attention, SkipLayerNorm, LayerNorm, BiasGelu, EmbedLayerNorm). */
 export function register(program: Command): void {
@@ -20,17 +20,21 @@ export function register(program: Command): void {
     .option("--no-bias-gelu", "keep the FFN bias Add and Gelu unfused")
     .option("--quantize", "then quantize the fused graph to int8 (Attention becomes QAttention)")
     .option("--per-channel", "with --quantize: per-column weight scales")
+    .option("--weights <scheme>", "with --quantize: auto (default) | s8 | u8 | s8-reduce-range, as in `winnow quantize`")
     .option("--fidelity", "then compare the output with --in on SciFact query–document pairs")
     .option("--dataset <dir>", "BEIR folder for --fidelity (default ../shared/datasets/scifact)")
-    .action(async (flags: { in: string; out: string; attention: boolean; flashAttention?: boolean; embedLayerNorm: boolean; skipLayerNorm: boolean; biasGelu: boolean; quantize?: boolean; perChannel?: boolean; fidelity?: boolean; dataset?: string }) => {
+    .action(async (flags: { in: string; out: string; attention: boolean; flashAttention?: boolean; embedLayerNorm: boolean; skipLayerNorm: boolean; biasGelu: boolean; quantize?: boolean; perChannel?: boolean; weights?: string; fidelity?: boolean; dataset?: string }) => {
       if (resolve(flags.in) === resolve(flags.out)) throw new UsageError("--out must differ from --in");
       if (flags.flashAttention && !flags.attention) throw new UsageError("--flash-attention and --no-attention contradict each other");
+      if (flags.weights !== undefined && !flags.quantize) throw new UsageError("--weights needs --quantize");
+      const weights = weightsFlag(flags.weights, undefined);
       const report = await fuseFile(flags.in, flags.out, { attention: flags.flashAttention ? "flash-when-unpadded" : flags.attention, embedLayerNorm: flags.embedLayerNorm, skipLayerNorm: flags.skipLayerNorm, biasGelu: flags.biasGelu });
       const parts = Object.entries(report).map(([k, v]) => `${k} ${v}`).join(", ");
       console.log(`wrote ${flags.out}: fused ${parts}`);
       if (flags.quantize) {
-        const q = await quantizeFile(flags.out, flags.out, { perChannel: flags.perChannel });
-        console.log(`quantized ${flags.out}: ${q.quantizedMatMuls} MatMul and ${q.quantizedAttention} Attention nodes in int8`);
+        const q = await quantizeFile(flags.out, flags.out, { perChannel: flags.perChannel, weights });
+        reportScheme(q);
+        console.log(`quantized ${flags.out}: ${q.quantizedMatMuls} MatMul and ${q.quantizedAttention} Attention nodes in int8 (${q.weights} weights: ${q.schemeReason})`);
       }
       if (!flags.fidelity) return;
       const modelDir = modelFolderFor(flags.in);
