@@ -21,9 +21,27 @@ export interface CatalogueEntry {
   /** 1 logit → sigmoid; 2 logits → softmax of the positive class. */
   numLabels: 1 | 2;
   defaultDtype: Dtype;
+  /** The fp32 graph, and the int8 graph that is exact on every CPU where there is one. */
   onnxFiles: Partial<Record<Dtype, string>>;
+  /**
+   * Every int8 graph the repo publishes, with the integer type of its weights as published
+   * (the loader checks the file itself). `dtype: "int8"` takes the one exact and fastest on
+   * the CPU at hand: s8 where u8×s8 products are exact (VNNI, AMX, ARM), u8 elsewhere.
+   */
+  int8Files?: readonly Int8File[];
   languages: string;
 }
+
+export interface Int8File {
+  file: string;
+  weights: "s8" | "u8";
+}
+
+/** The int8 graphs Sentence Transformers publishes for its cross-encoders (optimum exports). */
+const SENTENCE_TRANSFORMERS_INT8: readonly Int8File[] = [
+  { file: "onnx/model_qint8_avx512_vnni.onnx", weights: "s8" },
+  { file: "onnx/model_quint8_avx2.onnx", weights: "u8" },
+];
 
 export const CROSS_ENCODER_CATALOGUE: readonly CatalogueEntry[] = [
   {
@@ -35,6 +53,7 @@ export const CROSS_ENCODER_CATALOGUE: readonly CatalogueEntry[] = [
     numLabels: 1,
     defaultDtype: "int8",
     onnxFiles: { fp32: "onnx/model.onnx", int8: "onnx/model_quint8_avx2.onnx" },
+    int8Files: SENTENCE_TRANSFORMERS_INT8,
     languages: "en",
   },
   {
@@ -46,6 +65,7 @@ export const CROSS_ENCODER_CATALOGUE: readonly CatalogueEntry[] = [
     numLabels: 1,
     defaultDtype: "int8",
     onnxFiles: { fp32: "onnx/model.onnx", int8: "onnx/model_quint8_avx2.onnx" },
+    int8Files: SENTENCE_TRANSFORMERS_INT8,
     languages: "en",
   },
   {
@@ -57,6 +77,7 @@ export const CROSS_ENCODER_CATALOGUE: readonly CatalogueEntry[] = [
     numLabels: 1,
     defaultDtype: "int8",
     onnxFiles: { fp32: "onnx/model.onnx", int8: "onnx/model_quint8_avx2.onnx" },
+    int8Files: SENTENCE_TRANSFORMERS_INT8,
     languages: "en",
   },
   {
@@ -101,6 +122,7 @@ export const CROSS_ENCODER_CATALOGUE: readonly CatalogueEntry[] = [
     numLabels: 1,
     defaultDtype: "int8",
     onnxFiles: { fp32: "onnx/model.onnx", int8: "onnx/model_quantized.onnx" },
+    int8Files: [{ file: "onnx/model_quantized.onnx", weights: "s8" }],
     languages: "en",
   },
   {
@@ -112,6 +134,7 @@ export const CROSS_ENCODER_CATALOGUE: readonly CatalogueEntry[] = [
     numLabels: 1,
     defaultDtype: "int8",
     onnxFiles: { fp32: "onnx/model.onnx", int8: "onnx/model_quantized.onnx" },
+    int8Files: [{ file: "onnx/model_quantized.onnx", weights: "s8" }],
     languages: "en",
   },
   {
@@ -123,6 +146,7 @@ export const CROSS_ENCODER_CATALOGUE: readonly CatalogueEntry[] = [
     numLabels: 1,
     defaultDtype: "int8",
     onnxFiles: { fp32: "onnx/model.onnx", int8: "onnx/model_quantized.onnx" },
+    int8Files: [{ file: "onnx/model_quantized.onnx", weights: "s8" }],
     languages: "en",
   },
   {
@@ -134,6 +158,7 @@ export const CROSS_ENCODER_CATALOGUE: readonly CatalogueEntry[] = [
     numLabels: 1,
     defaultDtype: "int8",
     onnxFiles: { fp32: "onnx/model.onnx", int8: "onnx/model_quantized.onnx" },
+    int8Files: [{ file: "onnx/model_quantized.onnx", weights: "s8" }],
     languages: "en",
   },
 ];

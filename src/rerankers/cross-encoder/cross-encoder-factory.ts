@@ -23,6 +23,8 @@ const specSchema = z.strictObject({
   memoryArena: z.boolean().optional(),
   spinWait: z.boolean().optional(),
   flashAttention: z.boolean().optional(),
+  unsafeInt8: z.enum(["requantize", "fp32", "keep"]).optional(),
+  int8CacheDir: z.string().min(1).optional(),
   cache: z.union([z.boolean(), z.strictObject({ maxBytes: positiveInt.optional(), ttlMs: z.number().positive().optional() })]).optional(),
   scores: z.enum(["normalized", "logit", "calibrated"]).optional(),
   calibration: z.union([z.string().min(1), z.strictObject({ kind: z.literal("platt").optional(), a: z.number(), b: z.number() })]).optional(),

@@ -113,7 +113,10 @@ export class CrossEncoderReranker implements BatchableReranker {
   get id(): string {
     const m = this.loaded;
     if (!m) throw new WinnowError("INTERNAL", "cross-encoder not loaded yet: await reranker.ready() or CrossEncoderReranker.load()");
-    return `${m.source.id}@${m.source.revision}/${m.dtype}/${m.maxLength}`;
+    // A local requantization is not the published int8 graph, so its scores get their own id
+    // (ONNX Runtime's load-time s8→u8 conversion computes the same integers: same id).
+    const variant = m.int8?.how === "requantized" ? `+requantized-${m.int8.recommended}` : m.int8?.how === "kept-unsafe" ? "+inexact" : "";
+    return `${m.source.id}@${m.source.revision}/${m.dtype}${variant}/${m.maxLength}`;
   }
 
   get model(): LoadedCrossEncoder | undefined {

@@ -2,8 +2,11 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { WinnowError } from "../../core/errors.js";
-import { resolveModelSource, type ResolvedModel } from "../../models/model-source.js";
+import { resolveModelSource, type ModelSourceOptions, type ResolvedModel } from "../../models/model-source.js";
+import { probeInt8Kernels, schemeIsExact, type Int8KernelProbe } from "../../onnx/int8-kernel-probe.js";
+import { inspectInt8Weights } from "../../onnx/int8-weights.js";
 import { catalogueEntry, DEFAULT_ONNX_FILES, type CatalogueEntry, type Dtype } from "./catalogue.js";
+import { int8CacheDir, int8Candidates, planInt8, requantizeCached, UNSAFE_INT8_POLICIES, type Int8State, type UnsafeInt8Policy } from "./int8-model.js";
 import { DEFAULT_MAX_QUERY_TOKENS, PairEncoder } from "./pair-encoder.js";
 import { PairSession, type PairSessionOptions } from "./pair-session.js";
 import { pairTemplateFromTokenizerJson } from "./pair-template.js";
@@ -23,12 +26,30 @@ export interface CrossEncoderModelOptions extends PairSessionOptions {
   maxQueryTokens?: number;
   signal?: AbortSignal;
   onDownload?: (file: string) => void;
+  /**
+   * int8 only: what to do when the int8 graph's weights are not multiplied exactly by this
+   * CPU's ONNX Runtime kernels and ONNX Runtime cannot convert them at load (see
+   * int8-model.ts): "requantize" (default: quantize the fp32 graph here with the scheme
+   * exact on this CPU, cached; fp32 with a warning when that cannot be done), "fp32"
+   * (warning), or "keep" (load it anyway, warning; `model.int8.exact` is false).
+   */
+  unsafeInt8?: UnsafeInt8Policy;
+  /** Where local requantizations are cached (default int8CacheDir(): `$WINNOW_CACHE/int8` or `~/.cache/winnow/int8`). */
+  int8CacheDir?: string;
+  /** The int8 kernel probe result to decide with (default: probe this process's CPU; tests pass another CPU's). */
+  int8Probe?: Int8KernelProbe;
+  /** One-line warnings (int8 fallbacks); default: stderr. */
+  onWarning?: (message: string) => void;
 }
 
 export interface LoadedCrossEncoder {
   source: ResolvedModel;
+  /** The dtype that runs: "fp32" when an int8 request fell back to fp32 (see `int8`). */
   dtype: Dtype;
+  /** The ONNX file in the model folder (for a local requantization, the int8 file it replaces; `int8.runs` names the graph). */
   onnxFile: string;
+  /** For int8 requests: which int8 graph runs, whether it is exact on this CPU, and why. */
+  int8?: Int8State;
   maxLength: number;
   /** Longest pair the model itself can take. */
   modelMaxLength: number;
@@ -77,18 +98,121 @@ function numLabelsOf(config: ModelConfigJson, path: string): number {
   return n;
 }
 
+const defaultWarning = (message: string) => process.stderr.write(`winnow: warning: ${message}\n`);
+
+/** Whether `err` says that `file` (and only it) is missing, so the next candidate file may be tried. */
+export function missingOnly(err: unknown, file: string): boolean {
+  if (!(err instanceof WinnowError) || err.code !== "MODEL_NOT_FOUND") return false;
+  const d = err.details as { file?: string; missing?: string[]; required?: string[] };
+  if (d.file !== undefined) return d.file === file; // hub: 404 on this file
+  if (d.missing !== undefined) return d.missing.length === 1 && d.missing[0] === file; // folder
+  return d.required !== undefined; // offline and not cached with this file: another candidate may be
+}
+
+/** Resolves the model with the first of `candidates` it has; rethrows the first candidate's error when it has none. */
+async function resolveWithFirst(model: string, candidates: readonly string[], sourceOptions: ModelSourceOptions): Promise<{ source: ResolvedModel; file: string }> {
+  let first: WinnowError | undefined;
+  for (const file of candidates) {
+    try {
+      const source = await resolveModelSource(model, { required: ["config.json", "tokenizer.json", file], optional: ["tokenizer_config.json", "special_tokens_map.json"] }, sourceOptions);
+      return { source, file };
+    } catch (err) {
+      if (!missingOnly(err, file)) throw err;
+      first ??= err as WinnowError;
+    }
+  }
+  if (candidates.length === 1) throw first!;
+  throw new WinnowError("MODEL_NOT_FOUND", `${first!.message} (int8 graphs tried, best first for this CPU: ${candidates.join(", ")})`, { details: { ...first!.details, tried: candidates }, cause: first });
+}
+
+interface ChosenGraph {
+  path: string;
+  onnxFile: string;
+  dtype: Dtype;
+  int8?: Int8State;
+  x64QuantPrecision?: boolean;
+  /** The fp32 fallback to use if ONNX Runtime rejects the chosen int8 session. */
+  onSessionError?: () => Promise<ChosenGraph>;
+}
+
+/** Picks the int8 graph that is exact here (or the fallback the policy allows), as described in int8-model.ts. */
+async function chooseInt8Graph(options: CrossEncoderModelOptions, entry: CatalogueEntry | undefined, sourceOptions: ModelSourceOptions): Promise<{ source: ResolvedModel; graph: ChosenGraph }> {
+  const policy = options.unsafeInt8 ?? "requantize";
+  if (!UNSAFE_INT8_POLICIES.includes(policy)) {
+    throw new WinnowError("CONFIG_INVALID", `unsafeInt8 must be one of ${UNSAFE_INT8_POLICIES.join(", ")}, got ${JSON.stringify(policy)}`, { details: { field: "unsafeInt8" } });
+  }
+  const warn = options.onWarning ?? defaultWarning;
+  const probe = options.int8Probe ?? (await probeInt8Kernels());
+  const candidates = options.onnxFile ? [options.onnxFile] : int8Candidates(entry, probe, DEFAULT_ONNX_FILES.int8);
+  const { source, file } = await resolveWithFirst(options.model, candidates, sourceOptions);
+  const path = join(source.dir, file);
+  const info = await inspectInt8Weights(path);
+  const plan = planInt8(file, info, probe);
+  const base = { file, weights: info.weights, kernel: probe.kernel, recommended: probe.recommended };
+  const fp32File = entry?.onnxFiles.fp32 ?? DEFAULT_ONNX_FILES.fp32;
+
+  const fallback = async (why: string): Promise<ChosenGraph> => {
+    if (policy === "keep") {
+      warn(`${why}; loading it anyway (unsafeInt8: "keep"): int8 scores will be off`);
+      return { path, onnxFile: file, dtype: "int8", int8: { ...base, how: "kept-unsafe", exact: false, reason: `${why}; kept (unsafeInt8: "keep")`, runs: path } };
+    }
+    let fp32: ResolvedModel;
+    try {
+      fp32 = await resolveModelSource(options.model, { required: [fp32File] }, { ...sourceOptions, revision: source.revision === "local" ? sourceOptions.revision : source.revision });
+    } catch (err) {
+      throw new WinnowError("MODEL_LOAD_FAILED", `${why}, and the fp32 graph ${fp32File} to requantize or fall back to is not available (${(err as Error).message}). Fetch it, pass dtype: "fp32", or unsafeInt8: "keep" to accept degraded int8 scores`, {
+        details: { field: "dtype", file, fp32File },
+        cause: err,
+      });
+    }
+    const fp32Path = join(fp32.dir, fp32File);
+    const toFp32 = (reason: string): ChosenGraph => {
+      warn(`${reason}; using the fp32 graph ${fp32File} instead`);
+      return { path: fp32Path, onnxFile: fp32File, dtype: "fp32", int8: { ...base, how: "fp32-fallback", exact: true, reason: `${reason}; fp32 ${fp32File} instead`, runs: fp32Path } };
+    };
+    if (policy === "fp32") return toFp32(why);
+    if (!probe.int8Exact || !schemeIsExact(probe, probe.recommended)) return toFp32(`${why}, and no int8 weight scheme is exact on this CPU`);
+    try {
+      const q = await requantizeCached(fp32Path, probe.recommended, info.perChannel, options.int8CacheDir ?? int8CacheDir());
+      const reason = `${why}; ${fp32File} quantized here with ${probe.recommended} weights${info.perChannel ? " per channel" : ""} (exact on this CPU), ${q.created ? "cached at" : "from the cache"} ${q.path}`;
+      return { path: q.path, onnxFile: file, dtype: "int8", int8: { ...base, how: "requantized", exact: true, reason, runs: q.path }, onSessionError: async () => toFp32(`${why}; ONNX Runtime rejected the requantized graph`) };
+    } catch (err) {
+      return toFp32(`${why}; requantizing ${fp32File} failed (${(err as Error).message})`);
+    }
+  };
+
+  if (plan.action === "load") return { source, graph: { path, onnxFile: file, dtype: "int8", int8: { ...base, how: "as-published", exact: true, reason: plan.reason, runs: path } } };
+  if (plan.action === "precision-mode") {
+    return {
+      source,
+      graph: {
+        path,
+        onnxFile: file,
+        dtype: "int8",
+        x64QuantPrecision: true,
+        int8: { ...base, how: "precision-mode", exact: true, reason: plan.reason, runs: path },
+        onSessionError: () => fallback(`${plan.reason.split(";")[0]}; ONNX Runtime could not convert them at load`),
+      },
+    };
+  }
+  return { source, graph: await fallback(plan.reason) };
+}
+
 export async function loadCrossEncoder(options: CrossEncoderModelOptions): Promise<LoadedCrossEncoder> {
   const entry = catalogueEntry(options.model);
-  const dtype: Dtype = options.dtype ?? entry?.defaultDtype ?? "fp32";
-  if (dtype !== "fp32" && dtype !== "int8") {
-    throw new WinnowError("CONFIG_INVALID", `dtype must be "fp32" or "int8", got "${String(dtype)}"`, { details: { field: "dtype" } });
+  const requested: Dtype = options.dtype ?? entry?.defaultDtype ?? "fp32";
+  if (requested !== "fp32" && requested !== "int8") {
+    throw new WinnowError("CONFIG_INVALID", `dtype must be "fp32" or "int8", got "${String(requested)}"`, { details: { field: "dtype" } });
   }
-  const onnxFile = options.onnxFile ?? entry?.onnxFiles[dtype] ?? DEFAULT_ONNX_FILES[dtype];
-  const source = await resolveModelSource(
-    options.model,
-    { required: ["config.json", "tokenizer.json", onnxFile], optional: ["tokenizer_config.json", "special_tokens_map.json"] },
-    { revision: options.revision, cacheDir: options.cacheDir, offline: options.offline, signal: options.signal, onDownload: options.onDownload },
-  );
+  const sourceOptions: ModelSourceOptions = { revision: options.revision, cacheDir: options.cacheDir, offline: options.offline, signal: options.signal, onDownload: options.onDownload };
+  let source: ResolvedModel;
+  let graph: ChosenGraph;
+  if (requested === "int8") ({ source, graph } = await chooseInt8Graph(options, entry, sourceOptions));
+  else {
+    const onnxFile = options.onnxFile ?? entry?.onnxFiles.fp32 ?? DEFAULT_ONNX_FILES.fp32;
+    source = await resolveModelSource(options.model, { required: ["config.json", "tokenizer.json", onnxFile], optional: ["tokenizer_config.json", "special_tokens_map.json"] }, sourceOptions);
+    graph = { path: join(source.dir, onnxFile), onnxFile, dtype: "fp32" };
+  }
   const config = readJson<ModelConfigJson>(join(source.dir, "config.json"), "model config");
   const tokenizerJson = readJson<{ post_processor?: null }>(join(source.dir, "tokenizer.json"), "tokenizer");
   const tcPath = join(source.dir, "tokenizer_config.json");
@@ -119,6 +243,15 @@ export async function loadCrossEncoder(options: CrossEncoderModelOptions): Promi
   const encoder = new PairEncoder(tokenizer, template, maxLength, options.maxQueryTokens ?? DEFAULT_MAX_QUERY_TOKENS);
   const padToken = typeof tokenizerConfig.pad_token === "string" ? tokenizerConfig.pad_token : tokenizerConfig.pad_token?.content;
   const padId = (padToken !== undefined ? tokenizer.token_to_id(padToken) : undefined) ?? config.pad_token_id ?? 0;
-  const session = await PairSession.create(join(source.dir, onnxFile), numLabels, padId, options);
-  return { source, dtype, onnxFile, maxLength, modelMaxLength, numLabels, catalogue: entry, encoder, session };
+  let session: PairSession | undefined;
+  while (!session) {
+    try {
+      session = await PairSession.create(graph.path, numLabels, padId, { ...options, x64QuantPrecision: graph.x64QuantPrecision });
+    } catch (err) {
+      // An int8 choice ONNX Runtime refuses (its s8→u8 rewrite failing, say) falls back as the policy says.
+      if (!graph.onSessionError || !(err instanceof WinnowError) || err.code !== "MODEL_LOAD_FAILED") throw err;
+      graph = await graph.onSessionError();
+    }
+  }
+  return { source, dtype: graph.dtype, onnxFile: graph.onnxFile, int8: graph.int8, maxLength, modelMaxLength, numLabels, catalogue: entry, encoder, session };
 }

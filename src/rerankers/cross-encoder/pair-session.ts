@@ -94,7 +94,11 @@ export class PairSession {
     }
   }
 
-  static async create(path: string, numLabels: number, padId: number, options: PairSessionOptions = {}): Promise<PairSession> {
+  /**
+   * `x64QuantPrecision` sets ONNX Runtime's `session.x64quantprecision` (s8 weights stored
+   * as u8 at load): the loader turns it on for s8 graphs on CPUs whose u8×s8 kernels saturate.
+   */
+  static async create(path: string, numLabels: number, padId: number, options: PairSessionOptions & { x64QuantPrecision?: boolean } = {}): Promise<PairSession> {
     if (!LITTLE_ENDIAN) throw new WinnowError("MODEL_LOAD_FAILED", "the cross-encoder's int64 input packing assumes a little-endian CPU");
     if (!Number.isInteger(padId) || padId < 0) throw new WinnowError("MODEL_LOAD_FAILED", `pad token id must be a non-negative integer, got ${padId}`, { details: { path } });
     const ort = await loadOrt();
@@ -113,7 +117,7 @@ export class PairSession {
       enableCpuMemArena: arena,
       enableMemPattern: arena,
       // Config entries (onnxruntime_session_options_config_keys.h), flattened by the binding.
-      extra: { session: { intra_op: { allow_spinning: options.spinWait === false ? "0" : "1" } } },
+      extra: { session: { intra_op: { allow_spinning: options.spinWait === false ? "0" : "1" }, ...(options.x64QuantPrecision ? { x64quantprecision: "1" } : {}) } },
     };
     let flash: FlashAttentionState;
     let session: OrtSession | undefined;
