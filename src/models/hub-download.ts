@@ -51,7 +51,7 @@ async function request(url: string, init: RequestInit, what: string): Promise<Re
     return await fetch(url, init);
   } catch (err) {
     if ((err as Error).name === "AbortError") throw new WinnowError("ABORTED", `download of ${what} aborted`, { cause: err });
-    throw new WinnowError("UPSTREAM_ERROR", `cannot reach ${url}: ${(err as Error).message} (set HF_ENDPOINT for a mirror, or --offline to use the cache only)`, {
+    throw new WinnowError("UPSTREAM_ERROR", `cannot reach ${url}: ${(err as Error).message} (set HF_ENDPOINT for a mirror, or use the cache only with --offline or HF_HUB_OFFLINE=1)`, {
       details: { url },
       cause: err,
     });
