@@ -25,6 +25,9 @@ export function readTimeoutOptions(limits: ConnectionLimits): { requestTimeout: 
   };
 }
 
+/** What a 429's Retry-After asks for, in seconds. */
+export const RETRY_AFTER_S = 1;
+
 /** At shutdown, how long a request whose headers are still arriving may take to finish them. */
 export const SHUTDOWN_HEADERS_GRACE_MS = 1_000;
 
@@ -46,6 +49,8 @@ export class ConnectionGuard {
   private readonly current = new WeakMap<Socket, Exchange>();
   /** Responses not yet finished: the requests in flight. */
   private readonly open = new Set<ServerResponse>();
+  /** When each connection's latest 429 was (or will be) sent. */
+  private readonly lastRefusal = new WeakMap<Socket, number>();
 
   private log: FastifyBaseLogger | undefined;
   private shuttingDown = false;
@@ -149,6 +154,25 @@ export class ConnectionGuard {
       }
     }, SHUTDOWN_HEADERS_GRACE_MS);
     timer.unref();
+  }
+
+  /**
+   * How long to hold a 429 on this connection: none for its first, or for one that came
+   * back after the Retry-After; otherwise until a Retry-After has passed since the last.
+   * A client that ignores Retry-After and re-sends at once (autocannon, a retry loop)
+   * thus gets one answer a second per connection instead of thousands, whose parsing
+   * and refusing would take CPU time from the model (a timer costs nothing).
+   */
+  refusalDelay(socket: Socket, now = performance.now()): number {
+    const last = this.lastRefusal.get(socket);
+    const at = last === undefined ? now : Math.max(now, last + RETRY_AFTER_S * 1000);
+    this.lastRefusal.set(socket, at);
+    return at - now;
+  }
+
+  /** A connection that got an answer other than 429 starts afresh. */
+  admitted(socket: Socket): void {
+    this.lastRefusal.delete(socket);
   }
 
   /** Resolves once no response is in flight, or after `ms`. */

@@ -35,6 +35,20 @@ export interface DynamicBatcherOptions {
   maxBatchPairs: number;
   /** Units waiting or reserved (not yet in a forward pass) beyond which submissions are refused with QUEUE_FULL. */
   maxQueuedPairs: number;
+  /**
+   * Refuse (QUEUE_FULL) a request whose expected finish — the work queued ahead of it
+   * plus its own, at the measured ms per unit — is further away than this: it would
+   * pass its deadline anyway, after taking forward passes others could have used.
+   * Unset: only maxQueuedPairs bounds the queue.
+   */
+  maxQueueMs?: number;
+  /**
+   * Forward passes handed to the scorer at once (default 1). 2 for a scorer that runs
+   * its passes one after another on another thread (a model worker): the next pass is
+   * already waiting there when one ends, so the model never idles while this thread's
+   * event loop is busy (parsing, refusing a flood) before it can hand over the next.
+   */
+  passesInFlight?: number;
   observer?: BatchObserver;
 }
 
@@ -84,12 +98,18 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
   private readonly waiting: Job<U>[] = [];
   /** Moving average of forward-pass milliseconds per unit: turns remaining units into remaining time. */
   private msPerUnit = 1;
+  /** Whether msPerUnit comes from a pass (the deadline check trusts nothing else). */
+  private measured = false;
+  /** Units handed to the scorer and not yet scored. */
+  private dispatched = 0;
+  /** When the last pass ended: a pass handed over while another ran starts when that one ends. */
+  private lastPassEnd = 0;
   private queued = 0;
   /** Units held by requests that passed the capacity check and are still being tokenized. */
   private reserved = 0;
   /** Moving average of units per admitted request: what the next request will likely need. */
   private typicalRequestUnits: number | undefined;
-  private running = false;
+  private inFlight = 0;
   private closed = false;
 
   constructor(
@@ -110,7 +130,10 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
    * parsed and refused in 12 s, main heap 33 → 80 MB).
    */
   get likelyFull(): boolean {
-    return this.queuedPairs + Math.max(1, Math.round(this.typicalRequestUnits ?? 1)) > this.options.maxQueuedPairs;
+    const typical = Math.max(1, Math.round(this.typicalRequestUnits ?? 1));
+    if (this.queuedPairs + typical > this.options.maxQueuedPairs) return true;
+    const expectedMs = this.expectedFinishMs(typical);
+    return expectedMs !== undefined && expectedMs > this.options.maxQueueMs!;
   }
 
   /** Requests with units still waiting. */
@@ -119,7 +142,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
   }
 
   get busy(): boolean {
-    return this.running;
+    return this.inFlight > 0;
   }
 
   /** Throws QUEUE_FULL (or PAYLOAD_TOO_LARGE) unless `units` more would fit in the queue now. */
@@ -138,6 +161,20 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
         details: { limit: maxQueuedPairs, queued, requested: units },
       });
     }
+    const expectedMs = this.expectedFinishMs(units);
+    if (expectedMs !== undefined && expectedMs > this.options.maxQueueMs!) {
+      throw new WinnowError(
+        "QUEUE_FULL",
+        `the queue is full: this request would finish in about ${Math.round(expectedMs)} ms (${queued} pairs waiting), past its ${this.options.maxQueueMs} ms deadline (limits.requestTimeoutMs); retry later`,
+        { details: { limit: maxQueuedPairs, queued, requested: units, expectedMs: Math.round(expectedMs) } },
+      );
+    }
+  }
+
+  /** When `units` more submitted now would be done, by the measured rate; undefined without a maxQueueMs or a measurement. */
+  private expectedFinishMs(units: number): number | undefined {
+    if (this.options.maxQueueMs === undefined || !this.measured) return undefined;
+    return (this.dispatched + this.queuedPairs + units) * this.msPerUnit;
   }
 
   /**
@@ -266,16 +303,28 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
   }
 
   private pump(): void {
-    if (this.running || this.waiting.length === 0) return;
+    while (this.inFlight < (this.options.passesInFlight ?? 1) && this.waiting.length > 0) {
+      if (!this.dispatch()) return;
+    }
+  }
+
+  /** Hands one batch to the scorer; false when there was nothing to take. */
+  private dispatch(): boolean {
     const batch = this.takeBatch();
-    if (batch.units.length === 0) return;
-    this.running = true;
-    const started = performance.now();
+    if (batch.units.length === 0) return false;
+    this.inFlight++;
+    this.dispatched += batch.units.length;
+    const handedOver = performance.now();
     const jobs = new Set(batch.from.map((f) => f.job));
     this.scorer.scoreUnits(batch.units).then(
       (logits) => {
-        const ms = performance.now() - started;
-        this.msPerUnit = 0.8 * this.msPerUnit + 0.2 * (ms / batch.units.length);
+        const now = performance.now();
+        // Passes run one after another: one handed over while another ran began when that one ended.
+        const started = Math.max(handedOver, this.lastPassEnd);
+        this.lastPassEnd = now;
+        const ms = now - started;
+        this.msPerUnit = this.measured ? 0.8 * this.msPerUnit + 0.2 * (ms / batch.units.length) : ms / batch.units.length;
+        this.measured = true;
         this.options.observer?.onBatch?.({ pairs: batch.units.length, requests: jobs.size, tokens: batch.tokens, paddedTokens: batch.padded, ms });
         for (const job of jobs) {
           job.inferenceMs += ms;
@@ -289,7 +338,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
           if (job.scored === job.units.length) {
             this.settle(job, {
               logits: job.logits,
-              queueMs: (job.firstDispatchAt ?? started) - job.enqueuedAt,
+              queueMs: (job.firstDispatchAt ?? handedOver) - job.enqueuedAt,
               inferenceMs: job.inferenceMs,
               batches: job.batches,
             });
@@ -302,10 +351,12 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
         for (const job of jobs) this.cancel(job, err);
       },
     ).finally(() => {
-      this.running = false;
+      this.inFlight--;
+      this.dispatched -= batch.units.length;
       // Let I/O callbacks (new requests, health checks) run before assembling the next batch.
       setImmediate(() => this.pump());
     });
+    return true;
   }
 }
 

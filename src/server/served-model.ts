@@ -199,6 +199,10 @@ export class ServedModel {
           maxBatchTokens: this.batching.maxBatchTokens ?? this.batchBackend.maxBatchTokens,
           maxBatchPairs: this.batching.maxBatchPairs,
           maxQueuedPairs: this.limits.maxQueuedPairs,
+          // What would finish past its deadline is refused up front, not scored and then dropped.
+          maxQueueMs: this.limits.requestTimeoutMs,
+          // The worker runs passes in turn; a second one waiting there keeps it busy between them.
+          passesInFlight: this.inWorker ? 2 : 1,
           observer: {
             onBatch: ({ pairs, requests, tokens }) => {
               this.metrics.batchPairs.observe({ model: this.id }, pairs);

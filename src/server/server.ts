@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyRequest } from "fastify";
 import { WinnowError } from "../core/errors.js";
 import { bearerToken, collectApiKeys } from "./api-keys.js";
-import { ConnectionGuard, readTimeoutOptions } from "./connection-guard.js";
+import { ConnectionGuard, readTimeoutOptions, RETRY_AFTER_S } from "./connection-guard.js";
 import { charsetOf, decodeCharset, decodeContentEncoding } from "./body-decoding.js";
 import { resolveServerConfig, type ServerConfigInput } from "./config.js";
 import { errorBody, toHttpError, type ErrorStyle } from "./http-errors.js";
@@ -73,7 +74,10 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
     },
   });
   connections.attach(app.server, app.log);
-  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown: new AbortController(), connections };
+  const shutdown = new AbortController();
+  // Every rerank in flight listens to it: no listener count is a leak here.
+  setMaxListeners(0, shutdown.signal);
+  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown, connections };
   app.decorate("winnow", state);
 
   // JSON parsing after undoing content-encoding (gzip, deflate, br; the decoded size
@@ -134,7 +138,7 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
     const e = toHttpError(err, bodyLimit);
     if (e.status >= 500) request.log.error({ err }, "request failed");
     else request.log.info({ code: e.code, status: e.status, msg: e.message }, "request rejected");
-    if (e.code === "QUEUE_FULL" || e.code === "RATE_LIMITED") reply.header("retry-after", "1");
+    if (e.code === "QUEUE_FULL" || e.code === "RATE_LIMITED") reply.header("retry-after", String(RETRY_AFTER_S));
     if (!reply.getHeader("x-total-time")) reply.header("x-total-time", reply.elapsedTime.toFixed(2));
     reply.code(e.status).type("application/json");
     return errorBody(styleOf(request), e);
@@ -181,9 +185,19 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
     connections.beginShutdown();
   });
   app.addHook("onSend", async (request, reply) => {
-    if (closing) reply.header("connection", "close");
+    if (closing) {
+      reply.header("connection", "close");
+      return;
+    }
+    const socket = request.raw.socket;
+    if (reply.statusCode !== 429) connections.admitted(socket);
+    else {
+      // A connection back before its Retry-After waits for it (see ConnectionGuard.refusalDelay).
+      const wait = connections.refusalDelay(socket);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
     // Answered before its body arrived (413, 429 before reading): drain it rather than reset the client mid-write.
-    else if (connections.drainAfterEarlyResponse(request.raw)) reply.removeHeader("connection");
+    if (connections.drainAfterEarlyResponse(request.raw)) reply.removeHeader("connection");
   });
   // Registered before Fastify's own close handler, so it runs after the HTTP server has
   // drained its in-flight requests.

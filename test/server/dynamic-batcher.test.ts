@@ -166,4 +166,58 @@ describe("DynamicBatcher", () => {
     const ok = await batcher.submit(p.units);
     expect(Array.from(ok.logits)).toEqual([0, 0, 0]);
   });
+
+  it("with passesInFlight 2, hands the next pass to a serial scorer before the running one ends", async () => {
+    // Like a model worker: passes run one after another, whatever is handed over.
+    const inner = new LexicalBatchScorer(10_000, 5);
+    let chain: Promise<unknown> = Promise.resolve();
+    let handedOver = 0;
+    let finished = 0;
+    const aheadOfTime: boolean[] = [];
+    let maxOutstanding = 0;
+    const serial = {
+      scoreUnits(units: Parameters<LexicalBatchScorer["scoreUnits"]>[0]) {
+        handedOver++;
+        maxOutstanding = Math.max(maxOutstanding, handedOver - finished);
+        // Handed over while an earlier pass was still running.
+        aheadOfTime.push(handedOver - 1 > finished);
+        const run = chain.then(() => inner.scoreUnits(units)).finally(() => finished++);
+        chain = run.catch(() => undefined);
+        return run;
+      },
+    };
+    const batcher = new DynamicBatcher(serial, { maxBatchTokens: 10_000, maxBatchPairs: 4, maxQueuedPairs: 1_000, passesInFlight: 2 });
+    const a = await inner.prepare("alpha", docs(16, "alpha"));
+    const b = await inner.prepare("beta", docs(6, "beta"));
+    const [ra, rb] = await Promise.all([batcher.submit(a.units), batcher.submit(b.units)]);
+    expect(Array.from(ra.logits)).toEqual(new Array(16).fill(0));
+    expect(Array.from(rb.logits)).toEqual(new Array(6).fill(0));
+    expect(inner.batches.reduce((n, x) => n + x.size, 0)).toBe(22);
+    expect(maxOutstanding).toBe(2);
+    // Every pass after the first went over while another ran: the scorer never waited on the batcher.
+    expect(aheadOfTime.slice(1).every(Boolean)).toBe(true);
+    expect(batcher.queuedPairs).toBe(0);
+    expect(batcher.busy).toBe(false);
+  });
+
+  it("with maxQueueMs, refuses what would finish past it at the measured rate, and admits what fits", async () => {
+    const scorer = new LexicalBatchScorer(10_000, 20);
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 4, maxQueuedPairs: 10_000, maxQueueMs: 500 });
+    const p = await scorer.prepare("q", docs(200, "q"));
+    // Nothing measured yet: admitted on the pair count alone.
+    const first = batcher.submit(p.units.slice(0, 4));
+    await first;
+    // One pass of 4 units took ~20 ms (≥ 5 ms per unit): 200 more would take ≥ 1 s.
+    expect(() => batcher.checkCapacity(200)).toThrow(expect.objectContaining({ code: "QUEUE_FULL" }));
+    try {
+      batcher.checkCapacity(200);
+    } catch (err) {
+      expect((err as WinnowError).message).toMatch(/past its 500 ms deadline \(limits\.requestTimeoutMs\)/);
+      expect((err as WinnowError).details.expectedMs).toBeGreaterThan(500);
+    }
+    await expect(batcher.submit(p.units)).rejects.toMatchObject({ code: "QUEUE_FULL" });
+    // A request that fits the deadline is still admitted.
+    const small = await batcher.submit(p.units.slice(0, 2));
+    expect(small.logits).toHaveLength(2);
+  });
 });

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from "fastify";
-import { connect } from "node:net";
+import { Agent, request as httpRequest } from "node:http";
+import { connect, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { ConnectionGuard } from "../../src/server/connection-guard.js";
 import { createServer, type ServerConfigInput } from "../../src/server/index.js";
 import { LexicalBatchScorer, LexicalReranker, SlowPlainReranker } from "./lexical-scorer.js";
 
@@ -141,5 +143,56 @@ describe("load control", () => {
     const statuses = (await Promise.all(Array.from({ length: 6 }, () => rerank(url, 5)))).map((r) => r.status);
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200]);
     expect(plain.maxInFlight).toBe(2);
+  });
+
+  it("paces 429s on a connection that re-sends before its Retry-After: one a second, not a flood", async () => {
+    const scorer = new LexicalBatchScorer(100_000, 500);
+    const url = await listen({ models: [{ id: "m", reranker: new LexicalReranker(scorer) }], limits: { maxQueuedPairs: 10 }, batching: { maxBatchPairs: 4 } });
+    const model = app!.winnow.models.all[0];
+    // 8 units at 4 per 500 ms pass: the queue stays full for about a second.
+    const filling = rerank(url, 8);
+    await waitFor(() => model.queuedPairs === 4);
+    // One keep-alive connection that ignores Retry-After and re-sends at once, for 600 ms.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const body = JSON.stringify({ query: "q", documents: Array.from({ length: 8 }, (_, i) => `doc ${i}`) });
+    const send = () =>
+      new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
+        const req = httpRequest(`${url}/v1/rerank`, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"] as string | undefined }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    const until = performance.now() + 600;
+    const answers: Array<{ status: number; retryAfter: string | undefined }> = [];
+    const flood = (async () => {
+      while (performance.now() < until) answers.push(await send());
+    })();
+    await sleep(600);
+    const inWindow = answers.length;
+    await flood;
+    agent.destroy();
+    // The first 429 at once; the next one only a Retry-After (1 s) later.
+    expect(inWindow).toBeLessThanOrEqual(1);
+    expect(answers[0]).toEqual({ status: 429, retryAfter: "1" });
+    await filling;
+  });
+
+  it("holds a 429 only for a connection back before its Retry-After", () => {
+    const guard = new ConnectionGuard({ headersTimeoutMs: 1_000, bodyTimeoutMs: 1_000, drainLimitBytes: 1 << 20 });
+    const a = new Socket();
+    const b = new Socket();
+    expect(guard.refusalDelay(a, 10_000)).toBe(0);
+    expect(guard.refusalDelay(a, 10_100)).toBe(900);
+    // Queued behind the held one, not alongside it.
+    expect(guard.refusalDelay(a, 10_200)).toBe(1_800);
+    // Another connection is not held for this one.
+    expect(guard.refusalDelay(b, 10_200)).toBe(0);
+    // Back after its Retry-After: answered at once.
+    expect(guard.refusalDelay(b, 11_300)).toBe(0);
+    // Admitted in between: starts afresh.
+    guard.admitted(a);
+    expect(guard.refusalDelay(a, 10_300)).toBe(0);
   });
 });
