@@ -18,6 +18,8 @@ export interface SweepOptions extends EvaluateOptions {
   tolerance?: number;
   onQuery?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Milliseconds clock for the latency columns (default performance.now); tests pass a virtual one. */
+  clock?: () => number;
 }
 
 export interface SweepRow {
@@ -80,6 +82,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   const rerankMs = counts.map((): number[] => []);
   const e2eMs = counts.map((): number[] => []);
   const searchMs: number[] = [];
+  const now = options.clock ?? (() => performance.now());
   // One untimed call first: model sessions allocate and JIT on their first run.
   const warm = options.queries[0];
   if (warm) {
@@ -89,16 +92,16 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   for (const [n, query] of options.queries.entries()) {
     throwIfAborted(options.signal);
     const qid = query.id ?? String(n);
-    const t0 = performance.now();
+    const t0 = now();
     const hits = await options.firstStage.search(query, depth);
-    const search = performance.now() - t0;
+    const search = now() - t0;
     searchMs.push(search);
     firstRun.set(qid, hits.map((c) => ({ docId: c.document.id, score: c.score })));
     for (const [ci, c] of counts.entries()) {
       const top = hits.slice(0, c);
-      const t1 = performance.now();
+      const t1 = now();
       const results = top.length > 0 ? await options.reranker.rerank(query, top, { returnDocuments: false, signal: options.signal }) : [];
-      const ms = performance.now() - t1;
+      const ms = now() - t1;
       rerankMs[ci].push(ms);
       e2eMs[ci].push(search + ms);
       runs[ci].set(qid, mergeReranked(qid, top, results, hits.slice(c)));

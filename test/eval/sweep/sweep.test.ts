@@ -49,11 +49,20 @@ describe("runSweep", () => {
   });
 
   it("with a budget, recommends the smallest count that fits, as good as the best that fits", async () => {
-    // 0.5 ms per candidate: 200 candidates ≈ 100 ms per query, 10 ≈ 5 ms; the 60 ms budget
-    // sits far from both so a busy machine cannot flip the outcome
-    const slow = new ScriptedReranker("slow-oracle", (d) => (d.id.startsWith("rel") ? 1 : 0), 0.5);
+    // A virtual clock: 0.5 ms per reranked candidate, so 200 candidates cost 100 ms per query
+    // and 10 cost 5 ms against the 60 ms budget, whatever else the machine is doing.
+    let virtualMs = 0;
+    const oracleScores = oracle();
+    const slow = {
+      name: "slow-oracle",
+      async rerank(...args: Parameters<ScriptedReranker["rerank"]>) {
+        virtualMs += 0.5 * args[1].length;
+        return oracleScores.rerank(...args);
+      },
+    };
     const few = queries.slice(0, 4);
-    const report = await runSweep({ queries: few, qrels: new Map(few.map((q) => [q.id!, qrels.get(q.id!)!])), firstStage, reranker: slow, candidates: [10, 200], budgetMs: 60 });
+    const report = await runSweep({ queries: few, qrels: new Map(few.map((q) => [q.id!, qrels.get(q.id!)!])), firstStage, reranker: slow, candidates: [10, 200], budgetMs: 60, clock: () => virtualMs });
+    expect(report.rows.map((r) => r.rerankP95Ms)).toEqual([5, 100]);
     expect(report.rows.map((r) => r.fitsBudget), JSON.stringify(report.rows)).toEqual([true, false]);
     expect(report.recommendation?.candidates).toBe(10);
     expect(report.recommendation?.reason).toMatch(/budget costs 0\.\d{4} nDCG@10/);
