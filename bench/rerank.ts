@@ -11,8 +11,12 @@
  *   (b) Winnow fp32; (c) Winnow int8 (token-budget batches, length-sorted).
  * Workloads: 100 candidates per real SciFact test query (BM25 top-100), and 100 fixed
  * 256-token passages per query. Prints pairs/s, p50/p95 per 100-candidate request,
- * peak RSS, ratios to (a), and the compute ceiling (FLOPs per pair vs the machine's
- * measured fp32-FMA and int8-VNNI peaks, ../shared/README.md).
+ * peak RSS, ratios to (a), and the compute ceiling: FLOPs per pair against this machine's
+ * fp32 and int8 peaks, measured at the start of the run (a large MatMul and MatMulInteger
+ * through ONNX Runtime, with the bench's threads), beside the int8 kernel family that case
+ * (c) runs (the int8 probe, and the weights of the graph the loader chose).
+ * `--int8-weights s8|u8|s8-reduce-range` runs case (c) on a copy quantized with that scheme
+ * (default: the generated model's, the scheme exact on this CPU).
  * `--sweep [--budgets 256,512,…] [--sweep-cases c,b] [--all-workloads] [--arena-off]` instead times Winnow over a range
  * of batchTokens (how the default was chosen).
  */
@@ -27,9 +31,6 @@ const scifact = resolve(repoRoot, "../shared/datasets/scifact");
 const PRESET = "minilm-l6";
 // MiniLM-L6-H384 shape, for the FLOP count.
 const LAYERS = 6, HIDDEN = 384, INTERMEDIATE = 1536;
-// Measured on this machine type (../shared/README.md): per core.
-const FP32_PEAK_PER_CORE = 195e9;
-const INT8_PEAK_PER_CORE = 770e9;
 
 interface Workload {
   name: string;
@@ -46,6 +47,8 @@ interface CaseResult {
   /** Mean unpadded tokens per pair (query + document + specials), as the model saw them. */
   meanTokens: number;
   maxRssMb: number;
+  /** Case (c): which int8 graph the loader chose and how (model.int8). */
+  int8?: { file: string; weights: string; how: string; exact: boolean };
 }
 
 function arg(name: string): string | undefined {
@@ -70,6 +73,7 @@ async function runChild(caseName: string, workloadFile: string, modelDir: string
   let pairs = 0;
   let run: (r: Workload["requests"][number]) => Promise<void>;
   let close = async () => {};
+  let int8: CaseResult["int8"];
 
   if (caseName === "a") {
     const { AutoTokenizer, AutoModelForSequenceClassification, env } = await import("@huggingface/transformers");
@@ -94,7 +98,9 @@ async function runChild(caseName: string, workloadFile: string, modelDir: string
   } else {
     const { CrossEncoderReranker } = await import("../src/rerankers/cross-encoder/cross-encoder-reranker.js");
     // truncate: the same work as the baseline (which truncates at 512); windowing would score more tokens.
-    const reranker = await CrossEncoderReranker.load({ model: modelDir, dtype: caseName === "c" ? "int8" : "fp32", threads, batchTokens, memoryArena, truncate: true });
+    const reranker = await CrossEncoderReranker.load({ model: caseName === "c" ? (arg("int8-dir") ?? modelDir) : modelDir, dtype: caseName === "c" ? "int8" : "fp32", threads, batchTokens, memoryArena, truncate: true });
+    const state = reranker.model!.int8;
+    if (state) int8 = { file: state.file, weights: state.weights, how: state.how, exact: state.exact };
     run = async ({ query, docs }) => {
       const prepared = await reranker.batchScorer.prepare(query, docs);
       tokenizeMs += prepared.tokenizeMs;
@@ -123,7 +129,7 @@ async function runChild(caseName: string, workloadFile: string, modelDir: string
     }
     await close();
     // stdin stays open (the parent's pipe), so leave explicitly once the line is out.
-    process.stdout.write(`RESULT ${JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 })}\n`, () => process.exit(0));
+    process.stdout.write(`RESULT ${JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024, int8 })}\n`, () => process.exit(0));
     return;
   }
   const start = performance.now();
@@ -144,6 +150,7 @@ async function runChild(caseName: string, workloadFile: string, modelDir: string
     tokenizeMs,
     meanTokens: tokens / pairs,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
+    int8,
   };
   process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 }
@@ -218,7 +225,9 @@ async function runInterleaved(cases: string[], workloadFile: string, workload: W
     child.send("end");
     // (end() closes stdin after "end" and accepts the exit that follows the RESULT line)
     const res = results.get(child.name)!;
-    res.maxRssMb = (JSON.parse((await child.end()).slice(7)) as { maxRssMb: number }).maxRssMb;
+    const last = JSON.parse((await child.end()).slice(7)) as { maxRssMb: number; int8?: CaseResult["int8"] };
+    res.maxRssMb = last.maxRssMb;
+    res.int8 = last.int8;
     res.meanTokens = tokens.get(child.name)! / res.pairs;
   }
   return results;
@@ -287,6 +296,64 @@ function runCase(caseName: string, workloadFile: string, modelDir: string, extra
   });
 }
 
+interface Peaks {
+  fp32: number;
+  /** u8 activations × s8 weights, and × u8 weights (ops/s; multiply and add count as 2). */
+  s8: number;
+  u8: number;
+}
+
+/**
+ * This machine's fp32 and int8 matrix-multiply peaks now, through ONNX Runtime with the
+ * bench's threads: a [M, K] × [K, N] MatMul (fp32) and MatMulInteger (u8 × s8 and u8 × u8
+ * constant weights, the kernels DynamicQuantizeMatMul runs), best of `runs` after warm-up.
+ * Measured rather than copied from a spec sheet: the same bench runs on other CPUs.
+ */
+async function measurePeaks(threads: number, runs = 15): Promise<Peaks> {
+  const ort = await import("onnxruntime-node");
+  const { DataType, GraphBuilder, encodeModel, floatTensor, int8Tensor, tensorValueInfo, uint8Tensor } = await import("../src/onnx/onnx-graph.js");
+  const [M, K, N] = [512, 1024, 1024];
+  let seed = 7;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const graph = (weight: "fp32" | "s8" | "u8") => {
+    const g = new GraphBuilder(["a"]);
+    const w = weight === "fp32" ? g.addInitializer(floatTensor("w", [K, N], Float32Array.from({ length: K * N }, () => rand() - 0.5)))
+      : weight === "s8" ? g.addInitializer(int8Tensor("w", [K, N], Int8Array.from({ length: K * N }, () => Math.floor(rand() * 255) - 127)))
+      : g.addInitializer(uint8Tensor("w", [K, N], Uint8Array.from({ length: K * N }, () => Math.floor(rand() * 256))));
+    const inputs = weight === "fp32" ? ["a", w] : weight === "s8" ? ["a", w] : ["a", w, "", g.addInitializer(uint8Tensor("zp", [], Uint8Array.of(128)))];
+    g.node(weight === "fp32" ? "MatMul" : "MatMulInteger", inputs, ["y"]);
+    return encodeModel({
+      irVersion: 8,
+      opsetImport: [{ domain: "", version: 17 }],
+      graph: { name: "peak", node: g.nodes, initializer: g.initializers, input: [tensorValueInfo("a", weight === "fp32" ? DataType.FLOAT : DataType.UINT8, [M, K])], output: [tensorValueInfo("y", weight === "fp32" ? DataType.FLOAT : DataType.INT32, [M, N])] },
+    });
+  };
+  const time = async (weight: "fp32" | "s8" | "u8") => {
+    const session = await ort.InferenceSession.create(graph(weight), { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" });
+    const a = weight === "fp32" ? new ort.Tensor("float32", Float32Array.from({ length: M * K }, () => rand() - 0.5), [M, K]) : new ort.Tensor("uint8", Uint8Array.from({ length: M * K }, () => Math.floor(rand() * 256)), [M, K]);
+    let best = Infinity;
+    for (let i = 0; i < runs + 3; i++) {
+      const t0 = performance.now();
+      await session.run({ a });
+      if (i >= 3) best = Math.min(best, performance.now() - t0);
+    }
+    await session.release();
+    return (2 * M * K * N) / (best / 1000);
+  };
+  return { fp32: await time("fp32"), s8: await time("s8"), u8: await time("u8") };
+}
+
+/** Which int8 kernel family case (c)'s graph runs on, from the probe and the weights the loader chose. */
+function int8Family(probe: import("../src/onnx/int8-kernel-probe.js").Int8KernelProbe, state: CaseResult["int8"], reduceRange: boolean): { label: string; weights: "s8" | "u8" } {
+  if (!state || state.how === "fp32-fallback") return { label: "none (fp32 fallback)", weights: "u8" };
+  // ONNX Runtime's load-time conversion and u8 graphs both run the u8×u8 kernels.
+  if (state.weights === "u8" || state.how === "precision-mode" || state.how === "requantized") {
+    return { label: probe.s8.exact ? "u8×u8 (this CPU also has exact u8×s8)" : probe.arch === "x64" ? "AVX2 u8×u8" : "u8×u8", weights: "u8" };
+  }
+  if (reduceRange) return { label: `reduce-range (7-bit s8 weights, u8×s8 kernel${probe.s8.exact ? "" : " without saturation"})`, weights: "s8" };
+  return { label: probe.s8.exact ? probe.kernel : "u8×s8 SATURATING (scores wrong)", weights: "s8" };
+}
+
 /** FLOPs of one pair of `L` tokens: 2·params per token over the encoder's matmuls (embeddings excluded) + attention 4·L²·H per layer. */
 function flopsPerPair(L: number): number {
   const paramsPerLayer = 4 * HIDDEN * HIDDEN + 2 * HIDDEN * INTERMEDIATE;
@@ -316,6 +383,25 @@ async function main(): Promise<void> {
     return f;
   });
   console.log(`bench:rerank — ${PRESET} (generated), ${queries} queries × ${candidates} candidates, ${threads} threads, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
+  const { probeInt8Kernels, formatInt8Probe, INT8_WEIGHT_SCHEMES } = await import("../src/onnx/int8-kernel-probe.js");
+  const probe = await probeInt8Kernels();
+  console.log(formatInt8Probe(probe));
+  // --int8-weights: case (c) on a copy of the model quantized with that scheme.
+  const int8Weights = arg("int8-weights");
+  const childExtra: string[] = [];
+  if (int8Weights !== undefined) {
+    if (!(INT8_WEIGHT_SCHEMES as readonly string[]).includes(int8Weights)) throw new Error(`--int8-weights must be one of ${INT8_WEIGHT_SCHEMES.join(", ")}, got "${int8Weights}"`);
+    const { quantizeFile } = await import("../src/onnx/quantize.js");
+    const { cpSync } = await import("node:fs");
+    const int8Dir = join(workDir, `model-${int8Weights}`);
+    mkdirSync(join(int8Dir, "onnx"), { recursive: true });
+    for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "onnx/model.onnx"]) cpSync(join(modelDir, f), join(int8Dir, f));
+    await quantizeFile(join(modelDir, "onnx/model.onnx"), join(int8Dir, "onnx/model_quantized.onnx"), { weights: int8Weights as (typeof INT8_WEIGHT_SCHEMES)[number] });
+    childExtra.push("--int8-dir", int8Dir);
+  }
+  const peaks = await measurePeaks(threads);
+  const gops = (x: number) => (x / 1e9).toFixed(0);
+  console.log(`Peaks measured now (ONNX Runtime, 512×1024×1024, ${threads} threads, best of 15): fp32 MatMul ${gops(peaks.fp32)} GFLOP/s; int8 MatMulInteger u8×s8 ${gops(peaks.s8)} GOPS (${probe.s8.exact ? "exact here" : "saturates here"}), u8×u8 ${gops(peaks.u8)} GOPS (${probe.u8.exact ? "exact" : "not exact"}); int8/fp32 ${(peaks.s8 / peaks.fp32).toFixed(2)} (s8), ${(peaks.u8 / peaks.fp32).toFixed(2)} (u8)`);
 
   if (has("sweep")) {
     // Budgets take turns request by request (as the cases below do), so drift hits all alike.
@@ -328,7 +414,7 @@ async function main(): Promise<void> {
       console.log("case  batchTokens  arena  pairs/s  p50 ms  p95 ms  peak RSS MB  per-request ratio");
       for (const c of sweepCases) {
         const names = budgets.map((bt) => `${c}@${bt}`);
-        const results = await runInterleaved(names, files[wi], w, modelDir, ["--threads", String(threads)]);
+        const results = await runInterleaved(names, files[wi], w, modelDir, ["--threads", String(threads), ...childExtra]);
         const first = results.get(names[0])!;
         for (const [k, name] of names.entries()) {
           const r = results.get(name)!;
@@ -336,7 +422,7 @@ async function main(): Promise<void> {
           console.log(`${c.padEnd(4)}  ${String(budgets[k]).padStart(11)}  ${"on".padStart(5)}  ${((r.pairs / r.totalMs) * 1000).toFixed(1).padStart(7)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}  ${ratios[Math.floor(ratios.length / 2)].toFixed(2).padStart(17)}`);
         }
         if (arenaOff) {
-          const r = await runCase(c, files[wi], modelDir, ["--batch-tokens", "4096", "--threads", String(threads), "--memory-arena", "off"]);
+          const r = await runCase(c, files[wi], modelDir, ["--batch-tokens", "4096", "--threads", String(threads), "--memory-arena", "off", ...childExtra]);
           console.log(`${c.padEnd(4)}  ${"4096".padStart(11)}  ${"off".padStart(5)}  ${((r.pairs / r.totalMs) * 1000).toFixed(1).padStart(7)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}`);
         }
       }
@@ -349,18 +435,21 @@ async function main(): Promise<void> {
     if (quick && wi > 0 && !has("all-workloads")) break; // --quick: the SciFact mix only
     console.log(`\n${w.name}:`);
     console.log("case                                          pairs/s   ×(a)  p50 ms  p95 ms  peak RSS MB  tok/pair  tokenize %  % of compute ceiling");
-    const results = await runInterleaved(["a", "b", "c"], files[wi], w, modelDir, ["--threads", String(threads)]);
+    const results = await runInterleaved(["a", "b", "c"], files[wi], w, modelDir, ["--threads", String(threads), ...childExtra]);
     const basePps = (results.get("a")!.pairs / results.get("a")!.totalMs) * 1000;
+    const family = int8Family(probe, results.get("c")!.int8, int8Weights === "s8-reduce-range");
     for (const c of ["a", "b", "c"]) {
       const r = results.get(c)!;
       const pps = (r.pairs / r.totalMs) * 1000;
-      const peak = (r.case === "c" ? INT8_PEAK_PER_CORE : FP32_PEAK_PER_CORE) * Math.min(threads, cpus().length);
+      const peak = r.case === "c" ? peaks[family.weights] : peaks.fp32;
       // The ceiling counts useful work only (unpadded tokens): padding is part of what a case wastes.
       const ceilingPps = peak / flopsPerPair(r.meanTokens);
       console.log(
         `${LABELS[r.case].padEnd(44)}  ${pps.toFixed(1).padStart(7)}  ${(pps / basePps).toFixed(2).padStart(5)}  ${percentile(r.latenciesMs, 50).toFixed(0).padStart(6)}  ${percentile(r.latenciesMs, 95).toFixed(0).padStart(6)}  ${r.maxRssMb.toFixed(0).padStart(11)}  ${r.meanTokens.toFixed(0).padStart(8)}  ${((100 * r.tokenizeMs) / r.totalMs).toFixed(1).padStart(10)}  ${((100 * pps) / ceilingPps).toFixed(1).padStart(5)}% (ceiling ${ceilingPps.toFixed(0)} pairs/s at ${(flopsPerPair(r.meanTokens) / 1e9).toFixed(2)} GFLOP/pair)`,
       );
     }
+    const state = results.get("c")!.int8;
+    console.log(`  (c) int8 kernel family: ${family.label}; graph ${state ? `${state.file}, ${state.weights} weights, ${state.how}${state.exact ? "" : ", NOT exact"}` : "?"}; ceiling from the ${family.weights === "s8" ? "u8×s8" : "u8×u8"} peak`);
     // Per request, each case's time against the baseline's on the same request (they ran back to back).
     const a = results.get("a")!.latenciesMs;
     for (const c of ["b", "c"]) {
@@ -368,7 +457,7 @@ async function main(): Promise<void> {
       console.log(`  ${c}/a per request (same request, back to back): median ${percentile(ratios, 50).toFixed(2)}, min ${ratios[0].toFixed(2)}, max ${ratios[ratios.length - 1].toFixed(2)}`);
     }
   }
-  console.log(`\nCompute ceiling: FLOPs per pair = 6 layers × (2 × ${(4 * HIDDEN * HIDDEN + 2 * HIDDEN * INTERMEDIATE) / 1e6}M params × L + 4·L²·${HIDDEN}); peaks fp32 ${(FP32_PEAK_PER_CORE / 1e9).toFixed(0)} GFLOP/s, int8 ${(INT8_PEAK_PER_CORE / 1e9).toFixed(0)} GOPS per core × ${threads} threads (../shared/README.md).`);
+  console.log(`\nCompute ceiling: FLOPs per pair = 6 layers × (2 × ${(4 * HIDDEN * HIDDEN + 2 * HIDDEN * INTERMEDIATE) / 1e6}M params × L + 4·L²·${HIDDEN}) against the peaks measured above (fp32 ${gops(peaks.fp32)} GFLOP/s; int8 ${gops(peaks.s8)} GOPS u8×s8, ${gops(peaks.u8)} GOPS u8×u8; ${threads} threads).`);
 
   if (!has("no-fidelity")) {
     const { measureFidelity, formatFidelityReport } = await import("../src/onnx/fidelity.js");
@@ -376,7 +465,8 @@ async function main(): Promise<void> {
     // The generated model (random weights), then, when scripts/train-cross-encoder.ts has
     // been run, the same architecture with trained weights (a real logit spread).
     const trained = join(defaultModelCacheDir(), `${PRESET}-scifact`);
-    const models: Array<[string, string]> = [[`${PRESET}, random weights`, modelDir]];
+    const int8Dir = childExtra[1] ?? modelDir;
+    const models: Array<[string, string]> = [[`${PRESET}, random weights${int8Weights ? `, ${int8Weights} weights` : ""}`, int8Dir]];
     if (existsSync(join(trained, "onnx", "model_quantized.onnx"))) models.push([`${PRESET}-scifact, trained from scratch on SciFact train (scripts/train-cross-encoder.ts)`, trained]);
     for (const [label, dir] of models) {
       try {
@@ -390,7 +480,10 @@ async function main(): Promise<void> {
           docsPerQuery: quick ? 20 : 50,
           threads,
         });
-        console.log(`\nint8 fidelity vs fp32, ${label} (src/onnx/fidelity.ts):\n${formatFidelityReport(report)}`);
+        const { inspectInt8Weights } = await import("../src/onnx/int8-weights.js");
+        const weights = (await inspectInt8Weights(join(dir, "onnx/model_quantized.onnx"))).weights;
+        const exactHere = (weights !== "s8" && weights !== "mixed") || probe.s8.exact;
+        console.log(`\nint8 fidelity vs fp32, ${label}, ${weights} weights${exactHere ? "" : " (NOT exact on this CPU: measures the saturated kernel)"} (src/onnx/fidelity.ts):\n${formatFidelityReport(report)}`);
       } catch (err) {
         console.log(`\nint8 fidelity, ${label}: not measured (${(err as Error).message})`);
       }
