@@ -105,7 +105,7 @@ export async function resolveWeightScheme(options: QuantizeOptions = {}): Promis
   const probe = options.probe ?? (await probeInt8Kernels());
   if (requested === "auto") return { weights: probe.recommended, reason: `auto: ${probe.reason}`, exactHere: schemeIsExact(probe, probe.recommended), probe };
   const exactHere = schemeIsExact(probe, requested);
-  return { weights: requested, reason: exactHere ? `${requested} as asked (exact on this CPU)` : `${requested} as asked, though not exact on this CPU (${probe.reason})`, exactHere, probe };
+  return { weights: requested, reason: exactHere ? "as asked (exact on this CPU)" : `as asked; NOT exact on this CPU: ${probe.reason}`, exactHere, probe };
 }
 
 /** Rounds half to even, as numpy.rint (which ORT's quantizer uses). */

@@ -26,12 +26,12 @@ describe("winnow generate-model / quantize / optimize", () => {
     await run("generate-model", "--preset", "tiny-bert", "--out", dir, "--seed", "3", "--no-quantized");
     expect(readdirSync(join(dir, "onnx"))).toEqual(["model.onnx"]);
     await run("quantize", "--in", join(dir, "onnx", "model.onnx"), "--out", join(dir, "onnx", "model_quantized.onnx"), "--per-channel");
-    expect(log.mock.calls.at(-1)?.[0]).toMatch(/14 MatMul and 0 Attention nodes in int8 \(per-channel, (s8|u8) weights: auto: /);
+    expect(log.mock.calls.at(-1)?.[0]).toMatch(/14 MatMul and 0 Attention nodes in int8 \(per-channel, (s8|u8) weights\) — auto: /);
     // The probe's verdict is printed before the summary.
     expect(log.mock.calls.at(-2)?.[0]).toMatch(/^int8 kernels: .* → auto scheme (s8|u8)/);
     await run("optimize", "--in", join(dir, "onnx", "model.onnx"), "--out", join(dir, "onnx", "model_fused.onnx"), "--quantize");
     expect(log.mock.calls.some((c) => /attention 2/.test(String(c[0])))).toBe(true);
-    expect(log.mock.calls.at(-1)?.[0]).toMatch(/8 MatMul and 2 Attention nodes in int8 \((s8|u8) weights/);
+    expect(log.mock.calls.at(-1)?.[0]).toMatch(/8 MatMul and 2 Attention nodes in int8 \((s8|u8) weights\) — auto: /);
     expect(existsSync(join(dir, "onnx", "model_fused.onnx"))).toBe(true);
     // The flash-attention rewrite also applies to the int8 graph.
     await run("optimize", "--in", join(dir, "onnx", "model_quantized.onnx"), "--out", join(dir, "onnx", "model_flash.onnx"), "--flash-attention", "--no-skip-layer-norm", "--no-bias-gelu");
@@ -63,7 +63,7 @@ describe("winnow generate-model / quantize / optimize", () => {
     for (const weights of ["s8", "u8"] as const) {
       const out = join(dir, "onnx", `model_${weights}.onnx`);
       await run("quantize", "--in", join(dir, "onnx", "model.onnx"), "--out", out, "--weights", weights);
-      expect(log.mock.calls.at(-1)?.[0]).toMatch(new RegExp(`\\(per-tensor, ${weights} weights: ${weights} as asked`));
+      expect(log.mock.calls.at(-1)?.[0]).toMatch(new RegExp(`\\(per-tensor, ${weights} weights\\) — as asked`));
       expect((await inspectInt8Weights(out)).weights).toBe(weights);
     }
     const warned = err.mock.calls.some((c) => /warning: s8 weights are not multiplied exactly/.test(String(c[0])));

@@ -116,7 +116,7 @@ describe("ensureGeneratedModel", () => {
     const dir = join(cacheDir, "tiny-bert");
     await generateModel({ dir, preset: "tiny-bert", int8Weights: other });
     expect((await inspectInt8Weights(join(dir, "onnx", "model_quantized.onnx"))).weights).toBe(other);
-    expect(JSON.parse(readFileSync(join(dir, GENERATED_MARKER), "utf8"))).toMatchObject({ int8Weights: other, int8Reason: expect.stringContaining(`${other} as asked`) });
+    expect(JSON.parse(readFileSync(join(dir, GENERATED_MARKER), "utf8"))).toMatchObject({ int8Weights: other, int8Reason: expect.stringContaining("as asked") });
     expect(await ensureGeneratedModel("tiny-bert", { cacheDir })).toBe(dir);
     const marker = JSON.parse(readFileSync(join(dir, GENERATED_MARKER), "utf8"));
     expect(marker).toMatchObject({ int8Weights: probe.recommended, int8Reason: `auto: ${probe.reason}` });

@@ -193,7 +193,7 @@ describe("weight schemes (tiny-bert)", () => {
     expect(await quantizeFile(input, out, { probe: VNNI_PROBE })).toMatchObject({ weights: "s8", exactHere: true, schemeReason: expect.stringContaining("exact here") });
     expect(await quantizeFile(input, out, { probe: AVX2_PROBE })).toMatchObject({ weights: "u8", exactHere: true, schemeReason: expect.stringContaining("saturate") });
     // A flag overrides auto; the report says when the choice is not exact on this CPU.
-    expect(await quantizeFile(input, out, { probe: AVX2_PROBE, weights: "s8" })).toMatchObject({ weights: "s8", exactHere: false, schemeReason: expect.stringContaining("not exact on this CPU") });
+    expect(await quantizeFile(input, out, { probe: AVX2_PROBE, weights: "s8" })).toMatchObject({ weights: "s8", exactHere: false, schemeReason: expect.stringContaining("NOT exact on this CPU: u8×s8 products saturate") });
     expect(await quantizeFile(input, out, { probe: VNNI_PROBE, weights: "u8" })).toMatchObject({ weights: "u8", exactHere: true });
   });
 

@@ -34,7 +34,7 @@ export function register(program: Command): void {
       if (flags.quantize) {
         const q = await quantizeFile(flags.out, flags.out, { perChannel: flags.perChannel, weights });
         reportScheme(q);
-        console.log(`quantized ${flags.out}: ${q.quantizedMatMuls} MatMul and ${q.quantizedAttention} Attention nodes in int8 (${q.weights} weights: ${q.schemeReason})`);
+        console.log(`quantized ${flags.out}: ${q.quantizedMatMuls} MatMul and ${q.quantizedAttention} Attention nodes in int8 (${q.weights} weights) — ${q.schemeReason}`);
       }
       if (!flags.fidelity) return;
       const modelDir = modelFolderFor(flags.in);

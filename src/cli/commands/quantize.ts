@@ -55,7 +55,7 @@ export function register(program: Command): void {
       if (resolve(flags.in) === resolve(flags.out)) throw new UsageError("--out must differ from --in");
       const report = await quantizeFile(flags.in, flags.out, { perChannel: flags.perChannel, weights });
       reportScheme(report);
-      console.log(`wrote ${flags.out}: ${report.quantizedMatMuls} MatMul and ${report.quantizedAttention} Attention nodes in int8 (${flags.perChannel ? "per-channel" : "per-tensor"}, ${report.weights} weights: ${report.schemeReason})`);
+      console.log(`wrote ${flags.out}: ${report.quantizedMatMuls} MatMul and ${report.quantizedAttention} Attention nodes in int8 (${flags.perChannel ? "per-channel" : "per-tensor"}, ${report.weights} weights) — ${report.schemeReason}`);
       if (!flags.fidelity) return;
       const modelDir = modelFolderFor(flags.in);
       if (!modelDir) throw new UsageError(`--fidelity needs tokenizer.json next to ${flags.in} or in its parent folder`);
