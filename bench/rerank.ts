@@ -16,7 +16,8 @@
  * through ONNX Runtime, with the bench's threads), beside the int8 kernel family that case
  * (c) runs (the int8 probe, and the weights of the graph the loader chose).
  * `--int8-weights s8|u8|s8-reduce-range` runs case (c) on a copy quantized with that scheme
- * (default: the generated model's, the scheme exact on this CPU).
+ * (default: the generated model's, the scheme exact on this CPU); `--peaks-only` prints the
+ * probe and the peaks and stops.
  * `--sweep [--budgets 256,512,…] [--sweep-cases c,b] [--all-workloads] [--arena-off]` instead times Winnow over a range
  * of batchTokens (how the default was chosen).
  */
@@ -376,12 +377,6 @@ async function main(): Promise<void> {
   const modelDir = await ensureGeneratedModel(PRESET);
   const workDir = join(tmpdir(), `winnow-bench-rerank-${process.pid}`);
   mkdirSync(workDir, { recursive: true });
-  const workloads = await buildWorkloads(modelDir, queries, candidates);
-  const files = workloads.map((w, i) => {
-    const f = join(workDir, `workload-${i}.json`);
-    writeFileSync(f, JSON.stringify(w));
-    return f;
-  });
   console.log(`bench:rerank — ${PRESET} (generated), ${queries} queries × ${candidates} candidates, ${threads} threads, load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`);
   const { probeInt8Kernels, formatInt8Probe, INT8_WEIGHT_SCHEMES } = await import("../src/onnx/int8-kernel-probe.js");
   const probe = await probeInt8Kernels();
@@ -402,6 +397,16 @@ async function main(): Promise<void> {
   const peaks = await measurePeaks(threads);
   const gops = (x: number) => (x / 1e9).toFixed(0);
   console.log(`Peaks measured now (ONNX Runtime, 512×1024×1024, ${threads} threads, best of 15): fp32 MatMul ${gops(peaks.fp32)} GFLOP/s; int8 MatMulInteger u8×s8 ${gops(peaks.s8)} GOPS (${probe.s8.exact ? "exact here" : "saturates here"}), u8×u8 ${gops(peaks.u8)} GOPS (${probe.u8.exact ? "exact" : "not exact"}); int8/fp32 ${(peaks.s8 / peaks.fp32).toFixed(2)} (s8), ${(peaks.u8 / peaks.fp32).toFixed(2)} (u8)`);
+  if (has("peaks-only")) {
+    rmSync(workDir, { recursive: true, force: true });
+    return;
+  }
+  const workloads = await buildWorkloads(modelDir, queries, candidates);
+  const files = workloads.map((w, i) => {
+    const f = join(workDir, `workload-${i}.json`);
+    writeFileSync(f, JSON.stringify(w));
+    return f;
+  });
 
   if (has("sweep")) {
     // Budgets take turns request by request (as the cases below do), so drift hits all alike.
