@@ -17,7 +17,8 @@
  * (c) runs (the int8 probe, and the weights of the graph the loader chose).
  * `--int8-weights s8|u8|s8-reduce-range` runs case (c) on a copy quantized with that scheme
  * (default: the generated model's, the scheme exact on this CPU); `--peaks-only` prints the
- * probe and the peaks and stops.
+ * probe and the peaks and stops; `--schemes [--rounds N]` times the whole model with each
+ * int8 weight scheme against fp32 and stops.
  * `--sweep [--budgets 256,512,…] [--sweep-cases c,b] [--all-workloads] [--arena-off]` instead times Winnow over a range
  * of batchTokens (how the default was chosen).
  */
@@ -344,6 +345,50 @@ async function measurePeaks(threads: number, runs = 15): Promise<Peaks> {
   return { fp32: await time("fp32"), s8: await time("s8"), u8: await time("u8") };
 }
 
+/**
+ * `--schemes`: the whole model with each int8 weight scheme against fp32, plain ONNX Runtime
+ * sessions taking turns batch by batch (8 × 128 tokens; speed does not depend on the ids),
+ * median wall and CPU ms per batch. CPU time is the figure to read on a shared machine.
+ */
+async function timeSchemes(modelDir: string, workDir: string, threads: number, probe: import("../src/onnx/int8-kernel-probe.js").Int8KernelProbe, rounds: number): Promise<void> {
+  const ort = await import("onnxruntime-node");
+  const { quantizeFile } = await import("../src/onnx/quantize.js");
+  const { schemeIsExact, INT8_WEIGHT_SCHEMES } = await import("../src/onnx/int8-kernel-probe.js");
+  const files: Record<string, string> = { fp32: join(modelDir, "onnx/model.onnx") };
+  for (const w of INT8_WEIGHT_SCHEMES) {
+    files[w] = join(workDir, `${w}.onnx`);
+    await quantizeFile(files.fp32, files[w], { weights: w, probe });
+  }
+  const [rows, L] = [8, 128];
+  const ids = BigInt64Array.from({ length: rows * L }, (_, i) => BigInt(1000 + ((i * 7919) % 20000)));
+  const feeds = {
+    input_ids: new ort.Tensor("int64", ids, [rows, L]),
+    attention_mask: new ort.Tensor("int64", new BigInt64Array(rows * L).fill(1n), [rows, L]),
+    token_type_ids: new ort.Tensor("int64", new BigInt64Array(rows * L), [rows, L]),
+  };
+  const sessions = Object.fromEntries(await Promise.all(Object.entries(files).map(async ([k, f]) => [k, await ort.InferenceSession.create(f, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: "all" })] as const)));
+  const wall: Record<string, number[]> = Object.fromEntries(Object.keys(files).map((k) => [k, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(files).map((k) => [k, []]));
+  for (const session of Object.values(sessions)) await session.run(feeds);
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, session] of Object.entries(sessions)) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await session.run(feeds);
+      wall[k].push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu[k].push((c.user + c.system) / 1000);
+    }
+  }
+  console.log(`\nint8 weight schemes, ${PRESET}, batches of ${rows} × ${L} tokens, ${threads} threads, median of ${rounds} interleaved rounds (load average ${loadavg()[0].toFixed(1)}):`);
+  console.log("graph             wall ms  cpu ms  fp32 cpu / cpu  exact on this CPU");
+  for (const k of Object.keys(files)) {
+    const exact = k === "fp32" ? "-" : schemeIsExact(probe, k as (typeof INT8_WEIGHT_SCHEMES)[number]) ? "yes" : "NO (saturates)";
+    console.log(`${k.padEnd(16)}  ${percentile(wall[k], 50).toFixed(1).padStart(7)}  ${percentile(cpu[k], 50).toFixed(1).padStart(6)}  ${(percentile(cpu.fp32, 50) / percentile(cpu[k], 50)).toFixed(2).padStart(14)}  ${exact}`);
+  }
+  for (const session of Object.values(sessions)) await session.release();
+}
+
 /** Which int8 kernel family case (c)'s graph runs on, from the probe and the weights the loader chose. */
 function int8Family(probe: import("../src/onnx/int8-kernel-probe.js").Int8KernelProbe, state: CaseResult["int8"], reduceRange: boolean): { label: string; weights: "s8" | "u8" } {
   if (!state || state.how === "fp32-fallback") return { label: "none (fp32 fallback)", weights: "u8" };
@@ -397,6 +442,11 @@ async function main(): Promise<void> {
   const peaks = await measurePeaks(threads);
   const gops = (x: number) => (x / 1e9).toFixed(0);
   console.log(`Peaks measured now (ONNX Runtime, 512×1024×1024, ${threads} threads, best of 15): fp32 MatMul ${gops(peaks.fp32)} GFLOP/s; int8 MatMulInteger u8×s8 ${gops(peaks.s8)} GOPS (${probe.s8.exact ? "exact here" : "saturates here"}), u8×u8 ${gops(peaks.u8)} GOPS (${probe.u8.exact ? "exact" : "not exact"}); int8/fp32 ${(peaks.s8 / peaks.fp32).toFixed(2)} (s8), ${(peaks.u8 / peaks.fp32).toFixed(2)} (u8)`);
+  if (has("schemes")) {
+    await timeSchemes(modelDir, workDir, threads, probe, Number(arg("rounds") ?? 25));
+    rmSync(workDir, { recursive: true, force: true });
+    return;
+  }
   if (has("peaks-only")) {
     rmSync(workDir, { recursive: true, force: true });
     return;
