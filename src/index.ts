@@ -39,12 +39,15 @@ export { trainModel, crossValidate, prepareQueries, DEFAULT_FEATURES as DEFAULT_
 // ONNX tooling: seeded model generator, int8 dynamic quantization, transformer graph fusion, fidelity check.
 export { generateModel, ensureGeneratedModel, defaultModelCacheDir, DEFAULT_SEED as DEFAULT_MODEL_SEED, type GenerateModelOptions, type EnsureModelOptions } from "./onnx/generate.js";
 export { MODEL_PRESETS, isModelPresetName, type ModelPresetName, type ModelPreset } from "./onnx/presets.js";
-export { quantizeModel, quantizeFile, quantizeWeight, type QuantizeOptions, type QuantizeReport } from "./onnx/quantize.js";
+export { quantizeModel, quantizeFile, quantizeWeight, resolveWeightScheme, type QuantizeOptions, type QuantizeReport } from "./onnx/quantize.js";
+export { probeInt8Kernels, formatInt8Probe, schemeIsExact, type Int8KernelProbe, type Int8WeightScheme } from "./onnx/int8-kernel-probe.js";
+export { inspectInt8Weights, type Int8WeightsInfo } from "./onnx/int8-weights.js";
 export { fuseModel, fuseFile, type FuseOptions, type FusionReport } from "./onnx/fuse.js";
 export { measureFidelity, formatFidelityReport, kendallTau, type FidelityOptions, type FidelityReport } from "./onnx/fidelity.js";
 // Cross-encoder reranker on ONNX Runtime; model sources (folder, hub cache, download); score cache; calibration.
 export { CrossEncoderReranker, DEFAULT_BATCH_TOKENS, type CrossEncoderOptions, type ScoreKind } from "./rerankers/cross-encoder/cross-encoder-reranker.js";
 export { CROSS_ENCODER_CATALOGUE, catalogueEntry, type CatalogueEntry, type Dtype } from "./rerankers/cross-encoder/catalogue.js";
+export { type Int8State, type UnsafeInt8Policy } from "./rerankers/cross-encoder/int8-model.js";
 export { fitPlatt, applyCalibration, loadCalibration, saveCalibration, type PlattCalibration, type PlattFit } from "./rerankers/cross-encoder/calibration.js";
 export { resolveModelSource, type ModelFiles, type ModelSourceOptions, type ResolvedModel } from "./models/model-source.js";
 export { huggingFaceHubCache, downloadCacheDir, lookupCacheDirs, scanHubCache, isOffline, type CachedModel } from "./models/hub-cache.js";
