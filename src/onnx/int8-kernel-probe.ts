@@ -241,8 +241,8 @@ export function formatInt8Probe(probe: Int8KernelProbe): string {
   const mark = (r: Int8PathResult) => (r.exact ? "exact" : `saturates (max error ${(100 * r.maxRelError).toFixed(1)}%)`);
   const flags = probe.cpuFlags.filter((f) => f !== "avx2" && f !== "avx512bw" && f !== "sve");
   return (
-    `int8 kernels: ${probe.kernel}; s8 weights ${mark(probe.s8)}, u8 weights ${mark(probe.u8)}, ` +
-    `s8 with session.x64quantprecision ${mark(probe.s8PrecisionMode)} → auto scheme ${probe.recommended}` +
+    `int8 kernels: ${probe.kernel}; s8 weights: ${mark(probe.s8)}; u8 weights: ${mark(probe.u8)}; ` +
+    `s8 with session.x64quantprecision: ${mark(probe.s8PrecisionMode)} → auto scheme ${probe.recommended}` +
     ` (ONNX Runtime ${probe.onnxRuntime}, ${probe.arch}; cpu flags: ${flags.length > 0 ? flags.join(" ") : `none of ${INT8_CPU_FLAGS.filter((f) => f !== "avx2" && f !== "avx512bw" && f !== "sve").join(", ")}`})`
   );
 }

@@ -64,8 +64,8 @@ describe("int8 kernel probe", () => {
   it("prints the kernel family, each scheme's verdict, the auto choice and the flags", () => {
     const avx2 = formatInt8Probe(AVX2_PROBE);
     expect(avx2).toContain("AVX2 u8×u8");
-    expect(avx2).toContain("s8 weights saturates (max error 40.0%)");
-    expect(avx2).toContain("u8 weights exact");
+    expect(avx2).toContain("s8 weights: saturates (max error 40.0%)");
+    expect(avx2).toContain("u8 weights: exact");
     expect(avx2).toContain("→ auto scheme u8");
     expect(avx2).toMatch(/cpu flags: none of avx512_vnni/);
     expect(formatInt8Probe(VNNI_PROBE)).toMatch(/VNNI u8×s8.*→ auto scheme s8.*cpu flags: avx512_vnni/);

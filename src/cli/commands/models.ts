@@ -25,7 +25,8 @@ async function list(flags: { format: string; cacheDir?: string }): Promise<void>
   const format = parseFormat(flags.format);
   const cached = cachedModels(flags.cacheDir);
   const cachedIds = new Set(cached.map((c) => c.repoId.toLowerCase()));
-  const int8 = await probeInt8Kernels();
+  // The listing still works where ONNX Runtime cannot run (the probe's failure is shown instead).
+  const int8 = await probeInt8Kernels().catch((err: Error) => ({ error: err.message }));
   if (format === "json") {
     process.stdout.write(JSON.stringify({ catalogue: CROSS_ENCODER_CATALOGUE.map((e) => ({ ...e, cached: cachedIds.has(e.id.toLowerCase()) })), cached, caches: lookupCacheDirs(flags.cacheDir), int8 }, null, 2) + "\n");
     return;
@@ -43,8 +44,11 @@ async function list(flags: { format: string; cacheDir?: string }): Promise<void>
   ]);
   process.stdout.write("Cross-encoder catalogue (any Hugging Face sequence-classification model exported to ONNX also works):\n");
   process.stdout.write(table(["model", "arch", "params", "max len", "token types", "labels", "dtype", "onnx files", "cached"], rows) + "\n\n");
-  process.stdout.write(`${formatInt8Probe(int8)}\n`);
-  process.stdout.write(`dtype int8 here: ${int8.s8.exact ? "s8 files as published (u8 ones also exact)" : int8.s8PrecisionMode.exact ? "u8 files first; s8 files through ONNX Runtime's load-time s8→u8 conversion (session.x64quantprecision)" : "u8 files; s8 files are requantized from fp32"}\n\n`);
+  if ("error" in int8) process.stdout.write(`int8 kernels: not probed (${int8.error})\n\n`);
+  else {
+    process.stdout.write(`${formatInt8Probe(int8)}\n`);
+    process.stdout.write(`dtype int8 here: ${int8.s8.exact ? "s8 files as published (u8 ones also exact)" : int8.s8PrecisionMode.exact ? "u8 files first; s8 files through ONNX Runtime's load-time s8→u8 conversion (session.x64quantprecision)" : "u8 files; s8 files are requantized from fp32"}\n\n`);
+  }
   process.stdout.write(`Caches searched: ${lookupCacheDirs(flags.cacheDir).join(", ")}\n`);
   if (cached.length === 0) {
     process.stdout.write("No models cached. Fetch one with `winnow models pull <id>` (needs network or HF_ENDPOINT), or pass a local folder to --model.\n");
