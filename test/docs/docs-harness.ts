@@ -410,7 +410,7 @@ export class PageRun {
     writeFileSync(`${base}.mts`, code);
     const args = ["--import", tsxLoader, "--import", this.env.DOCS_REDIRECT];
     if (step.rule?.globals) {
-      writeFileSync(`${base}.globals.mts`, step.rule.globals(this.ctx) + "\nexport {};\n");
+      writeFileSync(`${base}.globals.mts`, step.rule.globals(this.ctx, step.snippet.text) + "\nexport {};\n");
       args.push("--import", pathToFileURL(`${base}.globals.mts`).href);
     }
     args.push(`${base}.mts`);

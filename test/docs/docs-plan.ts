@@ -5,6 +5,15 @@
  * named here runs as the page shows it. Each row must still match a snippet (a row that
  * matches nothing fails the test, so the table cannot outlive the docs it describes),
  * and a snippet the harness cannot run and no row excludes fails too.
+ *
+ * What every page gets without a row (docs-harness.ts): its own folder mirroring the
+ * repository root, its own empty HF_HOME and WINNOW_CACHE; HF_ENDPOINT pointing at a fake
+ * hub (test/models/hub-server.ts) that serves the generated tiny-bert as
+ * cross-encoder/ms-marco-MiniLM-L-6-v2 (its int8 graph under every int8 file name the
+ * catalogue may ask for), or at a closed port; the providers' default endpoints
+ * (api.cohere.com…, 127.0.0.1:8080/7997/11434) redirected inside the processes it starts
+ * to the page's fakes, or to a closed port, so nothing reaches the network or another
+ * user's server; curl with --fail-with-body.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -62,7 +71,7 @@ export interface TypeScriptRule {
   why: string;
   exclude?: true;
   /** Code run before the snippet (a module of its own) that defines the names it uses but never declares, on globalThis. */
-  globals?: (c: PageContext) => string;
+  globals?: (c: PageContext, snippet: string) => string;
   /** "background": it listens until stopped (the next snippets query it); "foreground": it takes the page's port and exits. */
   listens?: "background" | "foreground";
 }
@@ -119,6 +128,11 @@ export const GLOBAL_SUBSTITUTIONS: Substitution[] = [
     why: "a `winnow serve` without --port gets the page's port: its default, 8080, may be taken on a shared machine",
   },
 ];
+
+/** Names written as shorthand properties (`  revision, cacheDir, offline,`) in an object literal: the reader's own values. */
+function shorthandNames(code: string): string[] {
+  return [...code.matchAll(/^\s*((?:[A-Za-z_$][\w$]*\s*,\s*)+)(?:\/\/.*)?$/gm)].flatMap((m) => m[1].split(",").map((n) => n.trim()).filter(Boolean));
+}
 
 /** The first documents of the bundled SciFact sample (BEIR lines, which --docs reads), for commands that take the reader's docs.jsonl. */
 function sampleDocuments(root: string, n: number): string[] {
@@ -222,10 +236,10 @@ export const PLANS: Record<string, PagePlan> = {
     typescript: [
       {
         contains: "new CrossEncoderReranker({",
-        globals: (c) =>
+        globals: (c, snippet) =>
           `const { CrossEncoderReranker } = await import(${JSON.stringify(join(repoRoot, "src/index.ts"))});\n` +
-          `Object.assign(globalThis, { CrossEncoderReranker, model: ${JSON.stringify(c.tinyBert)}, onnxFile: undefined, revision: undefined, cacheDir: undefined, offline: undefined, threads: undefined, cache: undefined, calibration: undefined });`,
-        why: "an options reference without its import: its shorthand names stand for the reader's values (model → the generated tiny-bert, the rest undefined), so the constructor checks every option name the page lists",
+          `Object.assign(globalThis, { ${shorthandNames(snippet).map((n) => `${n}: undefined`).join(", ")} }, { CrossEncoderReranker, model: ${JSON.stringify(c.tinyBert)} });`,
+        why: "an options reference without its import: its shorthand names stand for the reader's values (model → the generated tiny-bert, the others undefined), so it runs the constructor on every value the page shows",
       },
     ],
     files: [],
