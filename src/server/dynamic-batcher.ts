@@ -27,6 +27,12 @@ export interface BatchedScores {
 export interface BatchObserver {
   onBatch?(info: { pairs: number; requests: number; tokens: number; paddedTokens: number; ms: number }): void;
   onBatchError?(err: unknown): void;
+  /**
+   * Pairs scored for a request that then failed (deadline, disconnect, shutdown, a failed
+   * pass): work nobody reads. Reported as they are known: at the cancel for pairs already
+   * scored, when the pass ends for pairs that were in it.
+   */
+  onWasted?(pairs: number): void;
 }
 
 export interface DynamicBatcherOptions {
@@ -147,14 +153,8 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
 
   /** Throws QUEUE_FULL (or PAYLOAD_TOO_LARGE) unless `units` more would fit in the queue now. */
   checkCapacity(units: number): void {
+    this.checkSize(units);
     const { maxQueuedPairs } = this.options;
-    if (units > maxQueuedPairs) {
-      throw new WinnowError(
-        "PAYLOAD_TOO_LARGE",
-        `documents: the request needs ${units} scoring units (documents × chunks), more than the queue holds (maxQueuedPairs ${maxQueuedPairs})`,
-        { details: { field: "documents", limit: maxQueuedPairs, actual: units } },
-      );
-    }
     const queued = this.queuedPairs;
     if (queued + units > maxQueuedPairs) {
       throw new WinnowError("QUEUE_FULL", `the queue is full (${queued} of ${maxQueuedPairs} pairs waiting); retry later`, {
@@ -167,6 +167,18 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
         "QUEUE_FULL",
         `the queue is full: this request would finish in about ${Math.round(expectedMs)} ms (${queued} pairs waiting), past its ${this.options.maxQueueMs} ms deadline (limits.requestTimeoutMs); retry later`,
         { details: { limit: maxQueuedPairs, queued, requested: units, expectedMs: Math.round(expectedMs) } },
+      );
+    }
+  }
+
+  /** PAYLOAD_TOO_LARGE for a request the queue could never hold. */
+  private checkSize(units: number): void {
+    const { maxQueuedPairs } = this.options;
+    if (units > maxQueuedPairs) {
+      throw new WinnowError(
+        "PAYLOAD_TOO_LARGE",
+        `documents: the request needs ${units} scoring units (documents × chunks), more than the queue holds (maxQueuedPairs ${maxQueuedPairs})`,
+        { details: { field: "documents", limit: maxQueuedPairs, actual: units } },
       );
     }
   }
@@ -184,7 +196,8 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
    * tokenizing; their tokenization then queues ahead of the forward passes in the model
    * worker and scoring stalls (measured: 27 passes in 12 s at 32 connections, then none).
    * Throws like `checkCapacity`; returns the release (idempotent). Release right before
-   * `submit`, with no await between, so the space cannot be taken in between.
+   * `submit(…, { reserved: true })`, with no await between, so the space cannot be taken
+   * in between.
    */
   reserve(units: number): () => void {
     this.checkCapacity(units);
@@ -198,13 +211,20 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
     };
   }
 
-  submit(units: readonly U[], signal?: AbortSignal): Promise<BatchedScores> {
+  /**
+   * Queues `units` for scoring. `reserved`: the request was admitted by `reserve` before
+   * it was tokenized, so only its size is checked now: refusing it here, after the model
+   * worker spent time tokenizing it, because its windows outnumber its documents or the
+   * queue's measured rate moved meanwhile, would waste that work.
+   */
+  submit(units: readonly U[], signal?: AbortSignal, options: { reserved?: boolean } = {}): Promise<BatchedScores> {
     if (this.closed) {
       return Promise.reject(new WinnowError("UNAVAILABLE", "the server is shutting down; retry"));
     }
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     try {
-      this.checkCapacity(units.length);
+      if (options.reserved) this.checkSize(units.length);
+      else this.checkCapacity(units.length);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -247,6 +267,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
     if (job.settled) return;
     this.dropFromQueue(job);
     this.settle(job, undefined, reason);
+    if (job.scored > 0) this.options.observer?.onWasted?.(job.scored);
   }
 
   private dropFromQueue(job: Job<U>): void {
@@ -330,9 +351,13 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
           job.inferenceMs += ms;
           job.batches++;
         }
+        let wasted = 0;
         for (let i = 0; i < batch.from.length; i++) {
           const { job, unit } = batch.from[i];
-          if (job.settled) continue;
+          if (job.settled) {
+            wasted++;
+            continue;
+          }
           job.logits[unit] = logits[i];
           job.scored++;
           if (job.scored === job.units.length) {
@@ -344,6 +369,7 @@ export class DynamicBatcher<U extends ScoringUnit = ScoringUnit> {
             });
           }
         }
+        if (wasted > 0) this.options.observer?.onWasted?.(wasted);
       },
       (err) => {
         this.options.observer?.onBatchError?.(err);

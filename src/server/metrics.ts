@@ -14,6 +14,7 @@ export class ServerMetrics {
   readonly batchPairs: Histogram<"model">;
   readonly batchRequests: Histogram<"model">;
   readonly pairsScored: Counter<"model">;
+  readonly pairsWasted: Counter<"model">;
   readonly tokens: Counter<"model">;
   readonly stageSeconds: Histogram<"model" | "stage">;
   readonly batchErrors: Counter<"model">;
@@ -66,6 +67,12 @@ export class ServerMetrics {
     this.pairsScored = new Counter({
       name: "winnow_pairs_scored_total",
       help: "Pairs scored (rate() of this is pairs/s)",
+      labelNames: ["model"],
+      registers,
+    });
+    this.pairsWasted = new Counter({
+      name: "winnow_pairs_wasted_total",
+      help: "Pairs scored for requests that then failed (deadline, disconnect, shutdown): scored minus this is useful throughput",
       labelNames: ["model"],
       registers,
     });

@@ -211,6 +211,7 @@ export class ServedModel {
               this.metrics.tokens.inc({ model: this.id }, tokens);
             },
             onBatchError: () => this.metrics.batchErrors.inc({ model: this.id }),
+            onWasted: (pairs) => this.metrics.pairsWasted.inc({ model: this.id }, pairs),
           },
         });
       } else {
@@ -264,7 +265,7 @@ export class ServedModel {
       } finally {
         release();
       }
-      done = await batcher.submit(prepared.units, req.signal);
+      done = await batcher.submit(prepared.units, req.signal, { reserved: true });
       // A document split into windows scores as its best window (Cohere's and TEI's rule).
       for (let u = 0; u < prepared.units.length; u++) {
         const t = todo[prepared.owner[u]];

@@ -140,13 +140,15 @@ describe("DynamicBatcher", () => {
 
   it("drops an aborted request's queued units and rejects it with the signal's reason", async () => {
     const scorer = new LexicalBatchScorer(10_000, 10);
-    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 4, maxQueuedPairs: 1_000 });
+    let wasted = 0;
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 4, maxQueuedPairs: 1_000, observer: { onWasted: (n) => (wasted += n) } });
     const keep = await scorer.prepare("keep", docs(8, "keep"));
     const drop = await scorer.prepare("drop", docs(200, "drop"));
     const controller = new AbortController();
     const pKeep = batcher.submit(keep.units);
     const pDrop = batcher.submit(drop.units, controller.signal);
-    await new Promise((r) => setTimeout(r, 15));
+    // The kept request's 8 units go first (2 passes); abort once the dropped one is being scored.
+    while (!scorer.batches.some((b) => b.tags.includes("drop"))) await new Promise((r) => setTimeout(r, 2));
     controller.abort(new WinnowError("TIMEOUT", "deadline"));
     await expect(pDrop).rejects.toMatchObject({ code: "TIMEOUT" });
     // Only the surviving request's units are left waiting.
@@ -155,6 +157,11 @@ describe("DynamicBatcher", () => {
     expect(batcher.queuedPairs).toBe(0);
     const dropScored = scorer.batches.flatMap((b) => b.tags).filter((t) => t === "drop").length;
     expect(dropScored).toBeLessThan(20);
+    // Every pair scored for the dropped request counts as wasted (those in the pass running
+    // at the abort once it ends), none of the kept one's.
+    while (batcher.busy) await new Promise((r) => setTimeout(r, 2));
+    expect(dropScored).toBeGreaterThan(0);
+    expect(wasted).toBe(dropScored);
   });
 
   it("fails only the requests in a failed forward pass and keeps serving", async () => {
@@ -219,5 +226,23 @@ describe("DynamicBatcher", () => {
     // A request that fits the deadline is still admitted.
     const small = await batcher.submit(p.units.slice(0, 2));
     expect(small.logits).toHaveLength(2);
+  });
+
+  it("does not refuse a reserved request after tokenizing it, though its windows outnumber its reservation", async () => {
+    const scorer = new LexicalBatchScorer(10_000, 20);
+    const batcher = new DynamicBatcher(scorer, { maxBatchTokens: 10_000, maxBatchPairs: 2, maxQueuedPairs: 9 });
+    const filler = await scorer.prepare("fill", docs(9, "fill"));
+    const running = batcher.submit(filler.units); // 2 in the pass, 7 waiting
+    // One document reserved, three windows once tokenized (48 words, 16 per window): 7 + 3 > 9.
+    const release = batcher.reserve(1);
+    const long = await scorer.prepare("long", [Array.from({ length: 48 }, (_, i) => `w${i}`).join(" ")]);
+    expect(long.units).toHaveLength(3);
+    release();
+    await expect(batcher.submit(long.units)).rejects.toMatchObject({ code: "QUEUE_FULL" });
+    const r = await batcher.submit(long.units, undefined, { reserved: true });
+    expect(r.logits).toHaveLength(3);
+    // The size check still holds for reserved requests.
+    await expect(batcher.submit(new Array(10).fill(long.units[0]), undefined, { reserved: true })).rejects.toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
+    await running;
   });
 });
