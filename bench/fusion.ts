@@ -28,7 +28,8 @@ import * as ort from "onnxruntime-node";
 import { ensureGeneratedModel } from "../src/onnx/generate.js";
 import { encodeModel, loadModel } from "../src/onnx/onnx-graph.js";
 import { fuseModel } from "../src/onnx/fuse.js";
-import { quantizeModel } from "../src/onnx/quantize.js";
+import { quantizeModel as quantizeGraph } from "../src/onnx/quantize.js";
+import { probeInt8Kernels } from "../src/onnx/int8-kernel-probe.js";
 import { encodePairBatch, loadModelTokenizer, samplePairs, scorePairs, type EncodedPairBatch } from "../src/onnx/fidelity.js";
 import { isModelPresetName } from "../src/onnx/presets.js";
 
@@ -54,6 +55,9 @@ const rounds = Number(values.rounds ?? (quick ? 2 : 3));
 const FLASH_ONLY = { attention: "flash-when-unpadded", layerNormAndGelu: false, skipLayerNorm: false, biasGelu: false, embedLayerNorm: false } as const;
 const dir = await ensureGeneratedModel(values.preset);
 const base = await loadModel(join(dir, "onnx", "model.onnx"));
+// int8 variants use the weight scheme exact on this CPU (s8 with VNNI, u8 without: docs/onnx-tools.md).
+const int8 = { weights: (await probeInt8Kernels()).recommended };
+const quantizeModel = (m: typeof base) => quantizeGraph(m, int8);
 const variants: Array<[string, Uint8Array]> = [
   ["fp32", encodeModel(base)],
   ["fp32-fused", encodeModel(fuseModel(base).model)],
