@@ -632,12 +632,22 @@ export function planPage(page: string, snippets: Snippet[], plan: PagePlan = pla
 
 /** The page's text for a snippet with the page's substitutions, then the global ones, applied. */
 export function substitute(text: string, plan: PagePlan, c: PageContext): string {
-  let out = text;
-  for (const sub of [...plan.substitutions, ...GLOBAL_SUBSTITUTIONS]) {
+  const apply = (s: string, sub: Substitution) => {
     const to = typeof sub.to === "function" ? sub.to(c) : sub.to;
-    out = typeof sub.from === "string" ? out.split(sub.from).join(to) : out.replace(sub.from, to);
+    return typeof sub.from === "string" ? s.split(sub.from).join(to) : s.replace(sub.from, to);
+  };
+  let out = plan.substitutions.reduce(apply, text);
+  // Paths the harness itself put in (generated models, the page's folder, the checkout) are
+  // already real: a checkout that lives under /tmp (as a CI clone may) must not have them
+  // rewritten again by the global /tmp rule.
+  const real = [...new Set([repoRoot, ...Object.values(c)].filter((v): v is string => typeof v === "string" && v.startsWith("/")))].sort((a, b) => b.length - a.length);
+  const masks: string[] = [];
+  for (const path of real) {
+    out = out.split(path).join(`\u0000${masks.length}\u0000`);
+    masks.push(path);
   }
-  return out;
+  out = GLOBAL_SUBSTITUTIONS.reduce(apply, out);
+  return out.replace(/\u0000(\d+)\u0000/g, (_, i: string) => masks[Number(i)]);
 }
 
 /** Whether the collections beside the checkout (../shared/datasets) are here. */

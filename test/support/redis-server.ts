@@ -46,7 +46,15 @@ export async function startRedisServer(options: { port?: number } = {}): Promise
     try {
       await probe.connect();
       if ((await probe.ping()) === "PONG") {
+        // The free port can be taken between freePort() and redis-server's bind (test files
+        // run in parallel): make sure the PONG came from our own server, not a neighbour's.
+        const pid = /process_id:(\d+)/.exec(await probe.info("server"))?.[1];
         probe.disconnect();
+        if (pid !== String(child.pid)) {
+          child.kill("SIGKILL");
+          if (options.port !== undefined) throw new Error(`port ${port} is already served by another redis-server (pid ${pid})`);
+          return startRedisServer(options);
+        }
         break;
       }
     } catch {
