@@ -1,32 +1,16 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { register } from "../../src/cli/commands/models.js";
 import { ensureGeneratedModel } from "../../src/onnx/generate.js";
 import { probeInt8Kernels } from "../../src/onnx/int8-kernel-probe.js";
 import { quantizeFile } from "../../src/onnx/quantize.js";
 import { startFakeHub, type FakeHub } from "./hub-server.js";
+import { runCommandStdout } from "../support/run-command.js";
 
 /** Runs `winnow models …` and returns what it wrote to stdout. */
-async function models(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  register(program);
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    await program.parseAsync(["node", "winnow", "models", ...args]);
-  } finally {
-    write.mockRestore();
-    err.mockRestore();
-  }
-  return out;
-}
+const models = (...args: string[]) => runCommandStdout(register, ["models", ...args]);
 
 describe("winnow models", () => {
   let hub: FakeHub;

@@ -20,3 +20,25 @@ export async function runCommand(register: (program: Command) => void, args: str
   }
   return lines.join("\n");
 }
+
+/**
+ * Like runCommand, for commands that write to process.stdout directly (tables, JSON):
+ * captures stdout, and silences stderr (progress, warnings).
+ */
+export async function runCommandStdout(register: (program: Command) => void, args: string[]): Promise<string> {
+  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  register(program);
+  let out = "";
+  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+  try {
+    await program.parseAsync(["node", "winnow", ...args]);
+  } finally {
+    write.mockRestore();
+    err.mockRestore();
+  }
+  return out;
+}

@@ -1,30 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatPlatt, register } from "../../../src/cli/commands/calibrate.js";
 import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
 import { sharedDataset } from "../../support/shared-datasets.js";
+import { runCommandStdout } from "../../support/run-command.js";
 
-/** calibrate writes to process.stdout directly; capture it. */
-async function runCalibrate(args: string[]): Promise<string> {
-  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  register(program);
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    await program.parseAsync(["node", "winnow", "calibrate", ...args]);
-  } finally {
-    write.mockRestore();
-    err.mockRestore();
-  }
-  return out;
-}
+const runCalibrate = (args: string[]) => runCommandStdout(register, ["calibrate", ...args]);
 
 describe("formatPlatt", () => {
   it("prints the intercept's sign once", () => {

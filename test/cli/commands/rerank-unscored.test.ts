@@ -1,29 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register } from "../../../src/cli/commands/rerank.js";
 import { startFakeChat, type FakeChatServer } from "../../support/fake-vendors/fake-chat-server.js";
+import { runCommandStdout } from "../../support/run-command.js";
 
-/** rerank writes to process.stdout directly; capture it. */
-async function runRerank(args: string[]): Promise<string> {
-  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  register(program);
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    await program.parseAsync(["node", "winnow", "rerank", ...args]);
-  } finally {
-    write.mockRestore();
-    err.mockRestore();
-  }
-  return out;
-}
+const runRerank = (args: string[]) => runCommandStdout(register, ["rerank", ...args]);
 
 describe("winnow rerank with a pointwise LLM that leaves candidates unscored", () => {
   let server: FakeChatServer;

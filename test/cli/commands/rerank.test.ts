@@ -1,32 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
 import { parseDocsFile, readDocsFile, register as registerRerank } from "../../../src/cli/commands/rerank.js";
 import { register as registerModels } from "../../../src/cli/commands/models.js";
 import { register as registerCalibrate } from "../../../src/cli/commands/calibrate.js";
 import { sharedDataset } from "../../support/shared-datasets.js";
+import { runCommandStdout } from "../../support/run-command.js";
 
-/** Runs one command module on a fresh program, capturing what it writes to stdout. */
-async function run(register: (p: Command) => void, args: string[]): Promise<string> {
-  const program = new Command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-  register(program);
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
-  try {
-    await program.parseAsync(["node", "winnow", ...args]);
-  } finally {
-    write.mockRestore();
-    err.mockRestore();
-  }
-  return out;
-}
+const run = runCommandStdout;
 
 describe("parseDocsFile", () => {
   it("reads JSONL documents, BEIR lines, JSON strings and plain lines", () => {
