@@ -394,6 +394,7 @@ export const PLANS: Record<string, PagePlan> = {
       { command: "npm run bench:server", exclude: true, why: BENCH },
       { command: "npm run bench:server -- --quick", exclude: true, why: BENCH },
       { command: "npm run bench:server -- --dtype fp32 --duration 30 --queue 1600 --concurrency 1,8,32", exclude: true, why: BENCH },
+      { command: "npm run bench:server -- --docs 20 --peak 8 --duration 15 --rounds 4", exclude: true, why: BENCH },
     ],
     typescript: [
       {
