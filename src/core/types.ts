@@ -51,8 +51,10 @@ export interface RerankOptions {
   signal?: AbortSignal;
   /** Attach the document to each result (default true). */
   returnDocuments?: boolean;
-  /** Per-call instruction for rerankers that accept one. */
+  /** Per-call instruction for rerankers that accept one; the others refuse it (never silently drop it). */
   instruction?: string;
+  /** Receives what the reranker wants said about this call (truncated passages, repaired answers…). */
+  onWarnings?: (warnings: readonly string[]) => void;
   /** Room for per-family options. */
   [option: string]: unknown;
 }
