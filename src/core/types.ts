@@ -55,9 +55,19 @@ export interface RerankOptions {
   instruction?: string;
   /** Receives what the reranker wants said about this call (truncated passages, repaired answers…). */
   onWarnings?: (warnings: readonly string[]) => void;
-  /** Room for per-family options. */
-  [option: string]: unknown;
+  /**
+   * Per-family options, namespaced by family (`family["cross-encoder"]`, `family.learned`).
+   * Each family adds its key to FamilyCallOptions; a family reads only its own.
+   */
+  family?: FamilyCallOptions;
 }
+
+/**
+ * The per-call options of every family, one key each. Families augment it by declaration
+ * merging, next to their reranker:
+ * `declare module "../../core/types.js" { interface FamilyCallOptions { "cross-encoder"?: CrossEncoderCallOptions } }`
+ */
+export interface FamilyCallOptions {}
 
 export interface Reranker {
   readonly name: string;

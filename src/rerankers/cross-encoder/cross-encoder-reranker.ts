@@ -11,7 +11,9 @@ import { applyCalibration, loadCalibration, sigmoid, type PlattCalibration } fro
 import { loadCrossEncoder, type CrossEncoderModelOptions, type LoadedCrossEncoder } from "./load-model.js";
 import { DEFAULT_MAX_CHUNKS_PER_DOC, type PairUnit } from "./pair-encoder.js";
 
-export type ScoreKind = "normalized" | "logit" | "calibrated";
+import type { ScoreKind } from "./cross-encoder-call-options.js";
+
+export type { CrossEncoderCallOptions, ScoreKind } from "./cross-encoder-call-options.js";
 
 export interface CrossEncoderOptions extends Omit<CrossEncoderModelOptions, "signal"> {
   /** Padded tokens (rows × longest row) per forward pass; bounds memory per batch. */
@@ -186,7 +188,8 @@ export class CrossEncoderReranker implements BatchableReranker {
     const q = toQuery(query);
     const cands = toCandidates(candidates);
     validateTopN(options.topN);
-    const kind = options.scores === undefined ? this.scoreKind : checkScoreKind(options.scores, "scores");
+    const asked = options.family?.["cross-encoder"]?.scores;
+    const kind = asked === undefined ? this.scoreKind : checkScoreKind(asked, "scores");
     if (kind === "calibrated" && !this.calibration) {
       throw new WinnowError("CONFIG_INVALID", 'scores: "calibrated" needs the reranker to be created with `calibration`', { details: { field: "scores" } });
     }

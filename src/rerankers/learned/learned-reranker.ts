@@ -6,6 +6,9 @@ import { candidateListView, indexCorpusView, type Bm25FeatureIndex, type CorpusV
 import { FeatureExtractor } from "./features.js";
 import { loadLearnedModel, type LearnedModel } from "./model-file.js";
 import { predictTree } from "./regression-tree.js";
+import "./learned-call-options.js";
+
+export type { LearnedCallOptions } from "./learned-call-options.js";
 
 export interface LearnedRerankerOptions {
   /**
@@ -69,7 +72,7 @@ export class LearnedReranker implements Reranker {
     if (candidates.length === 0) return [];
     const { features, scores } = this.scoreCandidates(q.text, candidates);
     const F = this.model.features.length;
-    const withFeatures = options.explain === true;
+    const withFeatures = options.family?.learned?.explain === true;
     return rankByScores(candidates, scores, options, withFeatures ? (i) => ({ features: Object.fromEntries(this.model.features.map((n, f) => [n, features[i * F + f]])) }) : undefined);
   }
 

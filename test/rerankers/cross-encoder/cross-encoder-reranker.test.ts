@@ -130,7 +130,7 @@ describe("CrossEncoderReranker on generated models", () => {
       await expect(r.rerank("   ", ["x"])).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "query" } });
       await expect(r.rerank("q", [{ id: "a", text: 42 as unknown as string }])).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "candidates[0].text" } });
       await expect(r.rerank("q", ["x"], { topN: 0 })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field: "topN" } });
-      await expect(r.rerank("q", ["x"], { scores: "calibrated" })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
+      await expect(r.rerank("q", ["x"], { family: { "cross-encoder": { scores: "calibrated" } } })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
     });
 
     it("stops between batches when the signal fires", async () => {

@@ -36,7 +36,7 @@ describe("LearnedReranker", () => {
     // Doc 0 matches only "solar": its score is its BM25 minus the tree's 10.
     const { features } = reranker.scoreCandidates("solar wind", docs.map((text, i) => ({ document: { id: String(i), text }, score: 0, rank: i + 1 })));
     expect(results[1].score).toBeCloseTo(features[0] - 10, 10);
-    const top1 = await reranker.rerank("solar wind", docs, { topN: 1, returnDocuments: false, explain: true });
+    const top1 = await reranker.rerank("solar wind", docs, { topN: 1, returnDocuments: false, family: { learned: { explain: true } } });
     expect(top1).toHaveLength(1);
     expect(top1[0].document).toBeUndefined();
     expect(top1[0].details).toMatchObject({ features: { coverage: 1 } });
@@ -104,11 +104,11 @@ describe("registry row `learned`", () => {
     const fromPath = await createReranker({ type: "learned", index: join(dir, "idx") });
     const fromObject = await createReranker({ type: "learned", index });
     const hits = await index.search("wind solar", 10);
-    const a = await fromPath.rerank("wind solar", hits, { explain: true });
-    const b = await fromObject.rerank("wind solar", hits, { explain: true });
+    const a = await fromPath.rerank("wind solar", hits, { family: { learned: { explain: true } } });
+    const b = await fromObject.rerank("wind solar", hits, { family: { learned: { explain: true } } });
     expect(a).toEqual(b);
     // Index statistics, not the candidate list's: "solar" is in 31 of 33 documents.
-    const noIndex = await (await createReranker({ type: "learned" })).rerank("wind solar", hits, { explain: true });
+    const noIndex = await (await createReranker({ type: "learned" })).rerank("wind solar", hits, { family: { learned: { explain: true } } });
     expect(a.map((r) => r.score)).not.toEqual(noIndex.map((r) => r.score));
     await expect(createReranker({ type: "learned", index: join(dir, "missing") })).rejects.toBeInstanceOf(WinnowError);
     await expect(createReranker({ type: "learned", index: "" })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
