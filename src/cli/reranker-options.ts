@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { rerankerTypes, type RerankerSpec } from "../rerankers/registry.js";
+import { missingRerankerField, rerankerTypes, type RerankerSpec } from "../rerankers/registry.js";
 import { UsageError } from "./usage-error.js";
 
 /**
@@ -87,5 +87,10 @@ export function rerankerSpecFromFlags(flags: RerankerFlags): RerankerSpec | unde
     if (Object.keys(spec).length === 0) return undefined;
     throw new UsageError("reranker options given without --reranker <type>");
   }
+  const missing = missingRerankerField(spec as RerankerSpec);
+  if (missing) throw new UsageError(`${FLAG_FOR_FIELD[missing.field] ?? `-O ${missing.field}=…`} is required for the ${spec.type} reranker (${missing.hint})`);
   return spec as RerankerSpec;
 }
+
+/** Spec fields that have their own flag, to name the flag when a family requires the field. */
+const FLAG_FOR_FIELD: Record<string, string> = { model: "--model", dtype: "--dtype", baseUrl: "--base-url" };

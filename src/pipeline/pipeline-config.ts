@@ -5,7 +5,7 @@ import { z } from "zod";
 import { WinnowError } from "../core/errors.js";
 import type { ScoreCache } from "../core/score-cache.js";
 import type { Retriever } from "../core/types.js";
-import { createReranker, type RerankerSpec } from "../rerankers/registry.js";
+import { createReranker, type CorpusIndex, type RerankerContext, type RerankerSpec } from "../rerankers/registry.js";
 import { validateMetadataFilter } from "../retrieval/pools/metadata-filter.js";
 import type { Pool } from "../retrieval/pools/pools.js";
 import { createPipeline, type Pipeline, type StageSpec } from "./pipeline.js";
@@ -158,7 +158,7 @@ export interface PipelineConfigContext {
   /** Folder relative paths resolve against (the config file's folder). */
   baseDir: string;
   openRetriever?: (spec: PipelineConfig["retrievers"][number], indexDir: string) => Promise<Retriever>;
-  createReranker?: (spec: RerankerSpec) => Promise<import("../core/types.js").Reranker>;
+  createReranker?: (spec: RerankerSpec, context: RerankerContext) => Promise<import("../core/types.js").Reranker>;
 }
 
 async function defaultOpenRetriever(spec: PipelineConfig["retrievers"][number], indexDir: string): Promise<Retriever> {
@@ -199,11 +199,11 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
       const value = spec[key];
       if (typeof value === "string" && /^\.\.?\//.test(value)) spec[key] = resolve(context.baseDir, value);
     }
-    // The learned reranker reads corpus statistics (document frequencies) from the BM25 index when it has one.
-    if (spec.type === "learned" && spec.index === undefined && bm25Index) spec.index = bm25Index;
     // Stage names key scores in results and scoring weights: default to the family, numbered when repeated.
     const name = s.name ?? (config.stages.filter((x) => x.reranker.type === spec.type).length > 1 ? `${spec.type}${i + 1}` : spec.type);
-    stages.push({ reranker: await makeReranker(spec), topK: s.topK, name, threshold: s.threshold, batchSize: s.batchSize, cacheSettings: { ...s.reranker } });
+    // A family that reads corpus statistics (the learned one) takes them from the BM25 index when there is one.
+    const rerankerContext: RerankerContext = { index: bm25Index as CorpusIndex | undefined, baseDir: context.baseDir };
+    stages.push({ reranker: await makeReranker(spec, rerankerContext), topK: s.topK, name, threshold: s.threshold, batchSize: s.batchSize, cacheSettings: { ...s.reranker } });
   }
   return createPipeline({
     retrievers: pools,

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { Document } from "../../core/types.js";
 import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
 import { SeededRandom } from "../../core/seeded-random.js";
-import { createReranker } from "../../rerankers/registry.js";
+import { calibrationSpec, createReranker } from "../../rerankers/registry.js";
 import { fitPlatt, saveCalibration, sigmoid } from "../../rerankers/cross-encoder/calibration.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
@@ -63,18 +63,17 @@ export function register(program: Command): void {
     const nQueries = parsePositiveInt("--queries", flags.queries, 100_000);
     const k = parsePositiveInt("--candidates", flags.candidates, 1000);
     const seed = parsePositiveInt("--seed", flags.seed);
-    const spec = rerankerSpecFromFlags(flags as Parameters<typeof rerankerSpecFromFlags>[0]);
-    if (!spec) throw new UsageError("calibrate needs a reranker: --model (cross-encoder) or --reranker <type>");
-    if (spec.type === "cross-encoder" && spec.model === undefined) throw new UsageError("--model is required for the cross-encoder");
-    // Calibrate the raw logit; the reranker's own activation is what calibration replaces.
-    if (spec.type === "cross-encoder") spec.scores = "logit";
+    const flagSpec = rerankerSpecFromFlags(flags as Parameters<typeof rerankerSpecFromFlags>[0]);
+    if (!flagSpec) throw new UsageError("calibrate needs a reranker: --model (cross-encoder) or --reranker <type>");
+    // Calibrate the raw scores (a cross-encoder's logit): the reranker's own activation is what calibration replaces.
+    const spec = calibrationSpec(flagSpec);
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
     const corpus = new Map<string, Document>();
     for await (const doc of readCorpus(flags.dataset)) corpus.set(doc.id, doc);
     const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
     const index = await Bm25Index.build(corpus.values());
-    const reranker = await createReranker(spec);
+    const reranker = await createReranker(spec, { index });
     const logits: number[] = [];
     const labels: number[] = [];
     const queries = seededShuffle(dataset.queries, seed).slice(0, nQueries);

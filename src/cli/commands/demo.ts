@@ -6,7 +6,7 @@ import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
 import type { Qrels } from "../../eval/readers/qrels.js";
 import { formatLiftTable } from "../../eval/table.js";
 import { PACKAGE_ROOT } from "../../rerankers/learned/default-model.js";
-import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
+import { createReranker, rerankerTraits, type RerankerSpec } from "../../rerankers/registry.js";
 import { Bm25Index } from "../../retrieval/bm25/bm25-index.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
@@ -19,6 +19,7 @@ interface DemoFlags {
   candidates: string;
   format: string;
   reranker?: string;
+  rerankerConfig?: string;
 }
 
 const METRICS = ["ndcg_cut_10", "recall_100", "recip_rank", "map"] as const;
@@ -88,11 +89,12 @@ export function register(program: Command): void {
     const index = await Bm25Index.build(readCorpus(dir));
     const indexMs = performance.now() - t0;
     const spec: RerankerSpec = rerankerSpecFromFlags(flags) ?? { type: "learned" };
-    // The learned reranker reads corpus statistics and stored terms from the same index.
-    const reranker: Reranker = await createReranker(spec.type === "learned" && spec.index === undefined ? { ...spec, index } : spec);
+    // A family that reads corpus statistics and stored terms (the learned one) takes them from the same index.
+    const reranker: Reranker = await createReranker(spec, { index });
+    const model = spec.model !== undefined ? String(spec.model) : rerankerTraits(spec.type).defaultModel;
     const label = `bm25 + ${spec.type}`;
     try {
-      say(`Winnow demo: ${index.docCount} documents from ${dir} indexed with BM25 in ${(indexMs / 1000).toFixed(2)} s; reranker: ${spec.type}${spec.model ? ` (${String(spec.model)})` : spec.type === "learned" ? " (shipped models/learned-default.json)" : ""}`);
+      say(`Winnow demo: ${index.docCount} documents from ${dir} indexed with BM25 in ${(indexMs / 1000).toFixed(2)} s; reranker: ${spec.type}${model ? ` (${model})` : ""}`);
 
       const example: Query = flags.query !== undefined ? { text: flags.query } : await firstRerankableQuery(dataset.queries, dataset.qrels, index, candidates);
       const hits = await index.search(example, candidates);
@@ -124,7 +126,8 @@ export function register(program: Command): void {
       const rr = report.timings.rerank;
       if (rr) say(`rerank latency per query: p50 ${rr.p50Ms.toFixed(1)} ms, p95 ${rr.p95Ms.toFixed(1)} ms (${candidates} candidates)`);
       say();
-      if (spec.type === "learned") {
+      // What to try next, after the default run (a reranker chosen by flag needs no such advice).
+      if (cmd.getOptionValueSource("reranker") === "default" && flags.rerankerConfig === undefined) {
         say("Next: use a cross-encoder instead (needs the model in a local folder or the Hugging Face cache, or network):");
         say("  npx winnow demo --reranker cross-encoder --model cross-encoder/ms-marco-MiniLM-L-6-v2");
         say("Evaluate on your own BEIR folder: npx winnow eval --dataset DIR --reranker learned; train your own: npx winnow train --dataset DIR --out model.json");

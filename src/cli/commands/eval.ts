@@ -33,7 +33,7 @@ async function bm25FirstStage(
   flags: EvalFlags,
   k1: number | undefined,
   b: number | undefined,
-): Promise<{ stage: FirstStage; indexMs: number; documents?: number; k1: number; b: number; index: unknown }> {
+): Promise<{ stage: FirstStage; indexMs: number; documents?: number; k1: number; b: number; index: import("../../retrieval/bm25/bm25-index.js").Bm25Index }> {
   const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
   const started = performance.now();
   const params: { k1?: number; b?: number } = {};
@@ -122,8 +122,8 @@ export function register(program: Command): void {
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
     const { stage, indexMs, documents, index, ...bm25 } = await bm25FirstStage(flags, k1, b);
-    // The learned reranker reads corpus statistics and stored terms from the first-stage index.
-    const reranker = spec ? await createReranker(spec.type === "learned" && spec.index === undefined ? { ...spec, index } : spec) : undefined;
+    // A family that reads corpus statistics and stored terms (the learned one) takes them from the first-stage index.
+    const reranker = spec ? await createReranker(spec, { index }) : undefined;
     const progress = process.stderr.isTTY && format === "table";
     let report: ExperimentReport;
     try {

@@ -101,7 +101,7 @@ export function register(program: Command): void {
 
     const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
     const index = await Bm25Index.build(readCorpus(flags.dataset) as AsyncIterable<Document>);
-    const reranker: Reranker = await createReranker(spec);
+    const reranker: Reranker = await createReranker(spec, { index });
     const started = performance.now();
     const labels = new Array<Array<{ id: string; grade: number }> | undefined>(queries.length);
     let degraded = 0;

@@ -133,7 +133,6 @@ export function register(program: Command): void {
     const topN = flags.topN === undefined ? undefined : parsePositiveInt("--top-n", flags.topN);
     const spec = rerankerSpecFromFlags(flags as Parameters<typeof rerankerSpecFromFlags>[0]);
     if (!spec) throw new UsageError("rerank needs a reranker: --reranker <type> (and --model for cross-encoders)");
-    if (spec.type === "cross-encoder" && spec.model === undefined) throw new UsageError("--model is required for the cross-encoder (a hub id or a model folder)");
     const docs = await readDocsFile(flags.docs!);
     const t0 = performance.now();
     const reranker = await createReranker(spec);

@@ -93,9 +93,8 @@ export function register(program: Command): void {
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
     const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
     const index = flags.index ? await Bm25Index.load(flags.index) : await Bm25Index.build(readCorpus(flags.dataset));
-    // The learned reranker reads corpus statistics from the same index when it is given one.
-    if (spec.type === "learned" && spec.index === undefined) spec.index = index;
-    const reranker = await createReranker(spec);
+    // A family that reads corpus statistics (the learned one) takes them from the first stage's index.
+    const reranker = await createReranker(spec, { index });
     const queries: Query[] = limit === undefined ? dataset.queries : dataset.queries.slice(0, limit);
     const qrels = limit === undefined ? dataset.qrels : new Map(queries.map((q) => [q.id!, dataset.qrels.get(q.id!)!]));
     const progress = process.stderr.isTTY;

@@ -1,5 +1,5 @@
 import { WinnowError } from "../../core/errors.js";
-import type { RerankerSpec } from "../registry.js";
+import type { RerankerContext, RerankerSpec } from "../../core/reranker-spec.js";
 import { ApiReranker } from "./api-reranker.js";
 import type { ProviderName } from "./providers.js";
 
@@ -10,7 +10,7 @@ import type { ProviderName } from "./providers.js";
  * nothing to a hosted API (`offline`, `dtype`) are ignored; any other unknown key is
  * rejected by name.
  */
-export async function createApiReranker(spec: RerankerSpec): Promise<ApiReranker> {
+export async function createApiReranker(spec: RerankerSpec, _context: RerankerContext = {}): Promise<ApiReranker> {
   const { type, apiVersion, offline: _offline, dtype: _dtype, ...options } = spec;
   let provider = type as ProviderName;
   if (apiVersion !== undefined) {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { WinnowError } from "../../core/errors.js";
 import type { Reranker } from "../../core/types.js";
-import type { RerankerSpec } from "../registry.js";
+import type { RerankerContext, RerankerSpec } from "../../core/reranker-spec.js";
 import { CrossEncoderReranker, type CrossEncoderOptions } from "./cross-encoder-reranker.js";
 
 const positiveInt = z.number().int().positive();
@@ -34,7 +34,7 @@ const specSchema = z.strictObject({
 });
 
 /** Registry entry point: validates the spec, loads the model, returns a ready reranker. */
-export async function createCrossEncoderReranker(spec: RerankerSpec): Promise<Reranker> {
+export async function createCrossEncoderReranker(spec: RerankerSpec, _context: RerankerContext = {}): Promise<Reranker> {
   const parsed = specSchema.safeParse(spec);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

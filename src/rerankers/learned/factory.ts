@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { WinnowError } from "../../core/errors.js";
 import type { Reranker } from "../../core/types.js";
 import { EnglishAnalyzer } from "../../retrieval/analysis/english-analyzer.js";
-import type { RerankerSpec } from "../registry.js";
+import type { RerankerContext, RerankerSpec } from "../../core/reranker-spec.js";
 import type { Bm25FeatureIndex } from "./corpus-view.js";
 import { DEFAULT_LEARNED_MODEL_PATH } from "./default-model.js";
 import { LearnedReranker } from "./learned-reranker.js";
@@ -14,10 +14,11 @@ function isFeatureIndex(x: unknown): x is Bm25FeatureIndex {
 
 /**
  * Registry factory for `{ type: "learned", model?: path, index?: Bm25Index | path of a saved index }`. Without
- * `model`, the shipped models/learned-default.json; without `index`, corpus statistics
- * come from the candidate list (see docs/learned.md).
+ * `model`, the shipped models/learned-default.json; without `index`, the first stage's
+ * index from the context when it has BM25 statistics, else statistics come from the
+ * candidate list (see docs/learned.md). Relative paths resolve against `context.baseDir`.
  */
-export async function createLearnedReranker(spec: RerankerSpec): Promise<Reranker> {
+export async function createLearnedReranker(spec: RerankerSpec, context: RerankerContext = {}): Promise<Reranker> {
   const known = new Set(["type", "model", "index", "offline", "name"]);
   for (const key of Object.keys(spec)) {
     if (!known.has(key)) {
@@ -30,12 +31,12 @@ export async function createLearnedReranker(spec: RerankerSpec): Promise<Reranke
   let index: Bm25FeatureIndex | undefined;
   if (typeof spec.index === "string") {
     // A saved index folder (`winnow index` / Bm25Index.save), so JSON/YAML pipeline and
-    // server specs can give the reranker corpus statistics. Relative to the working directory.
+    // server specs can give the reranker corpus statistics. Relative to the context's folder.
     if (spec.index.length === 0) {
       throw new WinnowError("CONFIG_INVALID", "learned reranker: `index` must be a saved BM25 index folder or a loaded Bm25Index", { details: { field: "index" } });
     }
     const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
-    index = await Bm25Index.load(resolve(spec.index));
+    index = await Bm25Index.load(resolve(context.baseDir ?? ".", spec.index));
   } else if (spec.index !== undefined) {
     if (!isFeatureIndex(spec.index)) {
       throw new WinnowError("CONFIG_INVALID", "learned reranker: `index` must be a saved BM25 index folder (path) or a loaded Bm25Index (library API)", {
@@ -43,8 +44,12 @@ export async function createLearnedReranker(spec: RerankerSpec): Promise<Reranke
       });
     }
     index = spec.index;
+  } else if (isFeatureIndex(context.index)) {
+    // The caller's first stage (a BM25 index): its statistics describe the corpus the candidates come from.
+    index = context.index;
   }
-  return LearnedReranker.load((spec.model as string | undefined) ?? DEFAULT_LEARNED_MODEL_PATH, {
+  const model = spec.model === undefined ? DEFAULT_LEARNED_MODEL_PATH : resolve(context.baseDir ?? ".", spec.model as string);
+  return LearnedReranker.load(model, {
     index,
     analyzer: index ? undefined : new EnglishAnalyzer(),
     name: typeof spec.name === "string" ? spec.name : undefined,

@@ -1,4 +1,4 @@
-import type { RerankerSpec } from "../registry.js";
+import type { RerankerContext, RerankerSpec } from "../../core/reranker-spec.js";
 import { LlmReranker, type LlmRerankerOptions } from "./llm-reranker.js";
 
 /**
@@ -6,7 +6,7 @@ import { LlmReranker, type LlmRerankerOptions } from "./llm-reranker.js";
  * -O mode=pairwise`). Shared CLI flags that mean nothing here (`offline`, `dtype`) are
  * ignored; any other unknown key is rejected by name.
  */
-export async function createLlmReranker(spec: RerankerSpec): Promise<LlmReranker> {
+export async function createLlmReranker(spec: RerankerSpec, _context: RerankerContext = {}): Promise<LlmReranker> {
   const { type: _type, offline: _offline, dtype: _dtype, ...options } = spec;
   return new LlmReranker(options as unknown as LlmRerankerOptions);
 }
