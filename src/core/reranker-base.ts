@@ -45,6 +45,8 @@ export interface ScoringOutcome {
   details?: (index: number) => Record<string, unknown> | undefined;
   /** Said once per call: things the caller should know (truncation, repairs…). */
   warnings?: readonly string[];
+  /** false: keep these scores out of the cache (e.g. a wrapped reranker answered a fallback). */
+  store?: boolean;
 }
 
 /** How a family treats a call's instruction. */
@@ -113,8 +115,23 @@ export abstract class RerankerBase implements Reranker {
    * What makes two calls' scores interchangeable (model, revision, dtype, windowing and
    * any per-call option that changes a score). Undefined: this call is not cacheable.
    */
-  protected cacheIdentity(_call: ScoringCall): string | undefined {
+  protected cacheIdentity(_call: ScoringCall): string | undefined | Promise<string | undefined> {
     return undefined;
+  }
+
+  /** Checks the family's own per-call options before anything runs (even for empty input); throws WinnowError. */
+  protected checkCall(_call: ScoringCall): void {
+    // Families with per-call options override this.
+  }
+
+  /** Told after `score` threw, with whether the call is answered degraded instead (for the family's counters). */
+  protected scoringFailed(_error: unknown, _degraded: boolean): void {
+    // Families that count failures override this.
+  }
+
+  /** The cache attached (undefined: none), e.g. for its stats. */
+  get scoreCache(): ScoreCache | undefined {
+    return this.cache;
   }
 
   /** Attaches (or, with undefined, removes) the score cache; only pointwise families use it. */
@@ -126,7 +143,8 @@ export abstract class RerankerBase implements Reranker {
   /** The cached score of each candidate (undefined for a miss): free, so budgets take these first. */
   async cachedScores(query: QueryInput, candidates: readonly CandidateInput[], options: RerankOptions = {}): Promise<Array<number | undefined>> {
     const call = this.prepareCall(query, candidates, options);
-    const keys = this.cacheKeys(call);
+    if (call.candidates.length === 0) return [];
+    const keys = await this.cacheKeys(call);
     if (!keys || !this.cache) return call.candidates.map(() => undefined);
     return this.readCache(keys);
   }
@@ -135,7 +153,7 @@ export abstract class RerankerBase implements Reranker {
     const call = this.prepareCall(query, candidates, options);
     if (call.candidates.length === 0) return [];
     throwIfAborted(call.signal);
-    const keys = this.cacheKeys(call);
+    const keys = await this.cacheKeys(call);
     const hits = keys && this.cache ? await this.readCache(keys) : undefined;
     const misses = hits ? call.candidates.map((_, i) => i).filter((i) => hits[i] === undefined) : call.candidates.map((_, i) => i);
 
@@ -145,7 +163,9 @@ export abstract class RerankerBase implements Reranker {
       try {
         outcome = await this.score(part);
       } catch (err) {
-        if (!this.mayFallBack(err, call.signal)) throw err;
+        const degraded = this.mayFallBack(err, call.signal);
+        this.scoringFailed(err, degraded);
+        if (!degraded) throw err;
         this.events.onDegraded?.(this.name, err, call.candidates.length);
         return firstStageOrder(call.candidates, options, err);
       }
@@ -166,7 +186,7 @@ export abstract class RerankerBase implements Reranker {
       fresh[i] = k;
     });
     if (hits) hits.forEach((v, i) => v !== undefined && (scores[i] = v));
-    if (keys && this.cache && misses.length > 0) {
+    if (keys && this.cache && misses.length > 0 && outcome.store !== false) {
       // An unscored (NaN) candidate is never stored, or it would be served as a score later.
       const entries = misses.filter((i) => Number.isFinite(scores[i])).map((i) => [keys[i], scores[i]] as const);
       await this.writeCache(entries);
@@ -197,12 +217,14 @@ export abstract class RerankerBase implements Reranker {
         details: { field: "instruction", reranker: this.name },
       });
     }
-    return { query: q, candidates: cands, instruction: instruction || undefined, topN, signal: options.signal, options };
+    const call: ScoringCall = { query: q, candidates: cands, instruction: instruction || undefined, topN, signal: options.signal, options };
+    this.checkCall(call);
+    return call;
   }
 
-  private cacheKeys(call: ScoringCall): string[] | undefined {
+  private async cacheKeys(call: ScoringCall): Promise<string[] | undefined> {
     if (this.scoring !== "pointwise" || !this.cache) return undefined;
-    const identity = this.cacheIdentity(call);
+    const identity = await this.cacheIdentity(call);
     if (identity === undefined) return undefined;
     // The instruction changes what instruction-following models score: part of the query side.
     return scoreCacheKeys(identity, `${call.query.text}\u0000${call.instruction ?? ""}`, call.candidates.map((c) => documentCacheContent(c.document)));

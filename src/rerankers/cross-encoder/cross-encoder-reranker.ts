@@ -1,11 +1,9 @@
 import { WinnowError, throwIfAborted } from "../../core/errors.js";
+import { RerankerBase, stableJson, type RerankerEvents, type ScoringCall, type ScoringOutcome } from "../../core/reranker-base.js";
 import type { BatchableReranker, BatchScorer, PrepareOptions, PreparedRequest } from "../../core/batch-scorer.js";
-import { documentText, toCandidates, toQuery } from "../../core/inputs.js";
-import { rankByScores, validateTopN } from "../../core/ranking.js";
+import { documentText } from "../../core/inputs.js";
 import type { ScoreCache } from "../../core/score-cache.js";
-import type { CandidateInput, QueryInput, RankedResult, RerankOptions } from "../../core/types.js";
 import { MemoryScoreCache, type MemoryScoreCacheOptions } from "../../cache/memory-score-cache.js";
-import { scoreCacheKeys } from "../../cache/score-cache-key.js";
 import { planBatches } from "./batch-plan.js";
 import { applyCalibration, loadCalibration, sigmoid, type PlattCalibration } from "./calibration.js";
 import { loadCrossEncoder, type CrossEncoderModelOptions, type LoadedCrossEncoder } from "./load-model.js";
@@ -28,6 +26,16 @@ export interface CrossEncoderOptions extends Omit<CrossEncoderModelOptions, "sig
   windowOverlap?: number;
   /** Truncate long documents to one window instead of scoring several. */
   truncate?: boolean;
+  /** Receives each call's warnings. */
+  events?: RerankerEvents;
+}
+
+/** `cache` as given: an instance, LRU settings, true (default LRU) or nothing. */
+function resolveCache(cache: CrossEncoderOptions["cache"]): ScoreCache | undefined {
+  if (cache === true) return new MemoryScoreCache();
+  if (cache && typeof (cache as ScoreCache).getMany === "function") return cache as ScoreCache;
+  if (cache && typeof cache === "object") return new MemoryScoreCache(cache as MemoryScoreCacheOptions);
+  return undefined;
 }
 
 /**
@@ -59,18 +67,19 @@ function checkScoreKind(v: unknown, field: string): ScoreKind {
  * `await CrossEncoderReranker.load(options)` (or `new` + lazy load on first use);
  * `close()` releases the native session.
  */
-export class CrossEncoderReranker implements BatchableReranker {
+export class CrossEncoderReranker extends RerankerBase implements BatchableReranker {
   readonly name: string;
+  readonly scoring = "pointwise";
   readonly batchScorer: BatchScorer<PairUnit>;
   private readonly options: CrossEncoderOptions;
   private readonly batchTokens: number;
   private readonly scoreKind: ScoreKind;
   private readonly calibration?: PlattCalibration;
-  private readonly cache?: ScoreCache;
   private loaded?: LoadedCrossEncoder;
   private loading?: Promise<LoadedCrossEncoder>;
 
   constructor(options: CrossEncoderOptions) {
+    super({ cache: resolveCache(options?.cache), events: options?.events });
     if (options === null || typeof options !== "object" || typeof options.model !== "string" || options.model.trim() === "") {
       throw new WinnowError("CONFIG_INVALID", "cross-encoder needs `model`: a hub id or a model folder", { details: { field: "model" } });
     }
@@ -85,9 +94,6 @@ export class CrossEncoderReranker implements BatchableReranker {
     if (this.scoreKind === "calibrated" && !this.calibration) {
       throw new WinnowError("CONFIG_INVALID", 'scores: "calibrated" needs `calibration` (a file from `winnow calibrate`)', { details: { field: "calibration" } });
     }
-    if (options.cache === true) this.cache = new MemoryScoreCache();
-    else if (options.cache && typeof (options.cache as ScoreCache).getMany === "function") this.cache = options.cache as ScoreCache;
-    else if (options.cache && typeof options.cache === "object") this.cache = new MemoryScoreCache(options.cache as MemoryScoreCacheOptions);
     this.batchScorer = this.makeBatchScorer();
   }
 
@@ -126,7 +132,7 @@ export class CrossEncoderReranker implements BatchableReranker {
   }
 
   get cacheStats() {
-    return this.cache?.stats();
+    return this.scoreCache?.stats();
   }
 
   private windowing(): { maxChunksPerDoc: number; windowOverlap?: number; truncate: boolean } {
@@ -184,56 +190,84 @@ export class CrossEncoderReranker implements BatchableReranker {
     return sigmoid(logit);
   }
 
-  async rerank(query: QueryInput, candidates: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
-    const q = toQuery(query);
-    const cands = toCandidates(candidates);
-    validateTopN(options.topN);
-    const asked = options.family?.["cross-encoder"]?.scores;
-    const kind = asked === undefined ? this.scoreKind : checkScoreKind(asked, "scores");
-    if (kind === "calibrated" && !this.calibration) {
-      throw new WinnowError("CONFIG_INVALID", 'scores: "calibrated" needs the reranker to be created with `calibration`', { details: { field: "scores" } });
-    }
-    if (cands.length === 0) return [];
-    throwIfAborted(options.signal);
-    const texts = cands.map((c) => documentText(c.document));
-    const m = await this.ready();
-
-    const logits = new Float64Array(cands.length);
-    const windows = new Int32Array(cands.length);
-    const cached = new Uint8Array(cands.length);
-    let todo = texts.map((_, i) => i);
-    let keys: string[] | undefined;
-    if (this.cache) {
-      const w = this.windowing();
-      // Windowing settings change the max over windows, so they are part of the identity.
-      keys = scoreCacheKeys(`${this.id}|q${m.encoder.maxQueryTokens}|w${w.truncate ? 1 : w.maxChunksPerDoc}/${w.windowOverlap ?? "auto"}`, q.text, texts);
-      const hits = await this.cache.getMany(keys);
-      todo = [];
-      hits.forEach((v, i) => {
-        if (v === undefined) todo.push(i);
-        else {
-          logits[i] = v;
-          cached[i] = 1;
-        }
-      });
-    }
-    if (todo.length > 0) {
-      const prepared = await this.batchScorer.prepare(q.text, todo.map((i) => texts[i]), { signal: options.signal });
-      const unitLogits = await this.batchScorer.scoreUnits(prepared.units, options.signal);
-      const best = new Float64Array(todo.length).fill(-Infinity);
-      for (let u = 0; u < prepared.units.length; u++) {
-        const o = prepared.owner[u];
-        if (unitLogits[u] > best[o]) best[o] = unitLogits[u];
-        windows[todo[o]]++;
-      }
-      todo.forEach((i, k) => (logits[i] = best[k]));
-      if (this.cache && keys) await this.cache.setMany(todo.map((i) => [keys![i], logits[i]] as const));
-    }
-    const scores = Array.from(logits, (l) => this.present(l, kind));
-    return rankByScores(cands, scores, options, (i) => (cached[i] ? { logit: logits[i], windows: 0, cached: true } : { logit: logits[i], windows: windows[i] }));
+  /** A call's windowing: the reranker's settings under the call's `family["cross-encoder"]` options. */
+  private callWindowing(call: ScoringCall): Omit<PrepareOptions, "signal"> {
+    const w = this.windowing();
+    const o = call.options.family?.["cross-encoder"] ?? {};
+    return {
+      maxChunksPerDoc: o.maxChunksPerDoc ?? w.maxChunksPerDoc,
+      truncate: o.truncate ?? w.truncate,
+      maxTokensPerDoc: o.maxTokensPerDoc,
+      truncationDirection: o.truncationDirection,
+    };
   }
 
-  async close(): Promise<void> {
+  private callScoreKind(call: ScoringCall): ScoreKind {
+    return call.options.family?.["cross-encoder"]?.scores ?? this.scoreKind;
+  }
+
+  protected override checkCall(call: ScoringCall): void {
+    const o: unknown = call.options.family?.["cross-encoder"];
+    if (o === undefined) return;
+    if (o === null || typeof o !== "object") {
+      throw new WinnowError("INVALID_INPUT", 'family["cross-encoder"] must be an object', { details: { field: 'family["cross-encoder"]' } });
+    }
+    const f = o as Record<string, unknown>;
+    const known = new Set(["scores", "maxChunksPerDoc", "truncate", "maxTokensPerDoc", "truncationDirection"]);
+    for (const k of Object.keys(f)) {
+      if (!known.has(k)) throw new WinnowError("INVALID_INPUT", `family["cross-encoder"].${k}: unknown option (known: ${[...known].join(", ")})`, { details: { field: `family["cross-encoder"].${k}` } });
+    }
+    if (f.scores !== undefined) {
+      const kind = checkScoreKind(f.scores, "scores");
+      if (kind === "calibrated" && !this.calibration) {
+        throw new WinnowError("CONFIG_INVALID", 'scores: "calibrated" needs the reranker to be created with `calibration`', { details: { field: "scores" } });
+      }
+    }
+    for (const k of ["maxChunksPerDoc", "maxTokensPerDoc"] as const) {
+      const v = f[k];
+      if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 1)) {
+        throw new WinnowError("INVALID_INPUT", `family["cross-encoder"].${k} must be a positive integer, got ${String(v)}`, { details: { field: `family["cross-encoder"].${k}` } });
+      }
+    }
+    if (f.truncate !== undefined && typeof f.truncate !== "boolean") {
+      throw new WinnowError("INVALID_INPUT", `family["cross-encoder"].truncate must be a boolean`, { details: { field: 'family["cross-encoder"].truncate' } });
+    }
+    if (f.truncationDirection !== undefined && f.truncationDirection !== "right" && f.truncationDirection !== "left") {
+      throw new WinnowError("INVALID_INPUT", `family["cross-encoder"].truncationDirection must be "right" or "left"`, { details: { field: 'family["cross-encoder"].truncationDirection' } });
+    }
+  }
+
+  /** Model id + revision + dtype + max length, query token cap, the call's windowing and score kind. */
+  protected override async cacheIdentity(call: ScoringCall): Promise<string> {
+    const m = await this.ready();
+    const w = this.callWindowing(call);
+    const windows = w.truncate ? "t" : `${w.maxChunksPerDoc}/${this.options.windowOverlap ?? "auto"}`;
+    // Calibrated scores change with the calibration, so its parameters are part of the identity.
+    const kind = this.callScoreKind(call);
+    const scale = kind === "calibrated" ? `:${stableJson(this.calibration)}` : "";
+    return `${this.id}|q${m.encoder.maxQueryTokens}|w${windows}|d${w.maxTokensPerDoc ?? "-"}${w.truncationDirection ?? "right"}|s${kind}${scale}`;
+  }
+
+  protected async score(call: ScoringCall): Promise<ScoringOutcome> {
+    const kind = this.callScoreKind(call);
+    const texts = call.candidates.map((c) => documentText(c.document));
+    const prepared = await this.batchScorer.prepare(call.query.text, texts, { ...this.callWindowing(call), signal: call.signal });
+    const unitLogits = await this.batchScorer.scoreUnits(prepared.units, call.signal);
+    // A long document is scored in windows; its score is its best window's.
+    const best = new Float64Array(texts.length).fill(-Infinity);
+    const windows = new Int32Array(texts.length);
+    for (let u = 0; u < prepared.units.length; u++) {
+      const o = prepared.owner[u];
+      if (unitLogits[u] > best[o]) best[o] = unitLogits[u];
+      windows[o]++;
+    }
+    return {
+      scores: Array.from(best, (l) => this.present(l, kind)),
+      details: (i) => ({ logit: best[i], windows: windows[i] }),
+    };
+  }
+
+  override async close(): Promise<void> {
     const m = this.loaded ?? (this.loading ? await this.loading.catch(() => undefined) : undefined);
     this.loaded = undefined;
     this.loading = undefined;
