@@ -5,17 +5,21 @@
  * /health included — for the length of each pass. Here it stalls only this thread.
  */
 import { parentPort } from "node:worker_threads";
-import { isBatchableReranker, type BatchScorer, type ScoringUnit } from "../core/batch-scorer.js";
+import { isBatchableReranker, type BatchScorer } from "../core/batch-scorer.js";
 import { WinnowError, isWinnowError } from "../core/errors.js";
 import type { Reranker } from "../core/types.js";
 import { createReranker, type RerankerSpec } from "../rerankers/registry.js";
-import type { WorkerReply, WorkerRequest } from "./worker-protocol.js";
+import { PreparedUnitStore } from "./prepared-units.js";
+import { instructionSupport } from "./instruction-support.js";
+import type { WorkerReply, WorkerRequest, WorkerRerankResult } from "./worker-protocol.js";
 
 if (!parentPort) throw new Error("model-worker must run in a worker thread");
 const port = parentPort;
 
 let reranker: Reranker | undefined;
 let scorer: BatchScorer | undefined;
+/** Tokenized units of batched requests, kept here until scored or released. */
+let store: PreparedUnitStore | undefined;
 const aborts = new Map<number, AbortController>();
 /** Set by "close": later work is refused, so nothing new reaches ONNX Runtime once the host may stop this thread. */
 let closed = false;
@@ -26,31 +30,48 @@ function serializeError(err: unknown): WorkerReply["error"] {
 }
 
 async function handle(msg: WorkerRequest): Promise<{ value: unknown; transfer?: ArrayBuffer[] }> {
-  if (closed && msg.op !== "close" && msg.op !== "abort") throw new WinnowError("UNAVAILABLE", "the model is shutting down; retry");
+  if (closed && msg.op !== "close" && msg.op !== "abort" && msg.op !== "release" && msg.op !== "held") {
+    throw new WinnowError("UNAVAILABLE", "the model is shutting down; retry");
+  }
   switch (msg.op) {
     case "load": {
       reranker = await createReranker(msg.spec as RerankerSpec);
       scorer = isBatchableReranker(reranker) ? reranker.batchScorer : undefined;
-      return { value: { name: reranker.name, batchable: scorer !== undefined, id: scorer?.id, maxBatchTokens: scorer?.maxBatchTokens } };
+      store = scorer ? new PreparedUnitStore(scorer) : undefined;
+      return {
+        value: { name: reranker.name, batchable: scorer !== undefined, id: scorer?.id, maxBatchTokens: scorer?.maxBatchTokens, instruction: instructionSupport(reranker) },
+      };
     }
     case "prepare": {
-      const prepared = await scorer!.prepare(msg.query, msg.texts, msg.options);
-      return { value: prepared };
+      // Only the handle, token counts and owners go back; the token ids stay here.
+      const prepared = await store!.prepare(msg.query, msg.texts, msg.options);
+      return { value: prepared, transfer: [prepared.unitTokens.buffer as ArrayBuffer, prepared.owner.buffer as ArrayBuffer] };
     }
     case "score": {
-      const logits = await scorer!.scoreUnits(msg.units as ScoringUnit[]);
+      const logits = await store!.score({ handles: msg.handles, units: msg.units });
       return { value: logits, transfer: [logits.buffer as ArrayBuffer] };
     }
+    case "release":
+      for (const h of msg.handles) store?.release(h);
+      return { value: null };
+    case "held":
+      return { value: store?.size ?? 0 };
     case "normalize":
       return { value: msg.logits.map((l) => scorer!.normalize(l)) };
     case "rerank": {
       const controller = new AbortController();
       aborts.set(msg.id, controller);
+      const warnings: string[] = [];
       try {
-        const ranked = await reranker!.rerank(msg.query, msg.texts, { returnDocuments: false, signal: controller.signal });
-        const scores = new Array<number>(msg.texts.length).fill(Number.NaN);
-        for (const r of ranked) scores[r.index] = r.score;
-        return { value: scores };
+        // The family's own shared path (validation, topN, instruction, cache, ranking); its
+        // indices are into the texts sent, which are the request's documents.
+        const results = await reranker!.rerank(msg.query, msg.texts, {
+          ...msg.options,
+          returnDocuments: false,
+          signal: controller.signal,
+          onWarnings: (w) => warnings.push(...w),
+        });
+        return { value: { results, warnings } satisfies WorkerRerankResult };
       } finally {
         aborts.delete(msg.id);
       }
@@ -63,6 +84,7 @@ async function handle(msg: WorkerRequest): Promise<{ value: unknown; transfer?: 
       // the model is released: from then on the host may terminate this thread safely.
       closed = true;
       for (const controller of aborts.values()) controller.abort(new WinnowError("UNAVAILABLE", "the model is shutting down; retry"));
+      store?.clear();
       await reranker?.close?.();
       return { value: null };
   }

@@ -1,11 +1,10 @@
 import type { FastifyReply } from "fastify";
 import { WinnowError } from "../core/errors.js";
-import type { TruncationDirection } from "../core/batch-scorer.js";
-import { isBlankText, toCandidates } from "../core/inputs.js";
-import { rankByScores } from "../core/ranking.js";
+import { isBlankText } from "../core/inputs.js";
+import type { CrossEncoderCallOptions } from "../rerankers/cross-encoder/cross-encoder-call-options.js";
 import { HARD_MAX_DOCUMENTS } from "./config.js";
 import { invalid } from "./http-errors.js";
-import type { ScoreOutcome, ServedModel } from "./served-model.js";
+import type { ServedModel, ServedRerankOutcome } from "./served-model.js";
 import type { WinnowServerState } from "./server-state.js";
 
 /** What every rerank route asks of the model, whatever its wire format. */
@@ -13,15 +12,20 @@ export interface RerankCall {
   model: unknown;
   query: string;
   texts: string[];
-  maxChunksPerDoc?: number;
-  maxTokensPerDoc?: number;
-  truncate?: boolean;
-  truncationDirection?: TruncationDirection;
+  /** Best N only (all when absent); reaches the family, so a listwise LLM can stop early. */
+  topN?: number;
+  /** Winnow's extension to every rerank API, for families that read one (422 from the others). */
+  instruction?: string;
+  /**
+   * Windowing and score settings, for models that window texts themselves (batched
+   * cross-encoders); a route decides what a model that does not window does with them.
+   */
+  windowing?: CrossEncoderCallOptions;
 }
 
 export interface RerankCallResult {
   model: ServedModel;
-  outcome: ScoreOutcome;
+  outcome: ServedRerankOutcome;
 }
 
 const ms = (x: number) => x.toFixed(2);
@@ -62,13 +66,10 @@ export async function runRerankCall(
   if (state.shutdown.signal.aborted) onShutdown();
   else state.shutdown.signal.addEventListener("abort", onShutdown, { once: true });
   try {
-    const outcome = await model.score({
-      query: call.query,
-      texts: call.texts,
-      maxChunksPerDoc: call.maxChunksPerDoc,
-      maxTokensPerDoc: call.maxTokensPerDoc,
-      truncate: call.truncate,
-      truncationDirection: call.truncationDirection,
+    const outcome = await model.rerank(call.query, call.texts, {
+      topN: call.topN,
+      instruction: call.instruction,
+      family: call.windowing && model.batched ? { "cross-encoder": call.windowing } : undefined,
       signal: controller.signal,
     });
     const labels = { model: model.id };
@@ -100,12 +101,12 @@ export function checkDocumentChars(texts: readonly string[], maxChars: number, f
   }
 }
 
-/** Indices sorted by score (ties by input order), cut to topN, via the shared ranking rule. */
-export function rankedIndices(scores: readonly number[], topN: number | undefined): Array<{ index: number; score: number }> {
-  const n = scores.length;
-  const candidates = toCandidates(Array.from({ length: n }, () => ""));
-  const cut = topN === undefined ? undefined : Math.min(topN, n);
-  return rankByScores(candidates, scores, { topN: cut, returnDocuments: false }).map((r) => ({ index: r.index, score: r.score }));
-}
+/** Winnow's `instruction` field, the same on every rerank route. */
+export const INSTRUCTION_SCHEMA = {
+  type: "string",
+  minLength: 1,
+  maxLength: 4_096,
+  description: "Winnow extension: an instruction for rerankers that read one (LLMs); a model that does not answers 422",
+} as const;
 
 export const TOP_N_SCHEMA = { type: "integer", minimum: 1, maximum: HARD_MAX_DOCUMENTS } as const;

@@ -1,31 +1,35 @@
 import { WinnowError, isWinnowError, throwIfAborted } from "../core/errors.js";
-import { isBatchableReranker, type PrepareOptions, type PreparedRequest, type ScoringUnit, type TruncationDirection } from "../core/batch-scorer.js";
-import type { Reranker } from "../core/types.js";
+import { isBatchableReranker } from "../core/batch-scorer.js";
+import type { InstructionSupport } from "../core/reranker-base.js";
+import type { Document, FamilyCallOptions, RankedResult, Reranker } from "../core/types.js";
 import type { RerankerSpec } from "../rerankers/registry.js";
+import { MemoryScoreCache, type MemoryScoreCacheOptions } from "../cache/memory-score-cache.js";
+import { BatchedReranker, handleScorer, type CallTimings, type HandleBackend, type HandleUnit } from "./batched-reranker.js";
 import { ConcurrencyGate } from "./concurrency-gate.js";
 import type { BatchingConfig, ServerLimits } from "./config.js";
-import { DynamicBatcher, type BatchedScores } from "./dynamic-batcher.js";
+import { DynamicBatcher } from "./dynamic-batcher.js";
+import { instructionSupport } from "./instruction-support.js";
 import type { ServerMetrics } from "./metrics.js";
+import { PreparedUnitStore } from "./prepared-units.js";
 import { WorkerHostedModel } from "./worker-hosted-model.js";
-import { MemoryScoreCache, type MemoryScoreCacheOptions } from "../cache/memory-score-cache.js";
-import { scoreCacheKeys } from "../cache/score-cache-key.js";
+import type { WorkerRerankOptions, WorkerRerankResult } from "./worker-protocol.js";
 
-export interface ScoreRequest {
-  query: string;
-  texts: readonly string[];
-  maxChunksPerDoc?: number;
-  maxTokensPerDoc?: number;
-  truncate?: boolean;
-  /** Which end of a long text truncation keeps (TEI's truncation_direction); "right" when absent. */
-  truncationDirection?: TruncationDirection;
+/** What a rerank route asks of a served model, beyond the query and the texts. */
+export interface ServedRerankOptions {
+  /** Keep only the best N; a listwise family may stop early, a pairwise one compares fewer. */
+  topN?: number;
+  /** For families that read one; the others refuse it (422 naming `instruction`). */
+  instruction?: string;
+  /** Per-family options (`family["cross-encoder"]`: windowing, truncation, score kind). */
+  family?: FamilyCallOptions;
   signal: AbortSignal;
 }
 
-export interface ScoreOutcome {
-  /** One per text: relevance in [0, 1] for batched models, the reranker's own score otherwise. */
-  scores: number[];
-  /** One per text: the raw logit (max over its windows) for batched models; equal to `scores` otherwise. */
-  rawScores: number[];
+/** A served rerank: the family's results, best first (indices into the request's texts), and what it cost. */
+export interface ServedRerankOutcome {
+  results: RankedResult[];
+  /** What the family said about this call (truncated passages, repaired answers…). */
+  warnings: string[];
   queueMs: number;
   tokenizeMs: number;
   inferenceMs: number;
@@ -37,77 +41,35 @@ export interface ScoreOutcome {
 
 export type ModelState = "loading" | "ready" | "failed";
 
-/** The batch-scorer operations, wherever the model lives (this thread or a worker). */
-interface BatchBackend {
-  /** The scorer's identity (model, revision, dtype, max length): part of every cache key. */
-  id: string;
-  maxBatchTokens: number;
-  prepare(query: string, texts: readonly string[], options: PrepareOptions): Promise<PreparedRequest>;
-  scoreUnits(units: readonly ScoringUnit[]): Promise<Float32Array>;
-  normalizeMany(logits: number[]): Promise<number[]>;
-}
-
-/** A whole-request rerank returning one score per text, for models that cannot batch. */
-type DirectBackend = (query: string, texts: readonly string[], signal: AbortSignal) => Promise<number[]>;
+/** A whole-request rerank for models that cannot batch: the family's own path, wherever it runs. */
+type DirectBackend = (query: string, texts: readonly string[], options: WorkerRerankOptions, signal: AbortSignal) => Promise<WorkerRerankResult>;
 
 function isReranker(x: unknown): x is Reranker {
   return typeof x === "object" && x !== null && typeof (x as Reranker).rerank === "function";
 }
 
-/** Texts tokenized per step: small enough that other requests' work interleaves with a 1,000-document one. */
-const TOKENIZE_SLICE = 32;
-
-/**
- * Tokenization is synchronous, so a big request is prepared a slice at a time with a
- * setImmediate between slices, letting other requests' work run in between.
- */
-async function prepareInSlices(backend: BatchBackend, req: ScoreRequest): Promise<PreparedRequest> {
-  const options = {
-    maxChunksPerDoc: req.maxChunksPerDoc,
-    maxTokensPerDoc: req.maxTokensPerDoc,
-    truncate: req.truncate,
-    truncationDirection: req.truncationDirection,
-    signal: req.signal,
-  };
-  if (req.texts.length <= TOKENIZE_SLICE) {
-    throwIfAborted(req.signal);
-    return backend.prepare(req.query, req.texts, options);
-  }
-  const units: ScoringUnit[] = [];
-  const owner: number[] = [];
-  let tokens = 0;
-  let tokenizeMs = 0;
-  for (let start = 0; start < req.texts.length; start += TOKENIZE_SLICE) {
-    if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    throwIfAborted(req.signal);
-    const part = await backend.prepare(req.query, req.texts.slice(start, start + TOKENIZE_SLICE), options);
-    for (let u = 0; u < part.units.length; u++) {
-      units.push(part.units[u]);
-      owner.push(part.owner[u] + start);
-    }
-    tokens += part.tokens;
-    tokenizeMs += part.tokenizeMs;
-  }
-  return { units, owner: Int32Array.from(owner), texts: req.texts.length, tokens, tokenizeMs };
-}
-
 /**
  * One model the server answers for. A reranker with a BatchScorer is scored through a
- * DynamicBatcher shared by every request; any other reranker is called per request
- * behind a ConcurrencyGate. Either way the queue is bounded and cancellable. A model
- * given as a spec lives in a worker thread (see model-worker.ts); an instance handed
- * in by library code runs on this thread.
+ * DynamicBatcher shared by every request (its units tokenized and kept where the model
+ * is, the batcher scheduling their handles); any other reranker is called per request
+ * behind a ConcurrencyGate. Either way every request option reaches the family through
+ * the shared path (RerankerBase) and the queue is bounded and cancellable. A model given
+ * as a spec lives in a worker thread (see model-worker.ts); an instance handed in by
+ * library code runs on this thread.
  */
 export class ServedModel {
   state: ModelState = "loading";
   loadError: unknown;
   /** The reranker's own name (its family), once loaded. */
   family: string | undefined;
-  private batchBackend: BatchBackend | undefined;
+  /** Whether the family reads an instruction, as it declares. */
+  instruction: InstructionSupport = "refused";
+  private batched_: BatchedReranker | undefined;
   private directBackend: DirectBackend | undefined;
-  private batcher: DynamicBatcher | undefined;
+  private batcher: DynamicBatcher<HandleUnit> | undefined;
   private gate: ConcurrencyGate | undefined;
   private closeBackend: (() => Promise<void>) | undefined;
+  private heldUnitsOf: (() => Promise<number>) | undefined;
 
   constructor(
     readonly id: string,
@@ -118,8 +80,6 @@ export class ServedModel {
     private readonly useWorker = true,
     private readonly cacheOptions: boolean | MemoryScoreCacheOptions = false,
   ) {}
-
-  private cache: MemoryScoreCache | undefined;
 
   /** The family, for /v1/models. */
   get type(): string {
@@ -145,28 +105,43 @@ export class ServedModel {
     return this.queuedPairs >= this.limits.maxQueuedPairs;
   }
 
+  /** Tokenized units held for queued requests (in the worker, or here); 0 for unbatched models. */
+  async heldUnits(): Promise<number> {
+    return (await this.heldUnitsOf?.()) ?? 0;
+  }
+
   async load(): Promise<void> {
     try {
+      let backend: HandleBackend | undefined;
       if (isReranker(this.source) || !this.useWorker) {
         const { createReranker } = await import("../rerankers/registry.js");
         const reranker = isReranker(this.source) ? this.source : await createReranker(servedSpec(this.source));
         this.family = reranker.name;
+        this.instruction = instructionSupport(reranker);
         this.closeBackend = async () => reranker.close?.();
         if (isBatchableReranker(reranker)) {
           const scorer = reranker.batchScorer;
-          this.batchBackend = {
-            id: scorer.id,
+          // The same handle protocol as the worker's, so both paths schedule alike.
+          const store = new PreparedUnitStore(scorer);
+          this.heldUnitsOf = async () => store.size;
+          backend = {
+            get id() {
+              return scorer.id;
+            },
             maxBatchTokens: scorer.maxBatchTokens,
-            prepare: (q, t, o) => scorer.prepare(q, t, o),
-            scoreUnits: (u) => scorer.scoreUnits(u),
+            instruction: this.instruction,
+            prepare: (q, t, o) => store.prepare(q, t, o),
+            scoreUnits: (s) => store.score(s),
+            release: (handles) => handles.forEach((h) => store.release(h)),
             normalizeMany: async (l) => l.map((x) => scorer.normalize(x)),
           };
+          const close = this.closeBackend;
+          this.closeBackend = async () => (store.clear(), close());
         } else {
-          this.directBackend = async (query, texts, signal) => {
-            const ranked = await reranker.rerank(query, texts, { returnDocuments: false, signal });
-            const scores = new Array<number>(texts.length).fill(Number.NaN);
-            for (const r of ranked) scores[r.index] = r.score;
-            return scores;
+          this.directBackend = async (query, texts, options, signal) => {
+            const warnings: string[] = [];
+            const results = await reranker.rerank(query, texts, { ...options, returnDocuments: false, signal, onWarnings: (w) => warnings.push(...w) });
+            return { results, warnings };
           };
         }
       } else {
@@ -178,25 +153,26 @@ export class ServedModel {
           this.loadError = err;
         };
         this.family = info.name;
+        this.instruction = info.instruction;
         this.closeBackend = () => model.close();
         if (info.batchable) {
-          this.batchBackend = {
+          this.heldUnitsOf = () => model.heldUnits();
+          backend = {
             id: info.id ?? this.id,
             maxBatchTokens: info.maxBatchTokens ?? 4096,
+            instruction: info.instruction,
             prepare: (q, t, o) => model.prepare(q, t, o),
-            scoreUnits: (u) => model.scoreUnits(u),
+            scoreUnits: (s) => model.scoreUnits(s),
+            release: (handles) => model.release(handles),
             normalizeMany: (l) => model.normalizeMany(l),
           };
         } else {
-          this.directBackend = (query, texts, signal) => model.rerank(query, texts, signal);
+          this.directBackend = (query, texts, options, signal) => model.rerank(query, texts, options, signal);
         }
       }
-      if (this.batchBackend && this.cacheOptions) {
-        this.cache = new MemoryScoreCache(this.cacheOptions === true ? {} : this.cacheOptions);
-      }
-      if (this.batchBackend) {
-        this.batcher = new DynamicBatcher(this.batchBackend, {
-          maxBatchTokens: this.batching.maxBatchTokens ?? this.batchBackend.maxBatchTokens,
+      if (backend) {
+        this.batcher = new DynamicBatcher<HandleUnit>(handleScorer(backend), {
+          maxBatchTokens: this.batching.maxBatchTokens ?? backend.maxBatchTokens,
           maxBatchPairs: this.batching.maxBatchPairs,
           maxQueuedPairs: this.limits.maxQueuedPairs,
           // What would finish past its deadline is refused up front, not scored and then dropped.
@@ -214,6 +190,9 @@ export class ServedModel {
             onWasted: (pairs) => this.metrics.pairsWasted.inc({ model: this.id }, pairs),
           },
         });
+        this.batched_ = new BatchedReranker(this.family ?? this.id, backend, this.batcher);
+        // The server's score cache is the shared path's: keys fold in every setting that changes a score.
+        if (this.cacheOptions) this.batched_.useCache(new MemoryScoreCache(this.cacheOptions === true ? {} : this.cacheOptions));
       } else {
         this.gate = new ConcurrencyGate(this.limits.maxConcurrentRequests, this.limits.maxQueuedPairs);
       }
@@ -225,7 +204,8 @@ export class ServedModel {
     }
   }
 
-  async score(req: ScoreRequest): Promise<ScoreOutcome> {
+  /** Reranks `texts` for `query` through the family's shared path: results best first, cut to topN. */
+  async rerank(query: string, texts: readonly string[], options: ServedRerankOptions): Promise<ServedRerankOutcome> {
     if (this.state !== "ready") {
       throw new WinnowError(
         this.state === "failed" ? "MODEL_LOAD_FAILED" : "MODEL_NOT_FOUND",
@@ -236,64 +216,45 @@ export class ServedModel {
         { details: { field: "model", model: this.id, state: this.state, httpStatus: 503 } },
       );
     }
-    return this.batcher && this.batchBackend ? this.scoreBatched(this.batcher, this.batchBackend, req) : this.scoreDirect(req);
+    if (options.instruction && this.instruction !== "accepted") {
+      // Checked here too, so a reranker instance that does not declare it cannot drop it silently.
+      throw new WinnowError("INVALID_INPUT", `instruction: model "${this.id}" (${this.family ?? this.type}) does not read an instruction (it would be ignored); remove it or serve a family that takes one (llm)`, {
+        details: { field: "instruction", model: this.id },
+      });
+    }
+    return this.batched_ ? this.rerankBatched(this.batched_, query, texts, options) : this.rerankDirect(query, texts, options);
   }
 
-  private async scoreBatched(batcher: DynamicBatcher, backend: BatchBackend, req: ScoreRequest): Promise<ScoreOutcome> {
-    const raw = new Array<number>(req.texts.length).fill(-Infinity);
-    // Cached documents skip tokenization and the queue; keys fold in every setting that changes a score.
-    let todo = req.texts.map((_, i) => i);
-    let keys: string[] | undefined;
-    if (this.cache) {
-      const settings = `${backend.id}|c${req.maxChunksPerDoc ?? "-"}|m${req.maxTokensPerDoc ?? "-"}|t${req.truncate ? 1 : 0}|d${req.truncationDirection === "left" ? "l" : "r"}`;
-      keys = scoreCacheKeys(settings, req.query, req.texts);
-      const hits = await this.cache.getMany(keys);
-      todo = [];
-      hits.forEach((v, i) => (v === undefined ? todo.push(i) : (raw[i] = v)));
-      this.metrics.cacheHits.inc({ model: this.id }, req.texts.length - todo.length);
-      this.metrics.cacheMisses.inc({ model: this.id }, todo.length);
+  private async rerankBatched(reranker: BatchedReranker, query: string, texts: readonly string[], options: ServedRerankOptions): Promise<ServedRerankOutcome> {
+    const warnings: string[] = [];
+    // No ids: the same text at another position is the same cache entry.
+    const docs: Document[] = texts.map((text) => ({ id: "", text }));
+    const { results, timings } = await reranker.rerankTimed(query, docs, {
+      topN: options.topN,
+      instruction: options.instruction,
+      family: options.family,
+      returnDocuments: false,
+      signal: options.signal,
+      onWarnings: (w) => warnings.push(...w),
+    });
+    if (this.cacheOptions) {
+      this.metrics.cacheHits.inc({ model: this.id }, texts.length - timings.scored);
+      this.metrics.cacheMisses.inc({ model: this.id }, timings.scored);
     }
-    let prepared: PreparedRequest = { units: [], owner: new Int32Array(0), texts: 0, tokens: 0, tokenizeMs: 0 };
-    let done: BatchedScores = { logits: new Float32Array(0), queueMs: 0, inferenceMs: 0, batches: 0 };
-    if (todo.length > 0) {
-      // Refuse before tokenizing when even one unit per text would overflow the queue
-      // (under overload, rejecting must be cheap), and hold that space while tokenizing.
-      const release = batcher.reserve(todo.length);
-      const texts = todo.length === req.texts.length ? req.texts : todo.map((i) => req.texts[i]);
-      try {
-        prepared = await prepareInSlices(backend, { ...req, texts });
-      } finally {
-        release();
-      }
-      done = await batcher.submit(prepared.units, req.signal, { reserved: true });
-      // A document split into windows scores as its best window (Cohere's and TEI's rule).
-      for (let u = 0; u < prepared.units.length; u++) {
-        const t = todo[prepared.owner[u]];
-        if (done.logits[u] > raw[t]) raw[t] = done.logits[u];
-      }
-      if (this.cache && keys) await this.cache.setMany(todo.map((i) => [keys![i], raw[i]] as const));
-    }
-    return {
-      scores: await backend.normalizeMany(raw),
-      rawScores: raw,
-      queueMs: done.queueMs,
-      tokenizeMs: prepared.tokenizeMs,
-      inferenceMs: done.inferenceMs,
-      tokens: prepared.tokens,
-      units: prepared.units.length,
-    };
+    return { results, warnings, ...timingsOf(timings) };
   }
 
-  private async scoreDirect(req: ScoreRequest): Promise<ScoreOutcome> {
+  private async rerankDirect(query: string, texts: readonly string[], options: ServedRerankOptions): Promise<ServedRerankOutcome> {
+    const { signal } = options;
     const waitStart = performance.now();
-    const release = await this.gate!.acquire(req.texts.length, req.signal);
+    const release = await this.gate!.acquire(texts.length, signal);
     const queueMs = performance.now() - waitStart;
     const start = performance.now();
     try {
-      const scores = await this.directBackend!(req.query, req.texts, req.signal);
-      throwIfAborted(req.signal);
-      this.metrics.pairsScored.inc({ model: this.id }, req.texts.length);
-      return { scores, rawScores: scores, queueMs, tokenizeMs: 0, inferenceMs: performance.now() - start, tokens: undefined, units: req.texts.length };
+      const { results, warnings } = await this.directBackend!(query, texts, { topN: options.topN, instruction: options.instruction, family: options.family }, signal);
+      throwIfAborted(signal);
+      this.metrics.pairsScored.inc({ model: this.id }, texts.length);
+      return { results, warnings, queueMs, tokenizeMs: 0, inferenceMs: performance.now() - start, tokens: undefined, units: texts.length };
     } catch (err) {
       if (isWinnowError(err)) throw err;
       throw new WinnowError("INTERNAL", `model "${this.id}" failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
@@ -307,6 +268,10 @@ export class ServedModel {
     this.batcher?.close();
     await this.closeBackend?.();
   }
+}
+
+function timingsOf(t: CallTimings): Omit<ServedRerankOutcome, "results" | "warnings"> {
+  return { queueMs: t.queueMs, tokenizeMs: t.tokenizeMs, inferenceMs: t.inferenceMs, tokens: t.tokens, units: t.units };
 }
 
 /**

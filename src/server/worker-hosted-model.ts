@@ -2,16 +2,19 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { PrepareOptions, PreparedRequest, ScoringUnit } from "../core/batch-scorer.js";
+import type { PrepareOptions } from "../core/batch-scorer.js";
 import { WinnowError } from "../core/errors.js";
+import type { InstructionSupport } from "../core/reranker-base.js";
 import type { RerankerSpec } from "../rerankers/registry.js";
-import type { WorkerReply, WorkerRequestBody } from "./worker-protocol.js";
+import type { PreparedHandle, UnitSelection } from "./prepared-units.js";
+import type { WorkerReply, WorkerRequestBody, WorkerRerankOptions, WorkerRerankResult } from "./worker-protocol.js";
 
 export interface WorkerModelInfo {
   name: string;
   batchable: boolean;
   id?: string;
   maxBatchTokens?: number;
+  instruction: InstructionSupport;
 }
 
 /**
@@ -29,8 +32,9 @@ function startWorker(): Worker {
 
 /**
  * A reranker built from a spec inside its own worker thread, driven by messages.
- * Exposes what ServedModel needs: the batch-scorer operations for batchable models,
- * a whole-request rerank for the others.
+ * Exposes what ServedModel needs: for batchable models, tokenizing into units the
+ * worker keeps (answered with a handle) and scoring units by handle; for the others, a
+ * whole-request rerank through the family's own path.
  */
 export class WorkerHostedModel {
   private readonly worker: Worker;
@@ -71,34 +75,47 @@ export class WorkerHostedModel {
     }
   }
 
-  private call(body: WorkerRequestBody): Promise<unknown> {
+  private call(body: WorkerRequestBody, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ ...body, id });
+      this.worker.postMessage({ ...body, id }, transfer);
     });
   }
 
-  prepare(query: string, texts: readonly string[], options: PrepareOptions): Promise<PreparedRequest> {
+  /** Tokenizes in the worker, which keeps the units; only their handle, token counts and owners come back. */
+  prepare(query: string, texts: readonly string[], options: PrepareOptions): Promise<PreparedHandle> {
     const { signal: _signal, ...rest } = options;
-    return this.call({ op: "prepare", query, texts: [...texts], options: rest }) as Promise<PreparedRequest>;
+    return this.call({ op: "prepare", query, texts: [...texts], options: rest }) as Promise<PreparedHandle>;
   }
 
-  scoreUnits(units: readonly ScoringUnit[]): Promise<Float32Array> {
-    return this.call({ op: "score", units: [...units] }) as Promise<Float32Array>;
+  /** One forward pass over units named by handle; the worker frees each as it scores it. */
+  scoreUnits(selection: UnitSelection): Promise<Float32Array> {
+    return this.call({ op: "score", handles: selection.handles, units: selection.units }, [selection.handles.buffer as ArrayBuffer, selection.units.buffer as ArrayBuffer]) as Promise<Float32Array>;
+  }
+
+  /** Frees the units a failed request still holds in the worker. */
+  release(handles: readonly number[]): void {
+    if (handles.length === 0 || this.failed) return;
+    void this.call({ op: "release", handles: [...handles] }).catch(() => undefined);
+  }
+
+  /** Units the worker holds (tokenized, not yet scored or released). */
+  heldUnits(): Promise<number> {
+    return this.call({ op: "held" }) as Promise<number>;
   }
 
   normalizeMany(logits: number[]): Promise<number[]> {
     return this.call({ op: "normalize", logits }) as Promise<number[]>;
   }
 
-  async rerank(query: string, texts: readonly string[], signal: AbortSignal): Promise<number[]> {
+  async rerank(query: string, texts: readonly string[], options: WorkerRerankOptions, signal: AbortSignal): Promise<WorkerRerankResult> {
     const id = this.nextId; // the id `call` is about to use
     const onAbort = () => void this.call({ op: "abort", target: id }).catch(() => undefined);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      return (await this.call({ op: "rerank", query, texts: [...texts] })) as number[];
+      return (await this.call({ op: "rerank", query, texts: [...texts], options })) as WorkerRerankResult;
     } finally {
       signal.removeEventListener("abort", onAbort);
     }

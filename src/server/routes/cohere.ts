@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../http-errors.js";
-import { checkDocumentChars, rankedIndices, runRerankCall, TOP_N_SCHEMA } from "../rerank-call.js";
+import { checkDocumentChars, INSTRUCTION_SCHEMA, runRerankCall, TOP_N_SCHEMA } from "../rerank-call.js";
 import { ignoredFieldWarnings, rerankBody } from "./request-body.js";
 
 type DocumentObject = Record<string, string>;
@@ -17,6 +17,8 @@ interface V1Body {
   max_chunks_per_doc?: number;
   /** Voyage: truncate over-long documents instead of windowing them. */
   truncation?: boolean;
+  /** Winnow extension, for rerankers that read an instruction. */
+  instruction?: string;
 }
 
 interface V2Body {
@@ -27,6 +29,8 @@ interface V2Body {
   max_tokens_per_doc?: number;
   return_documents?: boolean;
   priority?: number;
+  /** Winnow extension, for rerankers that read an instruction. */
+  instruction?: string;
 }
 
 /** The text a v1 document is ranked on: `text`, or the rank_fields as `key: value` lines (Cohere's YAML-like rule). */
@@ -69,6 +73,7 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
     query,
     top_n: { ...TOP_N_SCHEMA, description: "Return only the best N (all when absent; N above the document count returns all)" },
     return_documents: { type: "boolean", default: false },
+    instruction: { ...INSTRUCTION_SCHEMA, maxLength: limits.maxQueryChars },
   };
 
   const v1 = rerankBody({
@@ -104,12 +109,13 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
         model: b.model,
         query: b.query,
         texts,
-        maxChunksPerDoc: b.max_chunks_per_doc,
-        truncate: b.truncation,
+        topN: b.top_n ?? b.top_k,
+        instruction: b.instruction,
+        windowing: { maxChunksPerDoc: b.max_chunks_per_doc, truncate: b.truncation },
       });
-      const warnings = ignoredFieldWarnings(request);
+      const warnings = [...ignoredFieldWarnings(request), ...outcome.warnings];
       if (b.max_chunks_per_doc !== undefined && !model.batched) warnings.push(`max_chunks_per_doc is ignored by model "${model.id}"`);
-      const ranked = rankedIndices(outcome.scores, b.top_n ?? b.top_k);
+      const ranked = outcome.results;
       const results = ranked.map(({ index, score }) => {
         const doc = b.documents[index];
         return b.return_documents
@@ -164,13 +170,15 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
         model: b.model,
         query: b.query,
         texts: b.documents,
+        topN: b.top_n,
+        instruction: b.instruction,
         // Cohere v2 cuts each document to max_tokens_per_doc (default 4,096); what is
         // left is scored in windows of the model's length, keeping the best window.
-        maxTokensPerDoc: b.max_tokens_per_doc ?? 4_096,
+        windowing: { maxTokensPerDoc: b.max_tokens_per_doc ?? 4_096 },
       });
-      const warnings = ignoredFieldWarnings(request);
+      const warnings = [...ignoredFieldWarnings(request), ...outcome.warnings];
       if (b.max_tokens_per_doc !== undefined && !model.batched) warnings.push(`max_tokens_per_doc is ignored by model "${model.id}"`);
-      const results = rankedIndices(outcome.scores, b.top_n).map(({ index, score }) =>
+      const results = outcome.results.map(({ index, score }) =>
         b.return_documents ? { index, relevance_score: score, document: { text: b.documents[index] } } : { index, relevance_score: score },
       );
       return { id: request.id, results, meta: meta("2", outcome.units, outcome.tokens, warnings) };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../http-errors.js";
-import { checkDocumentChars, rankedIndices, runRerankCall } from "../rerank-call.js";
+import { checkDocumentChars, INSTRUCTION_SCHEMA, runRerankCall } from "../rerank-call.js";
 import { rerankBody } from "./request-body.js";
 
 interface TeiBody {
@@ -12,6 +12,8 @@ interface TeiBody {
   truncation_direction?: "Right" | "Left" | "right" | "left";
   /** Not part of TEI (one model per server there); picks a model here. */
   model?: string;
+  /** Winnow extension, for rerankers that read an instruction. */
+  instruction?: string;
 }
 
 /**
@@ -38,6 +40,7 @@ export const teiRoutes: FastifyPluginAsync = async (app) => {
         description: "Right keeps the start of a long text, Left its end",
       },
       model: { type: "string", maxLength: 256 },
+      instruction: { ...INSTRUCTION_SCHEMA, maxLength: limits.maxQueryChars },
     },
   });
   app.post<{ Body: TeiBody }>(
@@ -65,11 +68,11 @@ export const teiRoutes: FastifyPluginAsync = async (app) => {
         model: b.model,
         query: b.query,
         texts: b.texts,
-        truncate: b.truncate,
-        truncationDirection: direction,
+        instruction: b.instruction,
+        // raw_scores: the logit (the best window's), as TEI answers it; otherwise its sigmoid.
+        windowing: { truncate: b.truncate, truncationDirection: direction, scores: b.raw_scores ? "logit" : undefined },
       });
-      const source = b.raw_scores ? outcome.rawScores : outcome.scores;
-      return rankedIndices(source, undefined).map(({ index, score }) =>
+      return outcome.results.map(({ index, score }) =>
         b.return_text ? { index, score, text: b.texts[index] } : { index, score },
       );
     },
