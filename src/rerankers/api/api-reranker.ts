@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { WinnowError } from "../../core/errors.js";
-import { documentText, toCandidates, toQuery } from "../../core/inputs.js";
-import { rankByScores, validateTopN } from "../../core/ranking.js";
-import type { CandidateInput, QueryInput, RankedResult, Reranker, RerankOptions } from "../../core/types.js";
+import { documentText } from "../../core/inputs.js";
+import { RerankerBase, stableJson, type ScoringCall, type ScoringOutcome } from "../../core/reranker-base.js";
 import { ConcurrencyLimiter, mapWithLimit } from "../http/concurrency-limiter.js";
-import { defaultWarnLogger, firstStageFallback, logDegraded, type WarnLogger } from "../http/degraded-fallback.js";
+import { degradedLogEvents, type WarnLogger } from "../http/degraded-fallback.js";
 import { JsonHttpClient } from "../http/json-client.js";
 import { parseRerankerOptions, remoteOptionsShape, resolveApiKey } from "../http/remote-options.js";
 import { bodyExcerpt, malformedResponseError } from "../http/upstream-error.js";
@@ -67,8 +66,9 @@ interface ResultItem {
  * the vendor's row in ./providers.ts says how to speak to it. Requests over the
  * vendor's per-call limit are split, sent with bounded concurrency and merged by index.
  */
-export class ApiReranker implements Reranker {
+export class ApiReranker extends RerankerBase {
   readonly name: string;
+  readonly scoring = "pointwise";
   readonly provider: ProviderName;
   readonly model: string | undefined;
   /** Usage of the most recent successful call. */
@@ -80,12 +80,12 @@ export class ApiReranker implements Reranker {
   private readonly limiter: ConcurrencyLimiter;
   private readonly settings: z.output<typeof apiOptionsSchema>;
   private readonly onUsage?: (usage: ApiUsage) => void;
-  private readonly logger: WarnLogger;
   private readonly counters: ApiRerankerStats = { calls: 0, requests: 0, retries: 0, degraded: 0, failed: 0, searchUnits: 0, totalTokens: 0 };
 
   constructor(options: ApiRerankerOptions) {
     const { onUsage, logger, random, ...rest } = options;
     const s = parseRerankerOptions(apiOptionsSchema, rest, `api(${String(options.provider)})`);
+    super({ onError: s.onError, events: degradedLogEvents(logger) });
     this.settings = s;
     this.provider = s.provider;
     this.row = PROVIDERS[s.provider];
@@ -113,7 +113,6 @@ export class ApiReranker implements Reranker {
     });
     this.limiter = new ConcurrencyLimiter(s.concurrency);
     this.onUsage = onUsage;
-    this.logger = logger ?? defaultWarnLogger();
   }
 
   /** Largest number of documents one upstream call carries. */
@@ -126,13 +125,19 @@ export class ApiReranker implements Reranker {
     return { ...this.counters };
   }
 
-  async rerank(query: QueryInput, inputs: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
-    const q = toQuery(query);
-    const candidates = toCandidates(inputs);
-    validateTopN(options.topN);
-    if (candidates.length === 0) return [];
+  /** The vendor, model, endpoint and the request fields that change a score. */
+  protected override cacheIdentity(): string {
+    return stableJson({ provider: this.provider, model: this.model, url: this.url, maxTokensPerDoc: this.settings.maxTokensPerDoc, truncate: this.settings.truncate });
+  }
+
+  protected override scoringFailed(_error: unknown, degraded: boolean): void {
+    if (degraded) this.counters.degraded++;
+    else this.counters.failed++;
+  }
+
+  protected async score(call: ScoringCall): Promise<ScoringOutcome> {
     this.counters.calls++;
-    const texts = candidates.map((c) => documentText(c.document));
+    const texts = call.candidates.map((c) => documentText(c.document));
     const per = this.maxDocumentsPerCall;
     const chunks: Array<{ offset: number; texts: string[] }> = [];
     for (let offset = 0; offset < texts.length; offset += per) chunks.push({ offset, texts: texts.slice(offset, offset + per) });
@@ -140,37 +145,27 @@ export class ApiReranker implements Reranker {
     const usage: ApiUsage = { requests: 0, retries: 0 };
     // One failed chunk makes the whole answer unusable: stop its siblings early.
     const siblings = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, siblings.signal]) : siblings.signal;
+    const signal = call.signal ? AbortSignal.any([call.signal, siblings.signal]) : siblings.signal;
     const scores = new Float64Array(texts.length).fill(Number.NaN);
     try {
       await mapWithLimit(chunks, this.limiter, async (chunk) => {
         try {
-          const items = await this.callChunk(q.text, chunk.texts, signal, usage);
+          const items = await this.callChunk(call.query.text, chunk.texts, signal, usage);
           for (const it of items) scores[chunk.offset + it.index] = it.score;
         } catch (err) {
           siblings.abort(err);
           throw err;
         }
       });
-    } catch (err) {
+    } finally {
       this.counters.requests += usage.requests;
       this.counters.retries += usage.retries;
-      const fallbackable = err instanceof WinnowError && err.code !== "ABORTED" && !options.signal?.aborted;
-      if (!fallbackable || this.settings.onError === "throw") {
-        this.counters.failed++;
-        throw err;
-      }
-      this.counters.degraded++;
-      logDegraded(this.logger, this.name, err, candidates.length);
-      return firstStageFallback(candidates, options, err);
     }
-    this.counters.requests += usage.requests;
-    this.counters.retries += usage.retries;
     this.counters.searchUnits += usage.searchUnits ?? 0;
     this.counters.totalTokens += usage.totalTokens ?? 0;
     this.lastUsage = usage;
     this.onUsage?.(usage);
-    return rankByScores(candidates, scores, options);
+    return { scores };
   }
 
   private requestBody(query: string, texts: string[]): Record<string, unknown> {

@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { WinnowError } from "../../core/errors.js";
-import { documentText, toCandidates, toQuery } from "../../core/inputs.js";
-import { rankByScores, validateTopN } from "../../core/ranking.js";
-import type { Candidate, CandidateInput, QueryInput, RankedResult, Reranker, RerankOptions } from "../../core/types.js";
+import { documentText } from "../../core/inputs.js";
+import { RerankerBase, stableJson, type InstructionSupport, type ScoringCall, type ScoringKind, type ScoringOutcome } from "../../core/reranker-base.js";
+import type { Candidate } from "../../core/types.js";
 import { ConcurrencyLimiter } from "../http/concurrency-limiter.js";
-import { defaultWarnLogger, firstStageFallback, logDegraded, type WarnLogger } from "../http/degraded-fallback.js";
+import { degradedLogEvents, type WarnLogger } from "../http/degraded-fallback.js";
 import { parseRerankerOptions, remoteOptionsShape, resolveApiKey } from "../http/remote-options.js";
 import { ChatClient, type ChatAnswer, type ChatMessage } from "./chat-client.js";
 import { slidingWindowOrder } from "./listwise.js";
@@ -132,9 +132,13 @@ interface CallContext {
  * (both orders per pair, heap top-k). Prompts are templates; every call stays in a
  * token budget; usage and cost are counted per query.
  */
-export class LlmReranker implements Reranker {
+export class LlmReranker extends RerankerBase {
   readonly name: string;
   readonly mode: LlmMode;
+  /** Pointwise mode scores each passage alone; listwise and pairwise order the list as a whole. */
+  readonly scoring: ScoringKind;
+  /** Every prompt template has an {instruction} slot. */
+  override readonly instruction: InstructionSupport = "accepted";
   lastUsage: LlmUsage | undefined;
 
   private readonly s: z.output<typeof llmOptionsSchema>;
@@ -142,7 +146,6 @@ export class LlmReranker implements Reranker {
   private readonly limiter: ConcurrencyLimiter;
   private budget: PromptBudget | undefined;
   private readonly templates: PromptTemplates;
-  private readonly logger: WarnLogger;
   private readonly onUsage?: (usage: LlmUsage) => void;
   private readonly totals: LlmRerankerStats = { ...emptyUsage(), queries: 0, degraded: 0, failed: 0 };
   /** Pointwise "auto": learned on first use whether the endpoint returns log-probabilities. */
@@ -150,8 +153,11 @@ export class LlmReranker implements Reranker {
 
   constructor(options: LlmRerankerOptions) {
     const { onUsage, logger, random, ...rest } = options;
-    this.s = parseRerankerOptions(llmOptionsSchema, rest, "llm");
+    const s = parseRerankerOptions(llmOptionsSchema, rest, "llm");
+    super({ onError: s.onError, events: degradedLogEvents(logger) });
+    this.s = s;
     this.mode = this.s.mode;
+    this.scoring = this.mode === "pointwise" ? "pointwise" : "listwise";
     const base = this.s.baseUrl.replace(/\/+$/, "");
     // OPENAI_API_KEY goes only to OpenAI itself, never to an arbitrary local server.
     const envNames = new URL(base).hostname === "api.openai.com" ? ["WINNOW_LLM_API_KEY", "OPENAI_API_KEY"] : ["WINNOW_LLM_API_KEY"];
@@ -176,7 +182,6 @@ export class LlmReranker implements Reranker {
       yesNo: merge(DEFAULT_TEMPLATES.yesNo, t.yesNo),
       pairwise: merge(DEFAULT_TEMPLATES.pairwise, t.pairwise),
     };
-    this.logger = logger ?? defaultWarnLogger();
     this.onUsage = onUsage;
   }
 
@@ -185,37 +190,48 @@ export class LlmReranker implements Reranker {
     return structuredClone(this.totals);
   }
 
-  async rerank(query: QueryInput, inputs: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
-    const q = toQuery(query);
-    const candidates = toCandidates(inputs);
-    const topN = validateTopN(options.topN);
-    if (candidates.length === 0) return [];
-    const instruction = options.instruction ?? q.instruction ?? this.s.instruction ?? "";
-    if (typeof instruction !== "string") throw new WinnowError("INVALID_INPUT", "instruction must be a string", { details: { field: "instruction" } });
-    const ctx: CallContext = { query: q.text, instruction: instruction ? `Instruction: ${instruction}` : "", signal: options.signal, usage: emptyUsage(), cuts: new Map() };
+  /** Pointwise mode only (the base never caches listwise): model, endpoint and everything that shapes a prompt or its reading. */
+  protected override cacheIdentity(): string {
+    const s = this.s;
+    return stableJson({
+      family: "llm-pointwise",
+      baseUrl: s.baseUrl,
+      model: s.model,
+      scoring: s.scoring,
+      batchSize: s.batchSize,
+      templates: this.templates,
+      maxPromptTokens: s.maxPromptTokens,
+      maxPassageTokens: s.maxPassageTokens,
+      encoding: s.encoding,
+      temperature: s.temperature,
+      seed: s.seed,
+      instruction: s.instruction,
+    });
+  }
+
+  protected override scoringFailed(_error: unknown, degraded: boolean): void {
+    if (degraded) this.totals.degraded++;
+    else this.totals.failed++;
+  }
+
+  protected async score(call: ScoringCall): Promise<ScoringOutcome> {
+    const instruction = call.instruction ?? this.s.instruction ?? "";
+    const ctx: CallContext = { query: call.query.text, instruction: instruction ? `Instruction: ${instruction}` : "", signal: call.signal, usage: emptyUsage(), cuts: new Map() };
+    const candidates = call.candidates;
     this.totals.queries++;
-    this.budget ??= await PromptBudget.create(this.s.maxPromptTokens, this.s.maxPassageTokens, this.s.encoding);
-    let scores: number[];
-    let details: ((i: number) => Record<string, unknown> | undefined) | undefined;
     try {
-      if (this.mode === "listwise") scores = await this.listwise(candidates, ctx);
-      else if (this.mode === "pointwise") ({ scores, details } = await this.pointwise(candidates, ctx));
-      else ({ scores, details } = await this.pairwise(candidates, ctx, this.s.topK ?? topN ?? candidates.length));
-    } catch (err) {
+      this.budget ??= await PromptBudget.create(this.s.maxPromptTokens, this.s.maxPassageTokens, this.s.encoding);
+      let outcome: ScoringOutcome;
+      if (this.mode === "listwise") outcome = await this.listwise(candidates, ctx);
+      else if (this.mode === "pointwise") outcome = await this.pointwise(candidates, ctx);
+      // topN reaches the heap: only the best topN places are sorted (fewer comparisons).
+      else outcome = await this.pairwise(candidates, ctx, this.s.topK ?? call.topN ?? candidates.length);
+      this.lastUsage = ctx.usage;
+      this.onUsage?.(ctx.usage);
+      return outcome;
+    } finally {
       addUsage(this.totals, ctx.usage);
-      const fallbackable = err instanceof WinnowError && ["UPSTREAM_ERROR", "RATE_LIMITED", "TIMEOUT"].includes(err.code) && !options.signal?.aborted;
-      if (!fallbackable || this.s.onError === "throw") {
-        this.totals.failed++;
-        throw err;
-      }
-      this.totals.degraded++;
-      logDegraded(this.logger, this.name, err, candidates.length);
-      return firstStageFallback(candidates, options, err);
     }
-    addUsage(this.totals, ctx.usage);
-    this.lastUsage = ctx.usage;
-    this.onUsage?.(ctx.usage);
-    return rankByScores(candidates, scores, options, details);
   }
 
   // ---- one chat call, with accounting -------------------------------------------------
@@ -254,7 +270,7 @@ export class LlmReranker implements Reranker {
 
   // ---- listwise -------------------------------------------------------------------
 
-  private async listwise(candidates: Candidate[], ctx: CallContext): Promise<number[]> {
+  private async listwise(candidates: readonly Candidate[], ctx: CallContext): Promise<ScoringOutcome> {
     const n = candidates.length;
     const texts = candidates.map((c) => documentText(c.document));
     const { order, windows } = await slidingWindowOrder(
@@ -274,12 +290,12 @@ export class LlmReranker implements Reranker {
     ctx.usage.windows += windows;
     const scores = new Array<number>(n);
     order.forEach((cand, pos) => (scores[cand] = n - pos));
-    return scores;
+    return { scores, order };
   }
 
   // ---- pointwise ------------------------------------------------------------------
 
-  private async pointwise(candidates: Candidate[], ctx: CallContext): Promise<{ scores: number[]; details: (i: number) => Record<string, unknown> | undefined }> {
+  private async pointwise(candidates: readonly Candidate[], ctx: CallContext): Promise<ScoringOutcome> {
     const texts = candidates.map((c) => documentText(c.document));
     const scores = new Array<number>(texts.length).fill(Number.NaN);
     let useLogprobs = this.s.scoring === "logprobs" || (this.s.scoring === "auto" && this.logprobsAvailable !== false);
@@ -366,7 +382,7 @@ export class LlmReranker implements Reranker {
 
   // ---- pairwise -------------------------------------------------------------------
 
-  private async pairwise(candidates: Candidate[], ctx: CallContext, k: number): Promise<{ scores: number[]; details: (i: number) => Record<string, unknown> | undefined }> {
+  private async pairwise(candidates: readonly Candidate[], ctx: CallContext, k: number): Promise<ScoringOutcome> {
     const n = candidates.length;
     const texts = candidates.map((c) => documentText(c.document));
     const comparator = new MemoizedComparator(async (a, b) => {
@@ -387,7 +403,7 @@ export class LlmReranker implements Reranker {
     // The rest keep their first-stage order below the sorted top-k.
     let next = n - top.length;
     for (let i = 0; i < n; i++) if (!placed[i]) scores[i] = next--;
-    return { scores, details: (i) => (placed[i] ? undefined : { pairwiseSorted: false }) };
+    return { scores, order: top, details: (i) => (placed[i] ? undefined : { pairwiseSorted: false }) };
   }
 
   /** +1 when passage A (shown first) is preferred, −1 for B, 0 when the answer names neither. */
