@@ -1,7 +1,5 @@
-import { InvalidInputError, throwIfAborted } from "../../core/errors.js";
-import { toCandidates, toQuery } from "../../core/inputs.js";
-import { rankByScores } from "../../core/ranking.js";
-import type { CandidateInput, QueryInput, RankedResult, Reranker, RerankOptions } from "../../core/types.js";
+import { InvalidInputError } from "../../core/errors.js";
+import { RerankerBase, type ScoringCall, type ScoringOutcome } from "../../core/reranker-base.js";
 import { candidateListView, indexCorpusView, type Bm25FeatureIndex, type CorpusView, type TextAnalyzer } from "./corpus-view.js";
 import { FeatureExtractor } from "./features.js";
 import { loadLearnedModel, type LearnedModel } from "./model-file.js";
@@ -28,8 +26,9 @@ export interface LearnedRerankerOptions {
  * proximity, phrase matches, earlier stages' scores…). Pure JS, a few milliseconds for
  * 100 candidates: Winnow's offline default reranker.
  */
-export class LearnedReranker implements Reranker {
+export class LearnedReranker extends RerankerBase {
   readonly name: string;
+  readonly scoring = "pointwise";
   readonly model: LearnedModel;
   private readonly extractor: FeatureExtractor;
   private readonly indexView?: CorpusView;
@@ -37,6 +36,7 @@ export class LearnedReranker implements Reranker {
   private readonly baseColumn: number;
 
   constructor(model: LearnedModel, options: LearnedRerankerOptions = {}) {
+    super();
     this.model = model;
     this.name = options.name ?? "learned";
     this.extractor = new FeatureExtractor(model.features);
@@ -65,15 +65,26 @@ export class LearnedReranker implements Reranker {
     return { features, scores };
   }
 
-  async rerank(query: QueryInput, inputs: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
-    const q = toQuery(query);
-    const candidates = toCandidates(inputs);
-    throwIfAborted(options.signal);
-    if (candidates.length === 0) return [];
-    const { features, scores } = this.scoreCandidates(q.text, candidates);
+  // No cacheIdentity: a score is not a function of (query, document) alone. Without an
+  // index the corpus statistics come from the candidate list, and documents that match no
+  // query term are placed just below the list's lowest match, so the same pair scores
+  // differently in another list and a cached score could be served into the wrong one.
+
+  protected override checkCall(call: ScoringCall): void {
+    const o: unknown = call.options.family?.learned;
+    if (o === undefined) return;
+    if (o === null || typeof o !== "object") throw new InvalidInputError("family.learned must be an object", { field: "family.learned" });
+    for (const [k, v] of Object.entries(o)) {
+      if (k !== "explain") throw new InvalidInputError(`family.learned.${k}: unknown option (known: explain)`, { field: `family.learned.${k}` });
+      if (typeof v !== "boolean") throw new InvalidInputError("family.learned.explain must be a boolean", { field: "family.learned.explain" });
+    }
+  }
+
+  protected async score(call: ScoringCall): Promise<ScoringOutcome> {
+    const { features, scores } = this.scoreCandidates(call.query.text, call.candidates);
     const F = this.model.features.length;
-    const withFeatures = options.family?.learned?.explain === true;
-    return rankByScores(candidates, scores, options, withFeatures ? (i) => ({ features: Object.fromEntries(this.model.features.map((n, f) => [n, features[i * F + f]])) }) : undefined);
+    const withFeatures = call.options.family?.learned?.explain === true;
+    return { scores, details: withFeatures ? (i) => ({ features: Object.fromEntries(this.model.features.map((n, f) => [n, features[i * F + f]])) }) : undefined };
   }
 
   private viewFor(candidates: Parameters<FeatureExtractor["extract"]>[2]): CorpusView {
