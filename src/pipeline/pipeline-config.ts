@@ -4,8 +4,8 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { WinnowError } from "../core/errors.js";
 import type { ScoreCache } from "../core/score-cache.js";
-import type { Retriever } from "../core/types.js";
-import { createReranker, type CorpusIndex, type RerankerContext, type RerankerSpec } from "../rerankers/registry.js";
+import { createReranker, type RerankerContext, type RerankerSpec } from "../rerankers/registry.js";
+import { checkRetrieverSpec, createRetriever, type FirstStageRetriever, type RetrieverContext, type RetrieverSpec } from "../retrieval/registry.js";
 import { validateMetadataFilter } from "../retrieval/pools/metadata-filter.js";
 import type { Pool } from "../retrieval/pools/pools.js";
 import { createPipeline, type Pipeline, type StageSpec } from "./pipeline.js";
@@ -22,34 +22,30 @@ const filterSchema = z.record(z.string(), z.unknown()).superRefine((f, ctx) => {
   }
 });
 
-const embedderSchema = z.looseObject({ type: z.enum(["onnx", "openai"]) });
-
-const retrieverSchema = z.discriminatedUnion("type", [
-  z
-    .object({
-      type: z.literal("bm25"),
-      name: z.string().min(1).optional(),
-      /** Folder written by `winnow index`. */
-      index: z.string().min(1),
-      k: z.number().int().min(1).max(10_000).default(100),
-      filter: filterSchema.optional(),
-      weight: z.number().min(0).optional(),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal("dense"),
-      name: z.string().min(1).optional(),
-      /** Folder written by `winnow index` + `winnow embed` (documents come from its BM25 store). */
-      index: z.string().min(1),
-      /** How queries are embedded; must match what embedded the documents. Default: the one recorded by `winnow embed`. */
-      embedder: embedderSchema.optional(),
-      k: z.number().int().min(1).max(10_000).default(100),
-      filter: filterSchema.optional(),
-      weight: z.number().min(0).optional(),
-    })
-    .strict(),
-]);
+/**
+ * A pool: where candidates come from (`type` and that row's options, checked by the
+ * retriever registry's schema for the row) plus how the pipeline uses them (name, k,
+ * filter, fusion weight). A new first stage is a registry row; nothing here changes.
+ */
+const retrieverSchema = z
+  .looseObject({
+    type: z.string().min(1),
+    name: z.string().min(1).optional(),
+    k: z.number().int().min(1).max(10_000).default(100),
+    filter: filterSchema.optional(),
+    weight: z.number().min(0).optional(),
+  })
+  .transform((pool, ctx) => {
+    const { name, k, filter, weight, ...spec } = pool;
+    try {
+      return { name, k, filter, weight, spec: checkRetrieverSpec(spec as RetrieverSpec) };
+    } catch (err) {
+      const e = err as WinnowError;
+      const field = typeof e.details?.field === "string" ? e.details.field : "type";
+      ctx.addIssue({ code: "custom", message: typeof e.details?.issue === "string" ? e.details.issue : e.message, path: [field] });
+      return z.NEVER;
+    }
+  });
 
 const stageSchema = z
   .object({
@@ -153,21 +149,14 @@ export async function readPipelineConfig(file: string): Promise<PipelineConfig> 
   return parsePipelineConfig(raw, file);
 }
 
-/** Where retrievers and caches come from; injectable so tests and embedders of Winnow can swap them. */
+/** Where retrievers and rerankers come from; injectable so tests and embedders of Winnow can swap them. */
 export interface PipelineConfigContext {
   /** Folder relative paths resolve against (the config file's folder). */
   baseDir: string;
-  openRetriever?: (spec: PipelineConfig["retrievers"][number], indexDir: string) => Promise<Retriever>;
+  /** What first stages may use besides their spec (a dataset, a built index, a cache folder); `baseDir` is the one above. */
+  retrieval?: Omit<RetrieverContext, "baseDir">;
+  createRetriever?: (spec: RetrieverSpec, context: RetrieverContext) => Promise<FirstStageRetriever>;
   createReranker?: (spec: RerankerSpec, context: RerankerContext) => Promise<import("../core/types.js").Reranker>;
-}
-
-async function defaultOpenRetriever(spec: PipelineConfig["retrievers"][number], indexDir: string): Promise<Retriever> {
-  // Loaded lazily so a rerank-only pipeline never reads index code or files it does not use.
-  const { Bm25Index } = await import("../retrieval/bm25/bm25-index.js");
-  const bm25 = await Bm25Index.load(indexDir);
-  if (spec.type === "bm25") return bm25;
-  const { openDenseRetriever } = await import("../retrieval/dense/open-dense-retriever.js");
-  return openDenseRetriever(indexDir, bm25, spec.embedder);
 }
 
 async function createCache(spec: NonNullable<PipelineConfig["cache"]>): Promise<ScoreCache> {
@@ -181,16 +170,27 @@ async function createCache(spec: NonNullable<PipelineConfig["cache"]>): Promise<
 
 /** Builds a live pipeline from a parsed config: opens indexes, creates rerankers and the cache. */
 export async function pipelineFromConfig(config: PipelineConfig, context: PipelineConfigContext): Promise<Pipeline> {
-  const open = context.openRetriever ?? defaultOpenRetriever;
+  const makeRetriever = context.createRetriever ?? createRetriever;
   const makeReranker = context.createReranker ?? createReranker;
+  // One context for every pool, so pools over one index folder share it (see createRetriever).
+  const retrievalContext: RetrieverContext = { ...context.retrieval, baseDir: context.baseDir };
   const pools: Pool[] = [];
-  let bm25Index: Retriever | undefined;
+  const opened: FirstStageRetriever[] = [];
   for (const [i, r] of config.retrievers.entries()) {
-    const name = r.name ?? (config.retrievers.filter((x) => x.type === r.type).length > 1 ? `${r.type}${i + 1}` : r.type);
-    const retriever = await open(r, resolve(context.baseDir, r.index));
-    if (r.type === "bm25") bm25Index ??= retriever;
+    const type = r.spec.type;
+    const name = r.name ?? (config.retrievers.filter((x) => x.spec.type === type).length > 1 ? `${type}${i + 1}` : type);
+    let retriever: FirstStageRetriever;
+    try {
+      retriever = await makeRetriever(r.spec, retrievalContext);
+    } catch (err) {
+      for (const o of opened) await o.close?.();
+      throw err;
+    }
+    opened.push(retriever);
     pools.push({ name, retriever, k: r.k, filter: r.filter as Pool["filter"], weight: r.weight });
   }
+  // Rerankers that read corpus statistics (the learned one) get the first pool's corpus index (the BM25 one).
+  const corpusIndex = opened.find((o) => o.corpusIndex)?.corpusIndex;
   const stages: StageSpec[] = [];
   for (const [i, s] of config.stages.entries()) {
     const spec = { ...s.reranker } as RerankerSpec;
@@ -201,8 +201,7 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
     }
     // Stage names key scores in results and scoring weights: default to the family, numbered when repeated.
     const name = s.name ?? (config.stages.filter((x) => x.reranker.type === spec.type).length > 1 ? `${spec.type}${i + 1}` : spec.type);
-    // A family that reads corpus statistics (the learned one) takes them from the BM25 index when there is one.
-    const rerankerContext: RerankerContext = { index: bm25Index as CorpusIndex | undefined, baseDir: context.baseDir };
+    const rerankerContext: RerankerContext = { index: corpusIndex, baseDir: context.baseDir };
     stages.push({ reranker: await makeReranker(spec, rerankerContext), topK: s.topK, name, threshold: s.threshold, batchSize: s.batchSize, cacheSettings: { ...s.reranker } });
   }
   return createPipeline({

@@ -105,7 +105,8 @@ function entryFor(spec: RetrieverSpec): Entry {
   const entry = custom.get(spec.type) ?? (Object.hasOwn(builtins, spec.type) ? builtins[spec.type] : undefined);
   if (!entry) {
     const known = retrieverTypes().map((t) => t.type).join(", ");
-    throw new WinnowError("CONFIG_INVALID", `unknown retriever type "${spec.type}" (known: ${known || "none"})`, { details: { field: "type" } });
+    const message = `unknown retriever type "${spec.type}" (known: ${known || "none"})`;
+    throw new WinnowError("CONFIG_INVALID", message, { details: { field: "type", issue: message } });
   }
   return entry;
 }
@@ -132,8 +133,9 @@ export function checkRetrieverSpec(spec: RetrieverSpec): RetrieverSpec {
         try {
           return checkRetrieverSpec(child);
         } catch (err) {
-          const field = `${entry.nested}[${i}].${(err as WinnowError).details?.field ?? "type"}`;
-          throw new WinnowError("CONFIG_INVALID", `${spec.type} retriever: ${entry.nested}[${i}]: ${(err as Error).message}`, { details: { field } });
+          const inner = err as WinnowError;
+          const field = `${entry.nested}[${i}].${inner.details?.field ?? "type"}`;
+          throw new WinnowError("CONFIG_INVALID", `${spec.type} retriever: ${entry.nested}[${i}]: ${inner.message}`, { details: { field, issue: inner.details?.issue ?? inner.message } });
         }
       });
     }
@@ -143,7 +145,7 @@ export function checkRetrieverSpec(spec: RetrieverSpec): RetrieverSpec {
   const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
   const field = issuePath([...issue.path, ...(keys.length ? [keys[0]] : [])]) || "type";
   const message = keys.length ? `unknown option${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}` : issue.message;
-  throw new WinnowError("CONFIG_INVALID", `${spec.type} retriever: ${field}: ${message}`, { details: { field } });
+  throw new WinnowError("CONFIG_INVALID", `${spec.type} retriever: ${field}: ${message}`, { details: { field, issue: message } });
 }
 
 /**
