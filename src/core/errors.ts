@@ -1,7 +1,8 @@
 /**
  * Typed errors with a stable `code`. Every module throws these for anything a
  * caller can act on, so the CLI prints one line and the server maps the code to
- * an HTTP status without string matching.
+ * an HTTP status without string matching (src/server/http-errors.ts: core knows
+ * codes, not HTTP).
  */
 export type ErrorCode =
   | "INVALID_INPUT"
@@ -49,39 +50,6 @@ export class InvalidInputError extends WinnowError {
 
 export function isWinnowError(err: unknown): err is WinnowError {
   return err instanceof WinnowError;
-}
-
-/** HTTP status for an error code (used by the server). */
-export function httpStatusForCode(code: ErrorCode): number {
-  switch (code) {
-    case "INVALID_INPUT":
-      return 422;
-    case "CONFIG_INVALID":
-      return 400;
-    case "NOT_FOUND":
-    case "MODEL_NOT_FOUND":
-      return 404;
-    case "PAYLOAD_TOO_LARGE":
-      return 413;
-    case "UNAUTHORIZED":
-      return 401;
-    case "RATE_LIMITED":
-    case "QUEUE_FULL":
-      return 429;
-    case "TIMEOUT":
-      return 504;
-    case "ABORTED":
-      return 499;
-    case "UPSTREAM_ERROR":
-      return 502;
-    case "UNAVAILABLE":
-      return 503;
-    case "MODEL_LOAD_FAILED":
-    case "INDEX_CORRUPT":
-    case "INDEX_VERSION_MISMATCH":
-    case "INTERNAL":
-      return 500;
-  }
 }
 
 /** Throws a typed ABORTED error when the signal has fired. */

@@ -1,4 +1,4 @@
-import { WinnowError, httpStatusForCode, isWinnowError, type ErrorCode } from "../core/errors.js";
+import { WinnowError, isWinnowError, type ErrorCode } from "../core/errors.js";
 
 /** Which wire format an error takes: Cohere-style `{ message }` or TEI-style `{ error, error_type }`. */
 export type ErrorStyle = "cohere" | "tei";
@@ -8,6 +8,43 @@ export interface HttpError {
   code: ErrorCode;
   message: string;
   details: Record<string, unknown>;
+}
+
+/**
+ * The HTTP status every route answers for an error code. The one place codes meet HTTP:
+ * the exhaustive switch makes a new code a compile error here until it has a status.
+ */
+export function httpStatusForCode(code: ErrorCode): number {
+  switch (code) {
+    case "INVALID_INPUT":
+      return 422;
+    case "CONFIG_INVALID":
+      return 400;
+    case "NOT_FOUND":
+    case "MODEL_NOT_FOUND":
+      return 404;
+    case "PAYLOAD_TOO_LARGE":
+      return 413;
+    case "UNAUTHORIZED":
+      return 401;
+    case "RATE_LIMITED":
+    case "QUEUE_FULL":
+      return 429;
+    case "TIMEOUT":
+      return 504;
+    case "ABORTED":
+      // nginx's "client closed request": only logs ever see it, the client has gone.
+      return 499;
+    case "UPSTREAM_ERROR":
+      return 502;
+    case "UNAVAILABLE":
+      return 503;
+    case "MODEL_LOAD_FAILED":
+    case "INDEX_CORRUPT":
+    case "INDEX_VERSION_MISMATCH":
+    case "INTERNAL":
+      return 500;
+  }
 }
 
 interface AjvError {
