@@ -103,9 +103,12 @@ describe("load control", () => {
     const pending = rerank(url, 400, controller.signal, "gone").catch((e: unknown) => e);
     const model = app!.winnow.models.all[0];
     await waitFor(() => model.queuedPairs > 0);
+    expect(await model.heldUnits()).toBeGreaterThan(0);
     controller.abort();
     await pending;
     await waitFor(() => model.queuedPairs === 0);
+    // Its tokenized units are freed, not kept for a request nobody waits for.
+    expect(await model.heldUnits()).toBe(0);
     const scoredBefore = scorer.batches.length;
     await sleep(100);
     // At most the pass that was running when the client left.
