@@ -56,7 +56,6 @@ export { scoreCacheKeys } from "./cache/score-cache-key.js";
 // Pipelines, fusion, dense retrieval, caches, sweep and compare (docs/pipelines.md)
 export { createPipeline, Pipeline, type PipelineOptions, type PipelineResult, type PipelineHit, type StageSpec, type FusionSpec, type SearchRequestOptions, type StageReport } from "./pipeline/pipeline.js";
 export { loadPipeline, readPipelineConfig, parsePipelineConfig, pipelineFromConfig, pipelineConfigSchema, type PipelineConfig } from "./pipeline/pipeline-config.js";
-export { searchRoutes } from "./pipeline/search-routes.js";
 export { weightedScores, type WeightedScoring } from "./pipeline/weighted-scoring.js";
 export { reciprocalRankFusion, weightedScoreFusion, type RankedList, type ScoreNormalization } from "./retrieval/fusion/fusion.js";
 export { matchesMetadataFilter, validateMetadataFilter } from "./retrieval/pools/metadata-filter.js";

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { dirname, extname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { WinnowError } from "../core/errors.js";
 import type { Reranker } from "../core/types.js";
+import type { Pipeline } from "../pipeline/pipeline.js";
 import type { RerankerSpec } from "../rerankers/registry.js";
 
 /** The most documents one request may ever carry, whatever the configuration says (Cohere's own cap). */
@@ -76,7 +77,10 @@ export const serverConfigSchema = z
   .object({
     host: z.string().default("127.0.0.1"),
     port: z.number().int().min(0).max(65_535).default(8080),
-    models: z.array(modelSchema).min(1, "at least one model is required"),
+    /** May be empty when a `pipeline` is served (then only POST /v1/search answers). */
+    models: z.array(modelSchema).default([]),
+    /** A pipeline config file (docs/pipelines.md) served at POST /v1/search. */
+    pipeline: z.string().min(1).optional(),
     /**
      * Extra names clients may send as `model`, each naming a model id: `{ rerank-v3.5: minilm }`
      * (what `--alias NAME=MODEL` sets). `"*"` catches every name no model or alias claims.
@@ -111,11 +115,11 @@ export interface ServedModelConfig {
   cache?: boolean | { maxBytes?: number; ttlMs?: number };
 }
 
-/** The configuration after defaults, with models as specs or instances. */
-export type ServerConfig = Omit<z.infer<typeof serverConfigSchema>, "models"> & { models: ServedModelConfig[] };
+/** The configuration after defaults, with models as specs or instances and the pipeline as a file or an instance. */
+export type ServerConfig = Omit<z.infer<typeof serverConfigSchema>, "models" | "pipeline"> & { models: ServedModelConfig[]; pipeline?: string | Pipeline };
 
-/** What callers may pass: every setting optional except the models. */
-export type ServerConfigInput = Omit<z.input<typeof serverConfigSchema>, "models"> & { models: ServedModelConfig[] };
+/** What callers may pass: every setting optional; at least one model or a pipeline. */
+export type ServerConfigInput = Omit<z.input<typeof serverConfigSchema>, "models" | "pipeline"> & { models?: ServedModelConfig[]; pipeline?: string | Pipeline };
 
 function isRerankerInstance(x: unknown): x is Reranker {
   return typeof x === "object" && x !== null && typeof (x as Reranker).rerank === "function";
@@ -139,9 +143,11 @@ export function resolveServerConfig(input: ServerConfigInput, source = "server c
   }
   const models = Array.isArray(input.models) ? input.models : undefined;
   // Instances cannot go through zod (they are class objects); swap in a placeholder spec.
+  const pipeline = input.pipeline;
   const forSchema = {
     ...input,
     models: models?.map((m) => (m && isRerankerInstance(m.reranker) ? { ...m, reranker: { type: "(instance)" } } : m)),
+    pipeline: typeof pipeline === "object" && pipeline !== null ? "(instance)" : pipeline,
   };
   const parsed = serverConfigSchema.safeParse(forSchema);
   if (!parsed.success) {
@@ -149,6 +155,9 @@ export function resolveServerConfig(input: ServerConfigInput, source = "server c
     throw new WinnowError("CONFIG_INVALID", describeIssues(parsed.error, source), {
       details: { field: first?.path.join(".") ?? "(root)" },
     });
+  }
+  if (parsed.data.models.length === 0 && parsed.data.pipeline === undefined) {
+    throw new WinnowError("CONFIG_INVALID", `${source}: models: at least one model is required (or a pipeline to serve at /v1/search)`, { details: { field: "models" } });
   }
   const ids = new Set<string>();
   for (const [i, m] of parsed.data.models.entries()) {
@@ -174,6 +183,7 @@ export function resolveServerConfig(input: ServerConfigInput, source = "server c
   return {
     ...parsed.data,
     models: parsed.data.models.map((m, i) => ({ ...m, reranker: models![i].reranker })),
+    pipeline,
   };
 }
 
@@ -216,5 +226,8 @@ export function loadServerConfigFile(path: string): ServerConfigInput {
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new WinnowError("CONFIG_INVALID", `${path}: expected a mapping at the top level`, { details: { field: "(root)", path } });
   }
-  return data as ServerConfigInput;
+  const config = data as ServerConfigInput;
+  // Like the paths inside a pipeline config, the pipeline file is relative to the file naming it.
+  if (typeof config.pipeline === "string") config.pipeline = resolve(dirname(path), config.pipeline);
+  return config;
 }

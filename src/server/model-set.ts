@@ -6,7 +6,8 @@ import { ServedModel } from "./served-model.js";
 /** The models one server answers for, looked up by the request's `model` (or its aliases). */
 export class ServedModelSet {
   readonly all: ServedModel[];
-  readonly defaultModel: ServedModel;
+  /** Undefined only when the server serves no models (a pipeline alone). */
+  readonly defaultModel: ServedModel | undefined;
   private readonly byName = new Map<string, ServedModel>();
   /** The model for names nothing else claims (`aliases: { "*": id }`); none by default. */
   private catchAll: ServedModel | undefined;
@@ -46,12 +47,16 @@ export class ServedModelSet {
 
   /** The model a request names; the default when it names none. */
   resolve(name: unknown): ServedModel {
-    if (name === undefined || name === null || name === "") return this.defaultModel;
+    const defaultModel = this.defaultModel;
+    if (!defaultModel) {
+      throw new WinnowError("MODEL_NOT_FOUND", "this server serves no rerank models (only a pipeline, at POST /v1/search)", { details: { field: "model" } });
+    }
+    if (name === undefined || name === null || name === "") return defaultModel;
     const m = typeof name === "string" ? (this.byName.get(name) ?? this.catchAll) : undefined;
     if (!m) {
       throw new WinnowError(
         "MODEL_NOT_FOUND",
-        `model: "${String(name)}" is not served here (available: ${[...this.byName.keys()].join(", ")}); to accept it, alias it to a model (\`--alias ${String(name)}=${this.defaultModel.id}\`, or \`aliases\` in the server config)`,
+        `model: "${String(name)}" is not served here (available: ${[...this.byName.keys()].join(", ")}); to accept it, alias it to a model (\`--alias ${String(name)}=${defaultModel.id}\`, or \`aliases\` in the server config)`,
         { details: { field: "model" } },
       );
     }

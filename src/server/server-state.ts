@@ -3,12 +3,15 @@ import type { ServerConfig } from "./config.js";
 import type { ErrorStyle } from "./http-errors.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ServedModelSet } from "./model-set.js";
+import type { ServedPipeline } from "./served-pipeline.js";
 import type { ConnectionGuard } from "./connection-guard.js";
 
 /** What every route plugin reaches through `fastify.winnow`. */
 export interface WinnowServerState {
   config: ServerConfig;
   models: ServedModelSet;
+  /** The pipeline behind POST /v1/search, when the config names one. */
+  pipeline?: ServedPipeline;
   metrics: ServerMetrics;
   apiKeys: ApiKeySet;
   /**

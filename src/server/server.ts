@@ -13,6 +13,8 @@ import { ServerMetrics } from "./metrics.js";
 import { ServedModelSet } from "./model-set.js";
 import { cohereRoutes } from "./routes/cohere.js";
 import { operationsRoutes } from "./routes/operations.js";
+import { searchRoutes } from "./routes/search.js";
+import { ServedPipeline } from "./served-pipeline.js";
 import { teiRoutes } from "./routes/tei.js";
 import type { WinnowServerState } from "./server-state.js";
 import { startMallocTrim, type MallocTrimmer } from "./malloc-trim.js";
@@ -33,9 +35,10 @@ function isPublic(path: string, publicPaths: readonly string[]): boolean {
 const RERANK_PATHS = new Set(["/v1/rerank", "/v2/rerank", "/rerank"]);
 
 /**
- * Builds the rerank server (not listening yet). Models start loading when the
- * instance is ready; until they are, /ready answers 503 and rerank routes answer
- * 404 "still loading". Routes are Fastify plugins over a shared `fastify.winnow` state.
+ * Builds the rerank server (not listening yet). Models, and the pipeline when the
+ * config names one (served at POST /v1/search), start loading when the instance is
+ * ready; until they are, /ready answers 503 and their routes answer 503 "still loading".
+ * Routes are Fastify plugins over a shared `fastify.winnow` state.
  */
 export function createServer(input: ServerConfigInput, options: CreateServerOptions = {}): FastifyInstance {
   const config = resolveServerConfig(input);
@@ -77,7 +80,8 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   const shutdown = new AbortController();
   // Every rerank in flight listens to it: no listener count is a leak here.
   setMaxListeners(0, shutdown.signal);
-  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown, connections };
+  const pipeline = config.pipeline === undefined ? undefined : new ServedPipeline(config.pipeline);
+  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown, connections, pipeline };
   app.decorate("winnow", state);
 
   // JSON parsing after undoing content-encoding (gzip, deflate, br; the decoded size
@@ -156,7 +160,7 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
 
   app.register(swagger, {
     openapi: {
-      info: { title: "Winnow rerank server", version: "0.1.0", description: "Cohere- and TEI-compatible reranking." },
+      info: { title: "Winnow rerank server", version: "0.1.0", description: "Cohere- and TEI-compatible reranking; a retrieve-and-rerank pipeline at /v1/search when configured." },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       security: apiKeys.enabled ? [{ bearer: [] }] : [],
     },
@@ -165,6 +169,7 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   app.register(operationsRoutes);
   app.register(cohereRoutes);
   app.register(teiRoutes);
+  if (pipeline) app.register(searchRoutes, { pipeline });
 
   let trimmer: MallocTrimmer | undefined;
   app.addHook("onReady", async () => {
@@ -173,6 +178,10 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
     models.loadAll().then(
       () => app.log.info({ models: models.all.map((m) => m.id) }, "models ready"),
       (err) => app.log.error({ err }, "a model failed to load"),
+    );
+    pipeline?.load().then(
+      () => app.log.info({ pipeline: pipeline.file ?? "(instance)" }, "search pipeline ready"),
+      (err) => app.log.error({ err }, "the search pipeline failed to load"),
     );
   });
   // Fastify stops accepting on close, but keep-alive connections that carried in-flight
@@ -203,7 +212,7 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   // drained its in-flight requests.
   app.addHook("onClose", async () => {
     trimmer?.stop();
-    await models.closeAll();
+    await Promise.all([models.closeAll(), pipeline?.close()]);
   });
   return app;
 }
@@ -241,13 +250,13 @@ export interface StartServerOptions extends CreateServerOptions {
   handleSignals?: boolean;
 }
 
-/** Creates, listens, and waits for every model to load (failing if one cannot). */
+/** Creates, listens, and waits for every model and the pipeline to load (failing if one cannot). */
 export async function startServer(input: ServerConfigInput, options: StartServerOptions = {}): Promise<RunningServer> {
   const app = createServer(input, options);
   const { host, port, shutdownTimeoutMs } = app.winnow.config;
   await app.listen({ host, port });
   try {
-    await app.winnow.models.loadAll();
+    await Promise.all([app.winnow.models.loadAll(), app.winnow.pipeline?.load()]);
   } catch (err) {
     await app.close();
     throw err;

@@ -363,7 +363,7 @@ export const PLANS: Record<string, PagePlan> = {
       { from: "--dataset ../shared/datasets/scifact --split train --reranker learned --format json", to: "--dataset fixtures/scifact-slice --split train --reranker learned --format json", why: BUDGET },
     ],
     commands: [],
-    typescript: [{ contains: "app.register(searchRoutes(", listens: "background", why: "it serves /v1/search until stopped; the curl below queries it" }],
+    typescript: [],
     files: [],
     fixtures: [SLICE],
   },

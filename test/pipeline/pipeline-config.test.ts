@@ -1,11 +1,9 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import Fastify from "fastify";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readCorpus } from "../../src/eval/readers/beir.js";
 import { loadPipeline, parsePipelineConfig } from "../../src/pipeline/pipeline-config.js";
-import { searchRoutes } from "../../src/pipeline/search-routes.js";
 import { Bm25Index } from "../../src/retrieval/bm25/bm25-index.js";
 import { ScriptedReranker } from "../support/fake-retrieval.js";
 
@@ -68,35 +66,5 @@ describe("pipeline config", () => {
     const broken = join(dir, "broken.yaml");
     writeFileSync(broken, "retrievers: [\n");
     await expect(loadPipeline(broken)).rejects.toThrow(/broken\.yaml: not valid YAML/);
-  });
-});
-
-describe("POST /v1/search", () => {
-  it("serves the pipeline and maps bad input to 4xx with the field", async () => {
-    const file = join(dir, "pipeline.json");
-    writeFileSync(file, JSON.stringify({ retrievers: [{ type: "bm25", index: "./index", k: 20 }], stages: [{ reranker: { type: "short" }, topK: 20 }] }));
-    const pipeline = await loadPipeline(file, { createReranker: byShortness });
-    const app = Fastify();
-    await app.register(searchRoutes(pipeline));
-    try {
-      const ok = await app.inject({ method: "POST", url: "/v1/search", payload: { query: "vitamin D deficiency", top_n: 3, return_documents: false } });
-      expect(ok.statusCode).toBe(200);
-      const body = ok.json();
-      expect(body.results).toHaveLength(3);
-      expect(body.results[0]).toMatchObject({ reranked: true });
-      expect(body.results[0].document).toBeUndefined();
-      expect(body.reranked).toBe(20);
-      expect(body.timings_ms.total).toBeGreaterThan(0);
-
-      const badFilter = await app.inject({ method: "POST", url: "/v1/search", payload: { query: "x", filter: { year: { above: 1 } } } });
-      expect(badFilter.statusCode).toBe(422);
-      expect(badFilter.json().message).toMatch(/filter\.year/);
-
-      const noQuery = await app.inject({ method: "POST", url: "/v1/search", payload: { top_n: 3 } });
-      expect(noQuery.statusCode).toBe(400);
-    } finally {
-      await app.close();
-      await pipeline.close();
-    }
   });
 });

@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import type { Command } from "commander";
-import { aliasProblem, HARD_MAX_DOCUMENTS, loadServerConfigFile, resolveServerConfig, type ServerConfigInput } from "../../server/config.js";
+import { aliasProblem, HARD_MAX_DOCUMENTS, loadServerConfigFile, resolveServerConfig, type ServedModelConfig, type ServerConfigInput } from "../../server/config.js";
 import { startServer } from "../../server/server.js";
 import { addRerankerOptions, rerankerSpecFromFlags, type RerankerFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
@@ -8,6 +8,7 @@ import { numberFlag } from "../number-flag.js";
 
 interface ServeFlags extends RerankerFlags {
   config?: string;
+  pipeline?: string;
   modelId?: string;
   alias?: string[];
   host?: string;
@@ -33,7 +34,8 @@ interface ServeFlags extends RerankerFlags {
 /** The server configuration the flags describe: a config file (if any) with flags layered on top. */
 export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   const base: Partial<ServerConfigInput> = flags.config ? loadServerConfigFile(flags.config) : {};
-  const config: ServerConfigInput = { ...base, models: base.models ?? [] } as ServerConfigInput;
+  const config = { ...base, models: base.models ?? [] } as ServerConfigInput & { models: ServedModelConfig[] };
+  if (flags.pipeline !== undefined) config.pipeline = flags.pipeline;
   // `--model` alone means a local cross-encoder, the one-model case.
   if (flags.model !== undefined && flags.reranker === undefined && flags.rerankerConfig === undefined) flags.reranker = "cross-encoder";
   if (flags.modelId !== undefined && flags.modelId.trim() === "") throw new UsageError("--model-id must not be empty");
@@ -42,8 +44,8 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
     const id = flags.modelId ?? (typeof spec.model === "string" ? basename(spec.model.replace(/\/+$/, "")) : spec.type);
     config.models = [{ id, reranker: spec, default: true }, ...config.models.map((m) => ({ ...m, default: false }))];
   }
-  if (config.models.length === 0) {
-    throw new UsageError("nothing to serve: pass --model <folder-or-id> (a cross-encoder), reranker flags, or --config <file>");
+  if (config.models.length === 0 && config.pipeline === undefined) {
+    throw new UsageError("nothing to serve: pass --model <folder-or-id> (a cross-encoder), reranker flags, --pipeline <file>, or --config <file>");
   }
   if (flags.alias?.length) config.aliases = { ...(config.aliases ?? {}), ...aliasFlags(flags.alias, config.models) };
   if (flags.host !== undefined) config.host = flags.host;
@@ -89,13 +91,13 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /** `--alias NAME=MODEL` values as an aliases map, each checked against the served models. */
-function aliasFlags(values: readonly string[], models: ServerConfigInput["models"]): Record<string, string> {
+function aliasFlags(values: readonly string[], models: readonly ServedModelConfig[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const value of values) {
     const eq = value.indexOf("=");
     const name = eq < 0 ? "" : value.slice(0, eq).trim();
     const target = eq < 0 ? "" : value.slice(eq + 1).trim();
-    if (!name || !target) throw new UsageError(`--alias must be NAME=MODEL (e.g. rerank-v3.5=${models[0].id}), got "${value}"`);
+    if (!name || !target) throw new UsageError(`--alias must be NAME=MODEL (e.g. rerank-v3.5=${models[0]?.id ?? "minilm"}), got "${value}"`);
     if (Object.hasOwn(out, name)) throw new UsageError(`--alias ${name}: given twice (${name}=${out[name]} and ${value})`);
     const problem = aliasProblem(name, target, models);
     if (problem) throw new UsageError(`--alias ${value}: ${problem}`);
@@ -109,7 +111,8 @@ export function register(program: Command): void {
   const cmd = program
     .command("serve")
     .description("serve rerankers over HTTP: Cohere v1/v2 and TEI-compatible routes, dynamic batching, limits, API keys, Prometheus metrics (docs/server.md)")
-    .option("--config <file>", "server config (YAML or JSON): models, limits, auth, batching")
+    .option("--config <file>", "server config (YAML or JSON): models, pipeline, limits, auth, batching")
+    .option("--pipeline <file>", "also serve this pipeline config (docs/pipelines.md) at POST /v1/search")
     .option("--model-id <name>", "name clients send as `model` for the --model reranker (default: the folder name)")
     .option(
       "--alias <name=model>",
@@ -141,7 +144,8 @@ export function register(program: Command): void {
     const running = await startServer(config, { handleSignals: true });
     const app = running.app;
     const models = app.winnow.models.all.map((m) => `${m.id} (${m.type}${m.batched ? ", batched" : ""})`).join(", ");
-    app.log.info(`winnow serve: ${models} at ${running.url} (POST /v1/rerank, /v2/rerank, /rerank; docs at /docs)`);
+    const routes = [...(models ? ["/v1/rerank", "/v2/rerank", "/rerank"] : []), ...(app.winnow.pipeline ? ["/v1/search"] : [])].join(", ");
+    app.log.info(`winnow serve: ${models || "no rerank models"} at ${running.url} (POST ${routes}; docs at /docs)`);
     // Keep the command alive until a signal stops the server (startServer exits the process then).
     await new Promise<never>(() => {});
   });

@@ -2,15 +2,17 @@ import type { FastifyPluginAsync } from "fastify";
 
 /** Liveness, readiness, Prometheus metrics and the model list. */
 export const operationsRoutes: FastifyPluginAsync = async (app) => {
-  const { models, metrics } = app.winnow;
+  const { models, metrics, pipeline } = app.winnow;
 
   // Answers from the event loop alone, so it stays fast while models are busy.
   app.get("/health", { schema: { tags: ["operations"], summary: "The process is up" } }, async () => ({ status: "ok" }));
 
-  app.get("/ready", { schema: { tags: ["operations"], summary: "Every model is loaded (503 until then)" } }, async (_request, reply) => {
+  app.get("/ready", { schema: { tags: ["operations"], summary: "Every model (and the pipeline) is loaded (503 until then)" } }, async (_request, reply) => {
     const states = Object.fromEntries(models.all.map((m) => [m.id, m.state]));
-    if (!models.ready) reply.code(503);
-    return { status: models.ready ? "ready" : models.all.some((m) => m.state === "failed") ? "failed" : "loading", models: states };
+    const ready = models.ready && (!pipeline || pipeline.state === "ready");
+    const failed = models.all.some((m) => m.state === "failed") || pipeline?.state === "failed";
+    if (!ready) reply.code(503);
+    return { status: ready ? "ready" : failed ? "failed" : "loading", models: states, ...(pipeline ? { pipeline: pipeline.state } : {}) };
   });
 
   app.get("/metrics", { schema: { tags: ["operations"], summary: "Prometheus metrics", hide: false } }, async (_request, reply) => {

@@ -28,6 +28,17 @@ describe("winnow serve flags", () => {
     expect(config.docs).toBe(false);
   });
 
+  it("--pipeline alone serves the pipeline at /v1/search, with no rerank model; it overrides the file's", () => {
+    const alone = resolveServerConfig(serveConfigFromFlags({ pipeline: "./hybrid.yaml", docs: true }));
+    expect(alone.models).toEqual([]);
+    expect(alone.pipeline).toBe("./hybrid.yaml");
+    const dir = mkdtempSync(join(tmpdir(), "winnow-serve-pipeline-"));
+    const file = join(dir, "server.yaml");
+    writeFileSync(file, "pipeline: ./from-file.yaml\nmodels:\n  - id: other\n    reranker: { type: learned }\n");
+    expect(resolveServerConfig(serveConfigFromFlags({ config: file, docs: true })).pipeline).toBe(join(dir, "from-file.yaml"));
+    expect(resolveServerConfig(serveConfigFromFlags({ config: file, pipeline: "/p.yaml", docs: true })).pipeline).toBe("/p.yaml");
+  });
+
   it("refuses to start with nothing to serve, and names a bad flag value", () => {
     expect(() => serveConfigFromFlags({ docs: true })).toThrow(/nothing to serve/);
     expect(() => serveConfigFromFlags({ model: "m", port: "http", docs: true })).toThrow(/--port must be an integer/);
