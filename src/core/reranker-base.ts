@@ -150,11 +150,24 @@ export abstract class RerankerBase implements Reranker {
   }
 
   async rerank(query: QueryInput, candidates: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
-    const call = this.prepareCall(query, candidates, options);
+    return this.run(this.prepareCall(query, candidates, options), true);
+  }
+
+  /**
+   * Scores every candidate without reading the cache, and stores what it computed: for a
+   * caller that already took `cachedScores` (a pipeline under a budget), so a miss is
+   * neither read nor counted twice.
+   */
+  async rerankUncached(query: QueryInput, candidates: readonly CandidateInput[], options: RerankOptions = {}): Promise<RankedResult[]> {
+    return this.run(this.prepareCall(query, candidates, options), false);
+  }
+
+  private async run(call: ScoringCall, lookup: boolean): Promise<RankedResult[]> {
+    const options = call.options;
     if (call.candidates.length === 0) return [];
     throwIfAborted(call.signal);
     const keys = await this.cacheKeys(call);
-    const hits = keys && this.cache ? await this.readCache(keys) : undefined;
+    const hits = lookup && keys && this.cache ? await this.readCache(keys) : undefined;
     const misses = hits ? call.candidates.map((_, i) => i).filter((i) => hits[i] === undefined) : call.candidates.map((_, i) => i);
 
     let outcome: ScoringOutcome = { scores: [] };

@@ -2,7 +2,8 @@ import { InvalidInputError, throwIfAborted } from "../core/errors.js";
 import { documentText, toQuery } from "../core/inputs.js";
 import type { ScoreCache } from "../core/score-cache.js";
 import type { Candidate, Document, MetadataFilter, Query, QueryInput, Reranker } from "../core/types.js";
-import { CachedReranker } from "../cache/cached-reranker.js";
+import { adaptReranker } from "../core/adapted-reranker.js";
+import type { RerankerBase } from "../core/reranker-base.js";
 import { reciprocalRankFusion, weightedScoreFusion, type ScoreNormalization } from "../retrieval/fusion/fusion.js";
 import { validateMetadataFilter } from "../retrieval/pools/metadata-filter.js";
 import { retrievePools, validatePools, type Pool } from "../retrieval/pools/pools.js";
@@ -23,7 +24,10 @@ export interface StageSpec {
   threshold?: number;
   /** Candidates per reranker call when a budget is set (default 16): the budget's granularity. */
   batchSize?: number;
-  /** Settings that identify the reranker in the score cache (default: its name). */
+  /**
+   * Settings that identify a reranker of your own (one not extending RerankerBase) in the
+   * score cache (default: its name). A Winnow family keys the cache by its own settings.
+   */
   cacheSettings?: unknown;
 }
 
@@ -35,7 +39,10 @@ export interface PipelineOptions {
   topN?: number;
   /** End-to-end deadline for one search; reranking stops batch by batch when it would pass it. */
   budgetMs?: number;
-  /** Score cache shared by all stages (memory or Redis). */
+  /**
+   * Score cache shared by all stages (memory or Redis), attached to each stage's reranker
+   * that has none of its own; listwise rerankers never use it.
+   */
   cache?: ScoreCache;
   /** Weighted final scoring over the last stage's candidates. */
   scoring?: WeightedScoring;
@@ -95,7 +102,9 @@ interface Item {
   score: number;
 }
 
-interface Stage extends Required<Omit<StageSpec, "threshold" | "cacheSettings">> {
+interface Stage extends Required<Omit<StageSpec, "reranker" | "threshold" | "cacheSettings">> {
+  /** On the shared scoring path (adapted when the stage's reranker is not a family). */
+  reranker: RerankerBase;
   threshold?: number;
   /**
    * Running estimate of scoring time per character of (query + document) text, to stop
@@ -162,7 +171,8 @@ export class Pipeline {
       if (s.threshold !== undefined && !Number.isFinite(s.threshold)) {
         throw new InvalidInputError(`${field}.threshold must be a finite number`, { field: `${field}.threshold` });
       }
-      const reranker = options.cache ? new CachedReranker(s.reranker, options.cache, { settings: s.cacheSettings ?? { name: s.reranker.name } }) : s.reranker;
+      const reranker = adaptReranker(s.reranker, { settings: s.cacheSettings ?? { name: s.reranker.name } });
+      if (options.cache && !reranker.scoreCache) reranker.useCache(options.cache);
       return {
         reranker,
         topK: positiveInt(s.topK, `${field}.topK`),
@@ -270,9 +280,9 @@ export class Pipeline {
     // Cached scores cost no model time: take them all before spending any budget, so a
     // repeated query is never reranked less than the first time.
     let todo = head.map((_, pos) => pos);
-    const cached = stage.reranker instanceof CachedReranker ? stage.reranker : undefined;
-    if (cached && head.length > 0) {
-      const hits = await cached.lookup(query, head.map((it) => it.candidate));
+    const lookedUp = stage.reranker.scoreCache !== undefined && head.length > 0;
+    if (lookedUp) {
+      const hits = await stage.reranker.cachedScores(query, head.map((it) => it.candidate));
       todo = todo.filter((pos) => {
         const v = hits[pos];
         if (v === undefined) return true;
@@ -297,8 +307,8 @@ export class Pipeline {
       const tb = performance.now();
       const candidates = batch.map((it) => it.candidate);
       const rerankOptions = { returnDocuments: false, signal };
-      // Misses only: the lookup above already answered the rest.
-      const ranked = cached ? await cached.scoreAndStore(query, candidates, rerankOptions) : await stage.reranker.rerank(query, candidates, rerankOptions);
+      // Misses only: the lookup above already answered the rest (and counted them).
+      const ranked = lookedUp ? await stage.reranker.rerankUncached(query, candidates, rerankOptions) : await stage.reranker.rerank(query, candidates, rerankOptions);
       const perChar = (performance.now() - tb) / Math.max(1, chars);
       // Exponential moving average across requests: the next batch (or request) predicts from recent ones.
       stage.msPerChar = stage.msPerChar === undefined ? perChar : 0.7 * stage.msPerChar + 0.3 * perChar;
@@ -328,11 +338,17 @@ export class Pipeline {
     const query = "warm-up query";
     const chars = sample.reduce((sum, d) => sum + query.length + d.length, 0);
     for (const stage of this.stages) {
-      const inner = stage.reranker instanceof CachedReranker ? stage.reranker.inner : stage.reranker;
-      await inner.rerank(query, sample, { returnDocuments: false });
-      const t = performance.now();
-      await inner.rerank(query, sample, { returnDocuments: false });
-      stage.msPerChar = (performance.now() - t) / chars;
+      // Off the cache: a hit would time nothing, and warm-up pairs are not worth keeping.
+      const cache = stage.reranker.scoreCache;
+      stage.reranker.useCache(undefined);
+      try {
+        await stage.reranker.rerank(query, sample, { returnDocuments: false });
+        const t = performance.now();
+        await stage.reranker.rerank(query, sample, { returnDocuments: false });
+        stage.msPerChar = (performance.now() - t) / chars;
+      } finally {
+        stage.reranker.useCache(cache);
+      }
     }
   }
 

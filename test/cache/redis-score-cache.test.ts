@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CachedReranker } from "../../src/cache/cached-reranker.js";
+import { AdaptedReranker } from "../../src/core/adapted-reranker.js";
 import { RedisScoreCache } from "../../src/cache/redis-score-cache.js";
 import { ScriptedReranker } from "../support/fake-retrieval.js";
 import { startRedisServer, type RedisServer } from "../support/redis-server.js";
@@ -42,8 +42,8 @@ describe("RedisScoreCache", () => {
     try {
       const modelA = new ScriptedReranker("m", (d) => d.text.length);
       const modelB = new ScriptedReranker("m", (d) => d.text.length);
-      const first = await new CachedReranker(modelA, a).rerank("q", ["aa", "a", "aaa"]);
-      const second = await new CachedReranker(modelB, b).rerank("q", ["aa", "a", "aaa"]);
+      const first = await new AdaptedReranker(modelA, { cache: a }).rerank("q", ["aa", "a", "aaa"]);
+      const second = await new AdaptedReranker(modelB, { cache: b }).rerank("q", ["aa", "a", "aaa"]);
       expect(second).toEqual(first.map((r) => ({ ...r, details: { cached: true } })));
       expect(modelA.scoredTexts).toHaveLength(3);
       expect(modelB.scoredTexts).toHaveLength(0);
@@ -62,7 +62,7 @@ describe("RedisScoreCache", () => {
     const cache = new RedisScoreCache({ url, timeoutMs: 200, logger: { warn: (m) => lines.push(m) } });
     try {
       const model = new ScriptedReranker("m", (d) => d.text.length);
-      const r = await new CachedReranker(model, cache).rerank("q", ["aa", "a"]);
+      const r = await new AdaptedReranker(model, { cache: cache }).rerank("q", ["aa", "a"]);
       expect(r.map((x) => x.score)).toEqual([2, 1]);
       expect(await cache.getMany(["z"])).toEqual([undefined]);
       expect(cache.stats().errors).toBeGreaterThanOrEqual(3);
