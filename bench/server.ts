@@ -33,10 +33,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureGeneratedModel } from "../src/onnx/generate.js";
 import { MODEL_PRESETS, isModelPresetName } from "../src/onnx/presets.js";
-import { createReranker, type RerankerSpec } from "../src/rerankers/registry.js";
+import { createReranker, servingSpec, type RerankerSpec } from "../src/rerankers/registry.js";
 import { isBatchableReranker } from "../src/core/batch-scorer.js";
 import { startServer } from "../src/server/server.js";
-import { servedSpec } from "../src/server/served-model.js";
 import type { ServerConfigInput } from "../src/server/config.js";
 import { seededRandom } from "../src/core/seeded-random.js";
 
@@ -95,11 +94,11 @@ async function main(): Promise<void> {
   console.log(`winnow serve benchmark: generated ${preset === "minilm-l6" ? "MiniLM-L6-H384" : preset} cross-encoder (${dtype}), ${requests.length} SciFact test queries × ${docsPerRequest} abstracts, ${duration} s per level${quick ? " (quick)" : ""}`);
 
   // ---- offline baseline: the same requests, in-process, one after another ------------
-  // Loaded as the server loads it (servedSpec: ONNX Runtime spinning off), so the ratio
+  // Loaded as the server loads it (servingSpec: ONNX Runtime spinning off), so the ratio
   // measures what serving costs, not a session setting. Measured before and after the
   // served levels; the ratio uses their mean, so drift of the shared machine over the
   // run hits both sides.
-  const offlineSpec = servedSpec(spec);
+  const offlineSpec = servingSpec(spec);
   const offlineRun = async () => {
     const offline = await createReranker(offlineSpec);
     if (!isBatchableReranker(offline)) throw new Error("expected a batchable cross-encoder");

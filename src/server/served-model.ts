@@ -114,8 +114,8 @@ export class ServedModel {
     try {
       let backend: HandleBackend | undefined;
       if (isReranker(this.source) || !this.useWorker) {
-        const { createReranker } = await import("../rerankers/registry.js");
-        const reranker = isReranker(this.source) ? this.source : await createReranker(servedSpec(this.source));
+        const { createReranker, servingSpec } = await import("../rerankers/registry.js");
+        const reranker = isReranker(this.source) ? this.source : await createReranker(servingSpec(this.source));
         this.family = reranker.name;
         this.instruction = instructionSupport(reranker);
         this.closeBackend = async () => reranker.close?.();
@@ -145,7 +145,9 @@ export class ServedModel {
           };
         }
       } else {
-        const { model, info } = await WorkerHostedModel.load(servedSpec(this.source));
+        // The family's serving defaults (a cross-encoder's spinWait: false) under what the spec sets.
+        const { servingSpec } = await import("../rerankers/registry.js");
+        const { model, info } = await WorkerHostedModel.load(servingSpec(this.source));
         // A worker that dies later takes the model down: /ready turns 503 and requests say why.
         model.onFailure = (err) => {
           if (this.state !== "ready") return;
@@ -272,14 +274,4 @@ export class ServedModel {
 
 function timingsOf(t: CallTimings): Omit<ServedRerankOutcome, "results" | "warnings"> {
   return { queueMs: t.queueMs, tokenizeMs: t.tokenizeMs, inferenceMs: t.inferenceMs, tokens: t.tokens, units: t.units };
-}
-
-/**
- * A spec as the server loads it: cross-encoders default to `spinWait: false`, because
- * the HTTP thread (parsing, tokenizing hand-offs, refusing floods) needs a core now and
- * then, and spinning ONNX Runtime threads stall every parallel op while one of them is
- * descheduled (measured: 37 vs 22 ms per pair with one core busy; see pair-session.ts).
- */
-export function servedSpec(spec: RerankerSpec): RerankerSpec {
-  return spec.type === "cross-encoder" && spec.spinWait === undefined ? { ...spec, spinWait: false } : spec;
 }

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AutoModelForSequenceClassification, AutoTokenizer, env } from "@huggingface/transformers";
 import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
 import { CrossEncoderReranker } from "../../../src/rerankers/cross-encoder/cross-encoder-reranker.js";
-import { servedSpec } from "../../../src/server/served-model.js";
-import { createReranker } from "../../../src/rerankers/registry.js";
+import { createReranker, servingSpec } from "../../../src/rerankers/registry.js";
 import { fuseFile } from "../../../src/onnx/fuse.js";
 import { isBatchableReranker } from "../../../src/core/batch-scorer.js";
 import { MemoryScoreCache } from "../../../src/cache/memory-score-cache.js";
@@ -203,11 +202,11 @@ describe("CrossEncoderReranker on generated models", () => {
   });
 
   it("scores the same with ONNX Runtime's spinning off (how winnow serve loads cross-encoders)", async () => {
-    const spec = servedSpec({ type: "cross-encoder", model: bert });
+    const spec = servingSpec({ type: "cross-encoder", model: bert });
     expect(spec).toMatchObject({ spinWait: false });
     // An explicit choice and other families are left alone.
-    expect(servedSpec({ type: "cross-encoder", model: bert, spinWait: true })).toMatchObject({ spinWait: true });
-    expect(servedSpec({ type: "bm25" })).toEqual({ type: "bm25" });
+    expect(servingSpec({ type: "cross-encoder", model: bert, spinWait: true })).toMatchObject({ spinWait: true });
+    expect(servingSpec({ type: "bm25" })).toEqual({ type: "bm25" });
     const quiet = await createReranker(spec);
     const spinning = await createReranker({ type: "cross-encoder", model: bert });
     try {
