@@ -1,6 +1,7 @@
 import { WinnowError } from "../core/errors.js";
 import type { RerankerContext, RerankerFactory, RerankerSpec } from "../core/reranker-spec.js";
-import type { Reranker } from "../core/types.js";
+import { adaptReranker } from "../core/adapted-reranker.js";
+import type { RerankerBase, ScoringKind } from "../core/reranker-base.js";
 
 export type { CorpusIndex, RerankerContext, RerankerFactory, RerankerLogger, RerankerSpec, StoredVectors } from "../core/reranker-spec.js";
 
@@ -24,6 +25,11 @@ export interface RerankerTraits {
   serving?: Record<string, unknown>;
   /** How to name the model in output when the spec has none. */
   defaultModel?: string;
+  /**
+   * For a factory whose reranker does not extend RerankerBase: "pointwise" (default: its
+   * scores are cached per document) or "listwise" (it gets topN, never cached).
+   */
+  scoring?: ScoringKind;
 }
 
 interface Entry extends RerankerTraits {
@@ -123,12 +129,13 @@ export function calibrationSpec(spec: RerankerSpec): RerankerSpec {
  * first stage's index, stored vectors, the folder relative paths resolve against, a
  * logger); each family takes what it uses.
  */
-export async function createReranker(spec: RerankerSpec, context: RerankerContext = {}): Promise<Reranker> {
+export async function createReranker(spec: RerankerSpec, context: RerankerContext = {}): Promise<RerankerBase> {
   const entry = requireEntry(spec);
   const missing = missingRerankerField(spec);
   if (missing) {
     throw new WinnowError("CONFIG_INVALID", `${spec.type} reranker needs \`${missing.field}\`: ${missing.hint}`, { details: { field: missing.field } });
   }
   const factory = await entry.load();
-  return factory(spec, context);
+  // A registered factory may return any Reranker: put it on the shared scoring path, keyed by its spec.
+  return adaptReranker(await factory(spec, context), { settings: spec, scoring: entry.scoring });
 }
