@@ -5,6 +5,7 @@ import { SeededRandom } from "../../core/seeded-random.js";
 import { calibrationSpec, createReranker } from "../../rerankers/registry.js";
 import { fitPlatt, saveCalibration, sigmoid } from "../../rerankers/cross-encoder/calibration.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { addRetrieverOption, openRetriever, retrieverSpecFromFlag } from "../retriever-options.js";
 import { UsageError } from "../usage-error.js";
 import { parsePositiveInt } from "./metrics.js";
 
@@ -15,6 +16,7 @@ interface CalibrateFlags {
   queries: string;
   candidates: string;
   seed: string;
+  retriever: string;
   [flag: string]: unknown;
 }
 
@@ -45,7 +47,7 @@ export function formatPlatt(a: number, b: number): string {
 
 /**
  * `winnow calibrate`: fits a Platt mapping (logit → probability of relevance) on a
- * judged split. Pairs are each sampled query's BM25 top-k plus its judged documents;
+ * judged split. Pairs are each sampled query's first-stage (default BM25) top-k plus its judged documents;
  * a document judged ≥ 1 is relevant, anything else (judged 0 or unjudged) is not —
  * the usual assumption for pooled collections.
  */
@@ -57,8 +59,9 @@ export function register(program: Command): void {
     .option("--split <name>", "qrels split to fit on (tune on train, never test)", "train")
     .requiredOption("--out <file>", "where to write the calibration JSON")
     .option("--queries <n>", "queries sampled from the split", "100")
-    .option("--candidates <n>", "BM25 candidates per query (judged documents are always added)", "20")
+    .option("--candidates <n>", "first-stage candidates per query (judged documents are always added)", "20")
     .option("--seed <n>", "query sampling seed", "1");
+  addRetrieverOption(cmd);
   addRerankerOptions(cmd, "cross-encoder").action(async (flags: CalibrateFlags) => {
     const nQueries = parsePositiveInt("--queries", flags.queries, 100_000);
     const k = parsePositiveInt("--candidates", flags.candidates, 1000);
@@ -67,20 +70,26 @@ export function register(program: Command): void {
     if (!flagSpec) throw new UsageError("calibrate needs a reranker: --model (cross-encoder) or --reranker <type>");
     // Calibrate the raw scores (a cross-encoder's logit): the reranker's own activation is what calibration replaces.
     const spec = calibrationSpec(flagSpec);
+    const retrieverSpec = retrieverSpecFromFlag(flags.retriever);
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
     const corpus = new Map<string, Document>();
     for await (const doc of readCorpus(flags.dataset)) corpus.set(doc.id, doc);
-    const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
-    const index = await Bm25Index.build(corpus.values());
-    const reranker = await createReranker(spec, { index });
+    const retriever = await openRetriever(retrieverSpec, { dataset: flags.dataset });
+    let reranker;
+    try {
+      reranker = await createReranker(spec, { index: retriever.corpusIndex });
+    } catch (err) {
+      await retriever.close?.();
+      throw err;
+    }
     const logits: number[] = [];
     const labels: number[] = [];
     const queries = seededShuffle(dataset.queries, seed).slice(0, nQueries);
     try {
       for (const [qi, query] of queries.entries()) {
         const judged = dataset.qrels.get(query.id!) ?? new Map<string, number>();
-        const ids = new Set((await index.search(query, k)).map((c) => c.document.id));
+        const ids = new Set((await retriever.search(query, k)).map((c) => c.document.id));
         for (const id of judged.keys()) if (corpus.has(id)) ids.add(id);
         const docs = [...ids].map((id) => corpus.get(id)!);
         const results = await reranker.rerank(query, docs, { returnDocuments: false });
@@ -93,6 +102,7 @@ export function register(program: Command): void {
       }
     } finally {
       await reranker.close?.();
+      await retriever.close?.();
     }
     const fit = fitPlatt(logits, labels);
     const positives = labels.reduce((a, b) => a + b, 0);
@@ -104,7 +114,7 @@ export function register(program: Command): void {
       a: fit.a,
       b: fit.b,
       model: typeof spec.model === "string" ? spec.model : reranker.name,
-      fittedOn: { dataset: flags.dataset, split: flags.split, queries: queries.length, pairs: logits.length, positives, candidates: `bm25 top-${k} + judged`, logLossBefore: before, logLossAfter: after },
+      fittedOn: { dataset: flags.dataset, split: flags.split, queries: queries.length, pairs: logits.length, positives, candidates: `${retrieverSpec.type} top-${k} + judged`, logLossBefore: before, logLossAfter: after },
     });
     process.stdout.write(
       `fitted on ${logits.length} pairs (${positives} relevant) from ${queries.length} ${flags.split} queries: ${formatPlatt(fit.a, fit.b)}\n` +

@@ -1,14 +1,14 @@
 import { join } from "node:path";
 import type { Command } from "commander";
-import type { Candidate, Query, RankedResult, Reranker } from "../../core/types.js";
+import type { Candidate, Query, RankedResult, Reranker, Retriever } from "../../core/types.js";
 import { runExperiment } from "../../eval/experiment.js";
-import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import { loadBeirDataset } from "../../eval/readers/beir.js";
 import type { Qrels } from "../../eval/readers/qrels.js";
 import { formatLiftTable } from "../../eval/table.js";
 import { PACKAGE_ROOT } from "../../rerankers/learned/default-model.js";
 import { createReranker, rerankerTraits, type RerankerSpec } from "../../rerankers/registry.js";
-import { Bm25Index } from "../../retrieval/bm25/bm25-index.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { addRetrieverOption, openRetriever, retrieverSpecFromFlag } from "../retriever-options.js";
 import { UsageError } from "../usage-error.js";
 import { requiredNumberFlag } from "../number-flag.js";
 
@@ -20,6 +20,7 @@ interface DemoFlags {
   format: string;
   reranker?: string;
   rerankerConfig?: string;
+  retriever: string;
 }
 
 const METRICS = ["ndcg_cut_10", "recall_100", "recip_rank", "map"] as const;
@@ -31,11 +32,11 @@ function excerpt(text: string, width: number): string {
 }
 
 /**
- * The default example: the first judged query whose BM25 candidates include a relevant
- * document. A query whose relevant documents BM25 never retrieved shows nothing a
+ * The default example: the first judged query whose first-stage candidates include a relevant
+ * document. A query whose relevant documents the first stage never retrieved shows nothing a
  * reranker could do, which makes a poor first impression of what reranking is for.
  */
-async function firstRerankableQuery(queries: Query[], qrels: Qrels, index: Bm25Index, k: number): Promise<Query> {
+async function firstRerankableQuery(queries: Query[], qrels: Qrels, index: Retriever, k: number): Promise<Query> {
   for (const q of queries) {
     const judged = q.id !== undefined ? qrels.get(q.id) : undefined;
     if (!judged) continue;
@@ -45,8 +46,8 @@ async function firstRerankableQuery(queries: Query[], qrels: Qrels, index: Bm25I
   return queries[0];
 }
 
-/** The example query's results: reranked rank, BM25 rank, score, id, judged relevance, title. */
-function exampleTable(results: RankedResult[], candidates: Candidate[], judged: Map<string, number> | undefined): string {
+/** The example query's results: reranked rank, first-stage rank, score, id, judged relevance, title. */
+function exampleTable(results: RankedResult[], candidates: Candidate[], judged: Map<string, number> | undefined, firstStage: string): string {
   const rows = results.slice(0, 10).map((r, i) => {
     const c = candidates[r.index];
     const grade = judged?.get(c.document.id);
@@ -59,7 +60,7 @@ function exampleTable(results: RankedResult[], candidates: Candidate[], judged: 
       excerpt(c.document.title || c.document.text, 60),
     ];
   });
-  const header = ["rank", "bm25", "score", "id", "rel", "title"];
+  const header = ["rank", firstStage, "score", "id", "rel", "title"];
   const widths = header.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
   const line = (cells: string[]) => cells.map((cell, k) => (k <= 2 ? cell.padStart(widths[k]) : k === cells.length - 1 ? cell : cell.padEnd(widths[k]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
@@ -71,9 +72,10 @@ export function register(program: Command): void {
     .description("BM25 + the learned reranker on the embedded SciFact sample: one example query, then the lift over all judged queries (offline, seconds)")
     .option("--dataset <dir>", "BEIR folder (default: the bundled examples/scifact-mini)")
     .option("--split <name>", "judged split to evaluate", "test")
-    .option("--query <text>", "example query (default: the split's first judged query with a relevant document among the BM25 candidates)")
-    .option("--candidates <n>", "BM25 candidates reranked per query", "100")
+    .option("--query <text>", "example query (default: the split's first judged query with a relevant document among the first-stage candidates)")
+    .option("--candidates <n>", "first-stage candidates reranked per query", "100")
     .option("--format <fmt>", "table | json", "table");
+  addRetrieverOption(cmd);
   addRerankerOptions(cmd, "learned");
   cmd.action(async (flags: DemoFlags) => {
     if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
@@ -84,17 +86,26 @@ export function register(program: Command): void {
       if (!json) console.log(line);
     };
 
+    const retrieverSpec = retrieverSpecFromFlag(flags.retriever);
+    const first = retrieverSpec.type;
+    const spec: RerankerSpec = rerankerSpecFromFlags(flags) ?? { type: "learned" };
     const t0 = performance.now();
     const dataset = await loadBeirDataset(dir, flags.split);
-    const index = await Bm25Index.build(readCorpus(dir));
+    const index = await openRetriever(retrieverSpec, { dataset: dir });
     const indexMs = performance.now() - t0;
-    const spec: RerankerSpec = rerankerSpecFromFlags(flags) ?? { type: "learned" };
-    // A family that reads corpus statistics and stored terms (the learned one) takes them from the same index.
-    const reranker: Reranker = await createReranker(spec, { index });
-    const model = spec.model !== undefined ? String(spec.model) : rerankerTraits(spec.type).defaultModel;
-    const label = `bm25 + ${spec.type}`;
+    const documents = index.describe?.().documents;
+    let reranker: Reranker;
     try {
-      say(`Winnow demo: ${index.docCount} documents from ${dir} indexed with BM25 in ${(indexMs / 1000).toFixed(2)} s; reranker: ${spec.type}${model ? ` (${model})` : ""}`);
+      // A family that reads corpus statistics and stored terms (the learned one) takes them from the first stage's index.
+      reranker = await createReranker(spec, { index: index.corpusIndex });
+    } catch (err) {
+      await index.close?.();
+      throw err;
+    }
+    const model = spec.model !== undefined ? String(spec.model) : rerankerTraits(spec.type).defaultModel;
+    const label = `${first} + ${spec.type}`;
+    try {
+      say(`Winnow demo: ${documents ?? "the"} documents from ${dir} indexed with ${first} in ${(indexMs / 1000).toFixed(2)} s; reranker: ${spec.type}${model ? ` (${model})` : ""}`);
 
       const example: Query = flags.query !== undefined ? { text: flags.query } : await firstRerankableQuery(dataset.queries, dataset.qrels, index, candidates);
       const hits = await index.search(example, candidates);
@@ -104,10 +115,10 @@ export function register(program: Command): void {
       const judged = example.id !== undefined ? dataset.qrels.get(example.id) : undefined;
       say();
       say(`Query${example.id !== undefined ? ` ${example.id}` : ""}: "${example.text}"`);
-      if (hits.length === 0) say("  (no BM25 hits)");
+      if (hits.length === 0) say(`  (no ${first} hits)`);
       else {
-        say(`top 10 of ${hits.length} BM25 candidates after reranking (${exampleMs.toFixed(1)} ms; rank = new rank, bm25 = first-stage rank${judged ? ", ✓ = judged relevant" : ""}):`);
-        say(exampleTable(results, hits, judged));
+        say(`top 10 of ${hits.length} ${first} candidates after reranking (${exampleMs.toFixed(1)} ms; rank = new rank, ${first} = first-stage rank${judged ? ", ✓ = judged relevant" : ""}):`);
+        say(exampleTable(results, hits, judged, first));
       }
 
       const report = await runExperiment({
@@ -121,8 +132,8 @@ export function register(program: Command): void {
       });
       const lift = report.lift!;
       say();
-      say(`All ${report.numQueries} judged queries of split "${flags.split}" (BM25 top ${candidates} reranked; ${METRICS.map((m) => `${m} = ${METRIC_LABELS[m]}`).join(", ")}):`);
-      say(formatLiftTable(lift, { before: "bm25", after: label }));
+      say(`All ${report.numQueries} judged queries of split "${flags.split}" (${first} top ${candidates} reranked; ${METRICS.map((m) => `${m} = ${METRIC_LABELS[m]}`).join(", ")}):`);
+      say(formatLiftTable(lift, { before: first, after: label }));
       const rr = report.timings.rerank;
       if (rr) say(`rerank latency per query: p50 ${rr.p50Ms.toFixed(1)} ms, p95 ${rr.p95Ms.toFixed(1)} ms (${candidates} candidates)`);
       say();
@@ -139,15 +150,16 @@ export function register(program: Command): void {
             {
               dataset: dir,
               split: flags.split,
-              documents: index.docCount,
+              retriever: index.describe?.() ?? retrieverSpec,
+              documents: documents ?? null,
               reranker: spec.type,
               candidates,
               example: {
                 query: example,
-                results: results.slice(0, 10).map((r, i) => ({ rank: i + 1, bm25Rank: hits[r.index].rank, score: r.score, id: r.id, relevant: (judged?.get(r.id) ?? 0) > 0, title: hits[r.index].document.title })),
+                results: results.slice(0, 10).map((r, i) => ({ rank: i + 1, firstStageRank: hits[r.index].rank, score: r.score, id: r.id, relevant: (judged?.get(r.id) ?? 0) > 0, title: hits[r.index].document.title })),
               },
               queries: report.numQueries,
-              metrics: { bm25: report.firstStage, [label]: report.metrics },
+              metrics: { [first]: report.firstStage, [label]: report.metrics },
               lift,
               timings: { indexMs, rerank: report.timings.rerank },
             },
@@ -158,6 +170,7 @@ export function register(program: Command): void {
       }
     } finally {
       await reranker.close?.();
+      await index.close?.();
     }
   });
 }

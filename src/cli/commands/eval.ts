@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import type { Candidate, Document, Query } from "../../core/types.js";
-import { runExperiment, type ExperimentReport, type FirstStage } from "../../eval/experiment.js";
-import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import { runExperiment, type ExperimentReport } from "../../eval/experiment.js";
+import { loadBeirDataset } from "../../eval/readers/beir.js";
 import { writeRun } from "../../eval/readers/trec.js";
 import { formatLiftTable, formatMetricsTable } from "../../eval/table.js";
 import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { addRetrieverOption, openRetriever, retrieverSpecFromFlag, terminalProgress } from "../retriever-options.js";
 import { UsageError } from "../usage-error.js";
 import { addEvaluationOptions, describeCoverage, evaluationOptionsFromFlags, parsePositiveInt, perQueryJson, type EvaluationFlags } from "./metrics.js";
 import { numberFlag, requiredNumberFlag } from "../number-flag.js";
@@ -26,44 +26,6 @@ interface EvalFlags extends EvaluationFlags {
   reranker?: string;
   seed: string;
   permutations: string;
-}
-
-/** The BM25 first stage: a saved index (`--index`) or one built in memory from the corpus. */
-async function bm25FirstStage(
-  flags: EvalFlags,
-  k1: number | undefined,
-  b: number | undefined,
-): Promise<{ stage: FirstStage; indexMs: number; documents?: number; k1: number; b: number; index: import("../../retrieval/bm25/bm25-index.js").Bm25Index }> {
-  const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
-  const started = performance.now();
-  const params: { k1?: number; b?: number } = {};
-  if (k1 !== undefined) params.k1 = k1;
-  if (b !== undefined) params.b = b;
-  let index;
-  let documents: number | undefined;
-  if (flags.index !== undefined) {
-    index = await Bm25Index.load(flags.index);
-  } else {
-    let count = 0;
-    async function* counted(): AsyncGenerator<Document> {
-      for await (const doc of readCorpus(flags.dataset)) {
-        count++;
-        yield doc;
-      }
-    }
-    // Progress on a terminal only, so piped JSON and logs stay clean.
-    const onProgress = process.stderr.isTTY ? (n: number) => process.stderr.write(`\rindexed ${n} documents`) : undefined;
-    index = await Bm25Index.build(counted(), { ...params, onProgress });
-    if (onProgress) process.stderr.write("\n");
-    documents = count;
-  }
-  const indexMs = performance.now() - started;
-  // A loaded index keeps the k1/b it was built with unless the flags override them at search time.
-  const searchParams = flags.index !== undefined ? params : {};
-  const stage: FirstStage = {
-    search: (query: Query, k: number): Promise<Candidate[]> => Promise.resolve(index.search(query, k, searchParams)),
-  };
-  return { stage, indexMs, documents, k1: searchParams.k1 ?? index.params.k1, b: searchParams.b ?? index.params.b, index };
 }
 
 const SECRET_OPTION = /key|token|secret|password|auth/i;
@@ -96,10 +58,9 @@ export function register(program: Command): void {
     .description("retrieve (and optionally rerank) every judged query of a BEIR dataset and report trec_eval measures, lift and timings")
     .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
     .option("--split <name>", "qrels split to evaluate", "test")
-    .option("--retriever <type>", "first stage: bm25", "bm25")
-    .option("--index <dir>", "load a saved BM25 index instead of building one from the corpus")
-    .option("--k1 <x>", "BM25 k1 (default 0.9)")
-    .option("--b <x>", "BM25 b (default 0.4)")
+    .option("--index <dir>", "load a saved BM25 index (and its `winnow embed` vectors) instead of building one from the corpus")
+    .option("--k1 <x>", "BM25 k1 (default 0.9); the same as the bm25 spec's k1")
+    .option("--b <x>", "BM25 b (default 0.4); the same as the bm25 spec's b")
     .option("--depth <n>", "documents retrieved per query", "1000")
     .option("--candidates <n>", "first-stage candidates handed to the reranker (with --reranker)", "100")
     .option("--run-out <file>", "write the final run (TREC format)")
@@ -107,10 +68,10 @@ export function register(program: Command): void {
     .option("--per-query", "include every query's measures")
     .option("--seed <n>", "seed of the lift's randomization test (the same default as `winnow compare`)", String(DEFAULT_RANDOMIZATION_SEED))
     .option("--permutations <n>", "sign flips of the lift's randomization test", String(DEFAULT_RANDOMIZATION_TRIALS));
+  addRetrieverOption(cmd);
   addRerankerOptions(cmd);
   addEvaluationOptions(cmd).action(async (flags: EvalFlags) => {
     const { metrics, options, format } = evaluationOptionsFromFlags(flags);
-    if (flags.retriever !== "bm25") throw new UsageError(`--retriever must be "bm25", got "${flags.retriever}"`);
     const depth = parsePositiveInt("--depth", flags.depth, 100_000);
     const candidates = parsePositiveInt("--candidates", flags.candidates, 100_000);
     const k1 = numberFlag("--k1", flags.k1, { min: 0, max: 100, integer: false });
@@ -119,18 +80,32 @@ export function register(program: Command): void {
     const trials = requiredNumberFlag("--permutations", flags.permutations, { min: 1, max: 10_000_000 });
     const spec: RerankerSpec | undefined = rerankerSpecFromFlags(flags);
     if (spec && candidates > depth) throw new UsageError(`--candidates (${candidates}) must not exceed --depth (${depth})`);
+    const retrieverSpec = retrieverSpecFromFlag(flags.retriever, { k1, b });
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
-    const { stage, indexMs, documents, index, ...bm25 } = await bm25FirstStage(flags, k1, b);
-    // A family that reads corpus statistics and stored terms (the learned one) takes them from the first-stage index.
-    const reranker = spec ? await createReranker(spec, { index }) : undefined;
+    const started = performance.now();
+    const terminal = terminalProgress();
+    const retriever = await openRetriever(retrieverSpec, { dataset: flags.dataset, index: flags.index, progress: terminal.progress });
+    terminal.done();
+    const indexMs = performance.now() - started;
+    const described = retriever.describe?.() ?? { ...retrieverSpec };
+    const documents = typeof described.documents === "number" ? described.documents : undefined;
+    const first = retrieverSpec.type;
+    let reranker;
+    try {
+      // A family that reads corpus statistics and stored terms (the learned one) takes them from the first stage's index.
+      reranker = spec ? await createReranker(spec, { index: retriever.corpusIndex }) : undefined;
+    } catch (err) {
+      await retriever.close?.();
+      throw err;
+    }
     const progress = process.stderr.isTTY && format === "table";
     let report: ExperimentReport;
     try {
       report = await runExperiment({
         queries: dataset.queries,
         qrels: dataset.qrels,
-        firstStage: stage,
+        firstStage: retriever,
         depth,
         reranker,
         candidates,
@@ -142,16 +117,16 @@ export function register(program: Command): void {
       });
     } finally {
       await reranker?.close?.();
+      await retriever.close?.();
     }
-    if (flags.runOut) await writeRun(flags.runOut, report.runs.final, { tag: spec ? `bm25+${spec.type}` : "bm25" });
-    if (flags.firstStageRunOut) await writeRun(flags.firstStageRunOut, report.runs.firstStage, { tag: "bm25" });
+    if (flags.runOut) await writeRun(flags.runOut, report.runs.final, { tag: spec ? `${first}+${spec.type}` : first });
+    if (flags.firstStageRunOut) await writeRun(flags.firstStageRunOut, report.runs.firstStage, { tag: first });
 
-    const retriever = { type: "bm25", k1: bm25.k1, b: bm25.b, index: flags.index ?? null, documents: documents ?? null };
     if (format === "json") {
       const out: Record<string, unknown> = {
         dataset: flags.dataset,
         split: flags.split,
-        retriever,
+        retriever: redactedSpec(described as RerankerSpec),
         reranker: spec ? redactedSpec(spec) : null,
         depth,
         candidates: spec ? candidates : null,
@@ -165,8 +140,8 @@ export function register(program: Command): void {
       console.log(JSON.stringify(out, null, 2));
       return;
     }
-    const label = spec ? `bm25 → ${spec.type}@${candidates}` : "bm25";
-    if (report.lift) console.log(formatLiftTable(report.lift, { before: "bm25", after: label }));
+    const label = spec ? `${first} → ${spec.type}@${candidates}` : first;
+    if (report.lift) console.log(formatLiftTable(report.lift, { before: first, after: label }));
     else console.log(formatMetricsTable({ label, metrics: report.metrics }, { metrics }));
     console.log(describeCoverage(report.evaluation));
     const t = timingJson(report, indexMs) as { indexMs: number; search: { queriesPerSecond: number; msPerQuery: number }; rerank?: { p50Ms: number; p95Ms: number } };

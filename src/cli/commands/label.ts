@@ -2,10 +2,11 @@ import { writeStreamAtomic } from "../../core/atomic-file.js";
 import { WinnowError } from "../../core/errors.js";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import type { Candidate, Document, Query, RankedResult, Reranker } from "../../core/types.js";
-import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import type { Candidate, Query, RankedResult, Reranker } from "../../core/types.js";
+import { loadBeirDataset } from "../../eval/readers/beir.js";
 import { createReranker } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { addRetrieverOption, openRetriever, retrieverSpecFromFlag, terminalProgress } from "../retriever-options.js";
 import { UsageError } from "../usage-error.js";
 import { requiredNumberFlag } from "../number-flag.js";
 
@@ -21,6 +22,7 @@ interface LabelFlags {
   parallel: string;
   format: string;
   reranker?: string;
+  retriever: string;
 }
 
 /** A candidate the reranker could not score (a pointwise LLM answer it could not read). */
@@ -75,17 +77,18 @@ async function writeAtomically(out: string, write: (line: (s: string) => Promise
 export function register(program: Command): void {
   const cmd = program
     .command("label")
-    .description("rerank BM25 candidates of a BEIR split with a (usually LLM) reranker and write graded labels as qrels (distillation data for `winnow train --qrels`)")
+    .description("rerank first-stage (default BM25) candidates of a BEIR split with a (usually LLM) reranker and write graded labels as qrels (distillation data for `winnow train --qrels`)")
     .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
     .requiredOption("--out <file>", "labels to write (BEIR qrels TSV with header)")
     .option("--split <name>", "whose queries to label (qrels/<split>.tsv names them)", "train")
-    .option("--candidates <n>", "BM25 candidates per query to label", "20")
+    .option("--candidates <n>", "first-stage candidates per query to label", "20")
     .option("--max-queries <n>", "label only the first n queries (cost control)")
     .option("--grading <how>", "rank (position cuts) | score (pointwise 0–10 score cuts)", "rank")
     .option("--rank-cuts <a,b,c>", "positions that still earn grade 3, 2, 1", "1,3,10")
     .option("--score-cuts <a,b,c>", "lowest scores that earn grade 3, 2, 1", "8,6,4")
     .option("--parallel <n>", "queries labelled at once (each reranker also limits its own HTTP concurrency)", "2")
     .option("--format <fmt>", "table | json summary on stdout", "table");
+  addRetrieverOption(cmd);
   addRerankerOptions(cmd);
   cmd.action(async (flags: LabelFlags) => {
     const spec = rerankerSpecFromFlags(flags);
@@ -96,12 +99,20 @@ export function register(program: Command): void {
     const cuts = grading === "rank" ? parseCuts("--rank-cuts", flags.rankCuts, true) : parseCuts("--score-cuts", flags.scoreCuts, false);
     const k = requiredNumberFlag("--candidates", flags.candidates, { min: 1, max: 10_000 });
     const parallel = requiredNumberFlag("--parallel", flags.parallel, { min: 1, max: 64 });
+    const retrieverSpec = retrieverSpecFromFlag(flags.retriever);
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
     const queries: Query[] = flags.maxQueries ? dataset.queries.slice(0, requiredNumberFlag("--max-queries", flags.maxQueries, { min: 1, max: 10_000_000 })) : dataset.queries;
 
-    const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
-    const index = await Bm25Index.build(readCorpus(flags.dataset) as AsyncIterable<Document>);
-    const reranker: Reranker = await createReranker(spec, { index });
+    const terminal = terminalProgress(process.stderr.isTTY && flags.format === "table");
+    const retriever = await openRetriever(retrieverSpec, { dataset: flags.dataset, progress: terminal.progress });
+    terminal.done();
+    let reranker: Reranker;
+    try {
+      reranker = await createReranker(spec, { index: retriever.corpusIndex });
+    } catch (err) {
+      await retriever.close?.();
+      throw err;
+    }
     const started = performance.now();
     const labels = new Array<Array<{ id: string; grade: number }> | undefined>(queries.length);
     let degraded = 0;
@@ -124,7 +135,7 @@ export function register(program: Command): void {
         }
       };
       const labelQuery = async (qi: number) => {
-        const candidates: Candidate[] = await index.search(queries[qi], k);
+        const candidates: Candidate[] = await retriever.search(queries[qi], k);
         if (candidates.length > 0) {
           const ranked = await reranker.rerank(queries[qi], candidates, { returnDocuments: false });
           // A degraded answer is the first stage's order, not the reranker's judgment: never a label.
@@ -141,6 +152,7 @@ export function register(program: Command): void {
       if (progress) process.stderr.write("\n");
     } finally {
       await reranker.close?.();
+      await retriever.close?.();
     }
 
     const labelled = labels.filter((l) => l !== undefined && l.length > 0).length;
@@ -149,7 +161,7 @@ export function register(program: Command): void {
       const upstream = unscored > 0 || degraded > 0;
       const why = upstream
         ? [unscored > 0 ? `${unscored} candidates unscored: answers the reranker could not read` : "", degraded > 0 ? `${degraded} queries degraded to first-stage order` : ""].filter(Boolean).join("; ")
-        : "BM25 found no candidates for any of them";
+        : `the ${retrieverSpec.type} retriever found no candidates for any of them`;
       throw new WinnowError(upstream ? "UPSTREAM_ERROR" : "INVALID_INPUT", `nothing labelled: none of the ${queries.length} queries got a label (${why}); ${flags.out} not written`, {
         details: { queries: queries.length, unscored, degraded },
       });

@@ -2,9 +2,12 @@ import type { Command } from "commander";
 import type { Candidate, MetadataFilter } from "../../core/types.js";
 import { UsageError } from "../usage-error.js";
 import { numberFlag, requiredNumberFlag } from "../number-flag.js";
+import { addRetrieverOption, openRetriever, retrieverSpecFromFlag } from "../retriever-options.js";
 
 interface SearchFlags {
-  index: string;
+  index?: string;
+  dataset?: string;
+  retriever: string;
   k: string;
   format: string;
   k1?: string;
@@ -36,31 +39,34 @@ function formatTable(hits: Candidate[]): string {
   return lines.join("\n");
 }
 
-/** `winnow search`: queries a saved BM25 index. */
+/** `winnow search`: queries a saved BM25 index, or any registered first stage (--retriever). */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command("search")
-    .description("search a BM25 index built with `winnow index`")
+    .description("search a BM25 index built with `winnow index` (or any first stage: --retriever)")
     .argument("<query>", "query text")
-    .requiredOption("--index <dir>", "index folder")
+    .option("--index <dir>", "index folder (`winnow index`; `winnow embed` adds the vectors dense search reads)")
+    .option("--dataset <dir>", "BEIR folder to index (or embed) on the fly instead of a saved index")
     .option("-k, --k <n>", "number of results", "10")
     .option("--format <format>", "table | json", "table")
-    .option("--k1 <number>", "BM25 k1 for this query (default: the index's)")
-    .option("--b <number>", "BM25 b for this query (default: the index's)")
-    .option("--filter <json>", "metadata filter, e.g. '{\"year\":{\"gte\":2020},\"lang\":[\"en\",\"de\"]}'")
-    .action(async (query: string, flags: SearchFlags) => {
+    .option("--k1 <number>", "BM25 k1 for this query (default: the index's); the bm25 spec's k1")
+    .option("--b <number>", "BM25 b for this query (default: the index's); the bm25 spec's b")
+    .option("--filter <json>", "metadata filter, e.g. '{\"year\":{\"gte\":2020},\"lang\":[\"en\",\"de\"]}'");
+  addRetrieverOption(cmd).action(async (query: string, flags: SearchFlags) => {
       const k = requiredNumberFlag("-k", flags.k, { min: 1, max: 100_000 });
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
       const k1 = numberFlag("--k1", flags.k1, { min: 0, max: 100, integer: false });
       const b = numberFlag("--b", flags.b, { min: 0, max: 1, integer: false });
       const filter = parseFilter(flags.filter);
-      const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
-      const index = await Bm25Index.load(flags.index);
-      const options: { k1?: number; b?: number; filter?: MetadataFilter } = {};
-      if (k1 !== undefined) options.k1 = k1;
-      if (b !== undefined) options.b = b;
-      if (filter !== undefined) options.filter = filter;
-      const hits = await index.search(query, k, options);
+      // --k1/--b are the bm25 row's options: with another retriever its schema refuses them by name.
+      const spec = retrieverSpecFromFlag(flags.retriever, { k1, b });
+      const retriever = await openRetriever(spec, { index: flags.index, dataset: flags.dataset });
+      let hits: Candidate[];
+      try {
+        hits = await retriever.search(query, k, filter !== undefined ? { filter } : {});
+      } finally {
+        await retriever.close?.();
+      }
       if (flags.format === "json") {
         console.log(JSON.stringify(hits.map((h) => ({ rank: h.rank, id: h.document.id, score: h.score, document: h.document })), null, 2));
       } else {

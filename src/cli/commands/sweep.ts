@@ -3,16 +3,18 @@ import { basename, join, resolve, sep } from "node:path";
 import type { Command } from "commander";
 import { writeFileAtomic } from "../../core/atomic-file.js";
 import type { Query } from "../../core/types.js";
-import { loadBeirDataset, readCorpus } from "../../eval/readers/beir.js";
+import { loadBeirDataset } from "../../eval/readers/beir.js";
 import { runSweep, type SweepReport } from "../../eval/sweep/sweep.js";
 import { createReranker } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { addRetrieverOption, openRetriever, retrieverSpecFromFlag, terminalProgress } from "../retriever-options.js";
 import { UsageError } from "../usage-error.js";
 
 interface SweepFlags {
   dataset: string;
   split: string;
   index?: string;
+  retriever: string;
   candidates: string;
   budgetMs?: string;
   tolerance: string;
@@ -70,13 +72,14 @@ export function register(program: Command): void {
     .description("rerank 10, 20, 50… first-stage candidates per query and report nDCG@10, recall ceiling, MRR and latency for each; recommends a count")
     .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
     .option("--split <name>", "qrels split (tune on train/dev, report on test)", "test")
-    .option("--index <dir>", "load a saved BM25 index instead of building one from the corpus")
+    .option("--index <dir>", "load a saved BM25 index (and its `winnow embed` vectors) instead of building one from the corpus")
     .option("--candidates <list>", "candidate counts to try", "10,20,50,100,200")
     .option("--budget-ms <ms>", "end-to-end p95 budget the recommendation must fit")
     .option("--tolerance <x>", "nDCG@10 within this of the best counts as equal", "0.005")
     .option("--queries <n>", "use only the first n judged queries (quick looks)")
     .option("--out <file-or-dir>", "write the self-contained HTML report to this file; a folder (existing, or ending in /) gets sweep.html and sweep.json")
     .option("--format <fmt>", "stdout: table | json", "table");
+  addRetrieverOption(cmd);
   addRerankerOptions(cmd, "learned");
   cmd.action(async (flags: SweepFlags & Parameters<typeof rerankerSpecFromFlags>[0]) => {
     const counts = parseCandidateList(flags.candidates);
@@ -89,12 +92,20 @@ export function register(program: Command): void {
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--queries must be a positive integer, got "${flags.queries}"`);
     const spec = rerankerSpecFromFlags(flags);
     if (!spec) throw new UsageError("sweep needs a reranker (--reranker <type>)");
+    const retrieverSpec = retrieverSpecFromFlag(flags.retriever);
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
-    const { Bm25Index } = await import("../../retrieval/bm25/bm25-index.js");
-    const index = flags.index ? await Bm25Index.load(flags.index) : await Bm25Index.build(readCorpus(flags.dataset));
-    // A family that reads corpus statistics (the learned one) takes them from the first stage's index.
-    const reranker = await createReranker(spec, { index });
+    const terminal = terminalProgress();
+    const retriever = await openRetriever(retrieverSpec, { dataset: flags.dataset, index: flags.index, progress: terminal.progress });
+    terminal.done();
+    let reranker;
+    try {
+      // A family that reads corpus statistics (the learned one) takes them from the first stage's index.
+      reranker = await createReranker(spec, { index: retriever.corpusIndex });
+    } catch (err) {
+      await retriever.close?.();
+      throw err;
+    }
     const queries: Query[] = limit === undefined ? dataset.queries : dataset.queries.slice(0, limit);
     const qrels = limit === undefined ? dataset.qrels : new Map(queries.map((q) => [q.id!, dataset.qrels.get(q.id!)!]));
     const progress = process.stderr.isTTY;
@@ -103,7 +114,7 @@ export function register(program: Command): void {
       report = await runSweep({
         queries,
         qrels,
-        firstStage: { search: (q, k) => index.search(q, k) },
+        firstStage: retriever,
         reranker,
         candidates: counts,
         budgetMs,
@@ -112,11 +123,12 @@ export function register(program: Command): void {
       });
     } finally {
       await reranker.close?.();
+      await retriever.close?.();
     }
-    const json = JSON.stringify({ dataset: flags.dataset, split: flags.split, ...report, rerankerSpec: { ...spec, index: undefined } }, null, 2);
+    const json = JSON.stringify({ dataset: flags.dataset, split: flags.split, ...report, retriever: retriever.describe?.() ?? retrieverSpec, rerankerSpec: spec }, null, 2);
     if (flags.out) {
       const { renderSweepReport } = await import("../../report/sweep-report.js");
-      const html = renderSweepReport(report, { dataset: basename(resolve(flags.dataset)), split: flags.split, firstStage: "BM25" });
+      const html = renderSweepReport(report, { dataset: basename(resolve(flags.dataset)), split: flags.split, firstStage: retrieverSpec.type });
       const written = (await namesFolder(flags.out)) ? [join(flags.out, "sweep.html"), join(flags.out, "sweep.json")] : [flags.out];
       const contents = [html, json + "\n"];
       for (const [i, path] of written.entries()) {
