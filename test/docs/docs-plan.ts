@@ -197,6 +197,15 @@ export const PLANS: Record<string, PagePlan> = {
     ],
   },
 
+  "docs/api.md": {
+    services: [],
+    substitutions: [],
+    commands: [],
+    typescript: [],
+    files: [],
+    fixtures: [],
+  },
+
   "docs/bm25.md": {
     services: [],
     substitutions: [{ from: "--index my.idx", to: "--index /tmp/scifact-mini.idx", why: "my.idx is the reader's index: the one the page built above" }],

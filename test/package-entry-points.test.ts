@@ -1,0 +1,131 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageEntries, packageManifest } from "./support/package-entries.js";
+
+const repo = resolve(import.meta.dirname, "..");
+let pkg: string;
+
+/**
+ * The package as npm would install it: what `npm run build` (tsconfig.build.json) emits,
+ * under the repository's package.json, in a folder of its own so the checkout's dist/
+ * (which other processes may be running) is left alone.
+ */
+beforeAll(() => {
+  pkg = mkdtempSync(join(tmpdir(), "winnow-package-"));
+  const tsc = spawnSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", join(repo, "tsconfig.build.json"), "--outDir", join(pkg, "dist")], {
+    encoding: "utf8",
+  });
+  // Type errors still emit; only a build that wrote nothing is a failure here (typecheck reports the rest).
+  if (!existsSync(join(pkg, "dist/index.js"))) throw new Error(`tsc -p tsconfig.build.json emitted no dist/index.js\n${tsc.stdout}${tsc.stderr}`);
+  writeFileSync(join(pkg, "package.json"), readFileSync(join(repo, "package.json")));
+  symlinkSync(join(repo, "node_modules"), join(pkg, "node_modules"), "dir");
+  symlinkSync(join(repo, "models"), join(pkg, "models"), "dir");
+}, 300_000);
+afterAll(() => {
+  if (pkg) rmSync(pkg, { recursive: true, force: true });
+});
+
+/** Logs every module the ESM loader resolves (from a hooks thread) into a file. */
+function writeLoadLogger(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "hooks.mjs"),
+    `import { appendFileSync } from "node:fs";
+let out;
+export function initialize(data) { out = data.out; }
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(out, r.url + "\\n");
+  return r;
+}
+`,
+  );
+  writeFileSync(
+    join(dir, "register.mjs"),
+    `import { register } from "node:module";
+register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: { out: process.env.WINNOW_LOAD_LOG } });
+`,
+  );
+  return join(dir, "register.mjs");
+}
+
+/**
+ * Imports `specifier` from inside the built package (so `winnow/…` goes through the
+ * package's self-reference and its exports map) in a fresh process, and returns what it
+ * exports and every file it loaded: ESM resolutions and the CommonJS require cache
+ * (onnxruntime-node, fastify and echarts are CommonJS).
+ */
+function importInChild(specifier: string): { exports: string[]; loaded: string[] } {
+  const logDir = mkdtempSync(join(pkg, ".load-log-"));
+  const log = join(logDir, "resolved.txt");
+  writeFileSync(log, "");
+  const script = `import { createRequire } from "node:module";
+const m = await import(${JSON.stringify(specifier)});
+const cache = Object.keys(createRequire(import.meta.url).cache);
+process.stdout.write(JSON.stringify({ exports: Object.keys(m), cache }));`;
+  writeFileSync(join(pkg, "probe.mjs"), script);
+  const r = spawnSync(process.execPath, ["--import", pathToFileURL(writeLoadLogger(logDir)).href, join(pkg, "probe.mjs")], {
+    cwd: pkg,
+    encoding: "utf8",
+    env: { ...process.env, WINNOW_LOAD_LOG: log },
+  });
+  if (r.status !== 0) throw new Error(`importing ${specifier} from the built package failed (exit ${r.status})\n${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { exports: string[]; cache: string[] };
+  const resolved = readFileSync(log, "utf8").split("\n").filter(Boolean).map((u) => (u.startsWith("file:") ? new URL(u).pathname : u));
+  return { exports: out.exports, loaded: [...new Set([...resolved, ...out.cache])].map((p) => (p.startsWith(pkg) ? relative(pkg, p) : p)) };
+}
+
+/** What the root entry must never pull in: the server (Fastify), ONNX Runtime, the report bundle. */
+const HEAVY = [/\/node_modules\/fastify\//, /\/node_modules\/@fastify\//, /\/node_modules\/onnxruntime-node\//, /\/node_modules\/echarts\//, /^dist\/server\//, /^dist\/report\//];
+const heavyIn = (loaded: string[]) => loaded.filter((p) => HEAVY.some((re) => re.test(p)));
+
+describe("the package's entry points", () => {
+  it("package.json exports ., ./server, ./eval and ./onnx, each {types, import} into files the build creates", () => {
+    const { name, exports } = packageManifest();
+    expect(name).toBe("winnow");
+    expect(Object.keys(exports).filter((k) => k !== "./package.json")).toEqual([".", "./server", "./eval", "./onnx"]);
+    for (const e of packageEntries()) {
+      expect(e.import, e.specifier).toMatch(/^\.\/dist\/.+\.js$/);
+      expect(e.types, e.specifier).toBe(e.import.replace(/\.js$/, ".d.ts"));
+      expect(existsSync(join(pkg, e.import)), `${e.specifier}: ${e.import} was not built`).toBe(true);
+      expect(existsSync(join(pkg, e.types)), `${e.specifier}: ${e.types} was not built`).toBe(true);
+      expect(existsSync(e.source), `${e.specifier}: no source ${e.source}`).toBe(true);
+    }
+  });
+
+  it("each subpath resolves through the package's own name and exports what its docs use", () => {
+    const expected: Record<string, string[]> = {
+      winnow: ["createReranker", "registerReranker", "Bm25Index", "readCorpus", "createPipeline", "loadPipeline", "CrossEncoderReranker", "WinnowError", "createRetriever"],
+      "winnow/server": ["createServer", "startServer", "loadServerConfigFile"],
+      "winnow/eval": ["evaluateRun", "runExperiment", "loadBeirDataset", "runSweep", "renderSweepReport", "compareRuns"],
+      "winnow/onnx": ["generateModel", "ensureGeneratedModel", "quantizeFile", "fuseFile", "probeInt8Kernels", "measureFidelity"],
+    };
+    expect(packageEntries().map((e) => e.specifier)).toEqual(Object.keys(expected));
+    for (const [specifier, names] of Object.entries(expected)) {
+      const { exports } = importInChild(specifier);
+      for (const n of names) expect(exports, `${specifier} lacks ${n}`).toContain(n);
+    }
+  });
+
+  it("importing winnow loads neither the server (Fastify), ONNX Runtime nor the report bundle", () => {
+    const root = importInChild("winnow");
+    // The log is real: the entry and the BM25 code it exports were seen loading.
+    expect(root.loaded).toContain("dist/index.js");
+    expect(root.loaded).toContain("dist/retrieval/bm25/bm25-index.js");
+    expect(heavyIn(root.loaded)).toEqual([]);
+    // Internals the root entry used to export are gone from it.
+    const { exports } = root;
+    for (const internal of ["DynamicBatcher", "createServer", "scoreCacheKeys", "writeFileAtomic", "searchRoutes", "httpStatusForCode", "quantizeFile", "evaluateRun"]) {
+      expect(exports, `winnow still exports ${internal}`).not.toContain(internal);
+    }
+  });
+
+  it("the subpaths that should load them do, so the check above can fail", () => {
+    expect(heavyIn(importInChild("winnow/server").loaded).some((p) => /node_modules\/fastify\//.test(p))).toBe(true);
+    expect(importInChild("winnow/eval").loaded).toContain("dist/report/echarts-bundle.js");
+  });
+});
