@@ -1,0 +1,75 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { register as registerEval } from "../../../src/cli/commands/eval.js";
+import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
+import { runCommand } from "../../support/run-command.js";
+import { repoPaths } from "../../support/shared-datasets.js";
+
+const mini = join(repoPaths.root, "examples/scifact-mini");
+
+/** `winnow eval --retriever '{"type":"dense","model":DIR}'` on a dataset with no stored embeddings. */
+describe("winnow eval with a dense first stage computed on the fly", () => {
+  let dir: string;
+  let model: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "winnow-eval-dense-"));
+    model = await ensureGeneratedModel("tiny-bi-encoder");
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // 64 tokens per text keeps embedding the corpus quick on a busy 2-core machine; the path is the same.
+  const evalDense = async (dataset: string, cacheDir: string, ...more: string[]) =>
+    JSON.parse(await runCommand(registerEval, ["eval", "--dataset", dataset, "--depth", "100", "--format", "json", "--retriever", JSON.stringify({ type: "dense", model, cacheDir, maxLength: 64 }), ...more]));
+
+  it("embeds the corpus of scifact-mini, caches the vectors, and reuses them on the next run, which reranks them", async () => {
+    const cacheDir = join(dir, "cache");
+    const first = await evalDense(mini, cacheDir);
+    expect(first.retriever).toMatchObject({ type: "dense", model, documents: 683, dim: 128, vectors: "computed" });
+    expect(first.numQueries).toBe(300);
+    // Random weights rank badly but not randomly (shared tokens still pull vectors together): above zero.
+    expect(first.metrics.ndcg_cut_10).toBeGreaterThan(0);
+    const files = readdirSync(cacheDir).sort();
+    expect(files).toHaveLength(2);
+    expect(files.some((f) => f.endsWith(".wnvec")) && files.some((f) => f.endsWith(".json"))).toBe(true);
+
+    // Dense candidates rerank like BM25 ones (the learned reranker falls back to candidate statistics).
+    const second = await evalDense(mini, cacheDir, "--reranker", "learned", "--candidates", "20");
+    expect(second.retriever).toMatchObject({ vectors: "cached", cacheFile: first.retriever.cacheFile });
+    expect(second.firstStage).toEqual(first.metrics);
+    expect(second.lift.metrics.ndcg_cut_10.before).toBeCloseTo(first.metrics.ndcg_cut_10, 12);
+    expect(second.metrics.ndcg_cut_10).not.toBe(first.metrics.ndcg_cut_10);
+  });
+
+  it("recomputes a cache whose checksum fails, and keys entries by the corpus's content", async () => {
+    // A 40-document slice keeps the recomputations quick.
+    const small = join(dir, "small");
+    await cp(mini, small, { recursive: true });
+    const lines = readFileSync(join(mini, "corpus.jsonl"), "utf8").split("\n").filter(Boolean).slice(0, 40);
+    writeFileSync(join(small, "corpus.jsonl"), lines.join("\n") + "\n");
+    const cacheDir = join(dir, "small-cache");
+    const first = await evalDense(small, cacheDir);
+    expect(first.retriever).toMatchObject({ documents: 40, vectors: "computed" });
+
+    // A flipped byte in the vectors fails the checksum: recomputed (and rewritten), never searched.
+    const file = first.retriever.cacheFile as string;
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3] ^= 0xff;
+    writeFileSync(file, bytes);
+    const again = await evalDense(small, cacheDir);
+    expect(again.retriever.vectors).toBe("computed");
+    expect(again.metrics).toEqual(first.metrics);
+    expect((await evalDense(small, cacheDir)).retriever.vectors).toBe("cached");
+
+    // One changed document is another cache entry.
+    lines[0] = JSON.stringify({ ...JSON.parse(lines[0]), text: "a different abstract" });
+    writeFileSync(join(small, "corpus.jsonl"), lines.join("\n") + "\n");
+    const changed = await evalDense(small, cacheDir);
+    expect(changed.retriever.vectors).toBe("computed");
+    expect(changed.retriever.cacheFile).not.toBe(first.retriever.cacheFile);
+  });
+});
