@@ -4,6 +4,7 @@ import { isBlankText } from "../core/inputs.js";
 import type { CrossEncoderCallOptions } from "../rerankers/cross-encoder/cross-encoder-call-options.js";
 import { HARD_MAX_DOCUMENTS } from "./config.js";
 import { invalid } from "./http-errors.js";
+import { requestSignal } from "./request-signal.js";
 import type { ServedModel, ServedRerankOutcome } from "./served-model.js";
 import type { WinnowServerState } from "./server-state.js";
 
@@ -41,36 +42,19 @@ export async function runRerankCall(
   reply: FastifyReply,
   call: RerankCall,
 ): Promise<RerankCallResult> {
-  const { limits } = state.config;
   const model = state.models.resolve(call.model);
   if (isBlankText(call.query)) {
     // 400 like an empty string (the schema's minLength), whatever invisible characters it holds.
     throw new WinnowError("INVALID_INPUT", "query: must not be blank (only whitespace or control characters)", { details: { field: "query", httpStatus: 400 } });
   }
-  const timeoutMs = limits.requestTimeoutMs;
-  const controller = new AbortController();
-  const timer = setTimeout(() => {
-    controller.abort(
-      new WinnowError("TIMEOUT", `request exceeded its ${timeoutMs} ms deadline (limits.requestTimeoutMs)`, {
-        details: { field: "limits.requestTimeoutMs", limit: timeoutMs },
-      }),
-    );
-  }, Math.max(0, timeoutMs - reply.elapsedTime));
-  // 'close' on the response before it finished means the client went away.
-  const onClose = () => {
-    if (!reply.raw.writableFinished) controller.abort(new WinnowError("ABORTED", "client closed the connection"));
-  };
-  reply.raw.on("close", onClose);
-  // Past the shutdown deadline, queued and running work answers 503 instead of being cut off.
-  const onShutdown = () => controller.abort(state.shutdown.signal.reason);
-  if (state.shutdown.signal.aborted) onShutdown();
-  else state.shutdown.signal.addEventListener("abort", onShutdown, { once: true });
+  // Deadline, client disconnect and the shutdown deadline, as for every route (request-signal.ts).
+  const deadline = requestSignal(state, reply);
   try {
     const outcome = await model.rerank(call.query, call.texts, {
       topN: call.topN,
       instruction: call.instruction,
       family: call.windowing && model.batched ? { "cross-encoder": call.windowing } : undefined,
-      signal: controller.signal,
+      signal: deadline.signal,
     });
     const labels = { model: model.id };
     const m = state.metrics.stageSeconds;
@@ -85,9 +69,7 @@ export async function runRerankCall(
     reply.header("x-model-id", model.id);
     return { model, outcome };
   } finally {
-    clearTimeout(timer);
-    reply.raw.off("close", onClose);
-    state.shutdown.signal.removeEventListener("abort", onShutdown);
+    deadline.release();
     reply.header("x-total-time", ms(reply.elapsedTime));
   }
 }
