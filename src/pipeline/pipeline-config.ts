@@ -159,13 +159,17 @@ export interface PipelineConfigContext {
   createReranker?: (spec: RerankerSpec, context: RerankerContext) => Promise<import("../core/types.js").Reranker>;
 }
 
-async function createCache(spec: NonNullable<PipelineConfig["cache"]>): Promise<ScoreCache> {
-  if (spec.type === "memory") {
-    const { MemoryScoreCache } = await import("../cache/memory-score-cache.js");
-    return new MemoryScoreCache({ maxBytes: spec.maxBytes, ttlMs: spec.ttlMs });
-  }
-  const { RedisScoreCache } = await import("../cache/redis-score-cache.js");
-  return new RedisScoreCache({ url: spec.url, prefix: spec.prefix, ttlSeconds: spec.ttlSeconds, timeoutMs: spec.timeoutMs });
+type CacheConfig = NonNullable<PipelineConfig["cache"]>;
+
+/** One loader per score-cache kind (the schema's union), loaded only when configured. */
+const cacheLoaders: { [K in CacheConfig["type"]]: (spec: Extract<CacheConfig, { type: K }>) => Promise<ScoreCache> } = {
+  memory: async (spec) => new (await import("../cache/memory-score-cache.js")).MemoryScoreCache({ maxBytes: spec.maxBytes, ttlMs: spec.ttlMs }),
+  redis: async (spec) =>
+    new (await import("../cache/redis-score-cache.js")).RedisScoreCache({ url: spec.url, prefix: spec.prefix, ttlSeconds: spec.ttlSeconds, timeoutMs: spec.timeoutMs }),
+};
+
+function createCache(spec: CacheConfig): Promise<ScoreCache> {
+  return (cacheLoaders[spec.type] as (s: CacheConfig) => Promise<ScoreCache>)(spec);
 }
 
 /** Builds a live pipeline from a parsed config: opens indexes, creates rerankers and the cache. */
