@@ -111,6 +111,34 @@ describe("the package's entry points", () => {
     }
   });
 
+  it("a TypeScript consumer type-checks against each subpath's declarations (the types condition)", () => {
+    const consumer = join(pkg, "consumer");
+    mkdirSync(consumer, { recursive: true });
+    writeFileSync(
+      join(consumer, "use.ts"),
+      `import { createReranker, type RankedResult, type RerankerSpec } from "winnow";
+import { createServer, type ServerConfigInput } from "winnow/server";
+import { evaluateRun, type Run } from "winnow/eval";
+import { quantizeFile, type QuantizeReport } from "winnow/onnx";
+const spec: RerankerSpec = { type: "learned" };
+const config: ServerConfigInput = { models: [{ id: "m", reranker: spec }] };
+export const uses = [createReranker, createServer, evaluateRun, quantizeFile, config];
+export type Uses = [RankedResult, Run, QuantizeReport];
+// A name the server entry does not export must not type-check.
+// @ts-expect-error DynamicBatcher is internal
+import { DynamicBatcher } from "winnow/server";
+export const internal = DynamicBatcher;
+`,
+    );
+    writeFileSync(
+      join(consumer, "tsconfig.json"),
+      JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: ["node"], typeRoots: [join(repo, "node_modules/@types")] }, files: ["use.ts"] }),
+    );
+    const r = spawnSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", join(consumer, "tsconfig.json")], { encoding: "utf8" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
+  });
+
   it("importing winnow loads neither the server (Fastify), ONNX Runtime nor the report bundle", () => {
     const root = importInChild("winnow");
     // The log is real: the entry and the BM25 code it exports were seen loading.
