@@ -1,4 +1,4 @@
-import { InvalidInputError } from "./errors.js";
+import { InvalidInputError, WinnowError } from "./errors.js";
 import type { Candidate, RankedResult, RerankOptions } from "./types.js";
 
 /**
@@ -13,7 +13,7 @@ export function rankByScores(
   details?: (index: number) => Record<string, unknown> | undefined,
 ): RankedResult[] {
   if (scores.length !== candidates.length) {
-    throw new Error(`internal: ${scores.length} scores for ${candidates.length} candidates`);
+    throw new WinnowError("INTERNAL", `${scores.length} scores for ${candidates.length} candidates`);
   }
   const topN = validateTopN(options.topN);
   const order = Array.from({ length: candidates.length }, (_, i) => i);
