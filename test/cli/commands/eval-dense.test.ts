@@ -3,8 +3,12 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { register as registerEmbed } from "../../../src/cli/commands/embed.js";
 import { register as registerEval } from "../../../src/cli/commands/eval.js";
+import { register as registerIndex } from "../../../src/cli/commands/index.js";
+import { register as registerSearch } from "../../../src/cli/commands/search.js";
 import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
+import { retrieverTypes } from "../../../src/retrieval/registry.js";
 import { runCommand } from "../../support/run-command.js";
 import { repoPaths } from "../../support/shared-datasets.js";
 
@@ -71,5 +75,43 @@ describe("winnow eval with a dense first stage computed on the fly", () => {
     const changed = await evalDense(small, cacheDir);
     expect(changed.retriever.vectors).toBe("computed");
     expect(changed.retriever.cacheFile).not.toBe(first.retriever.cacheFile);
+
+    // Stored vectors (`winnow index` + `winnow embed`) are searched as they are, through --index.
+    const indexDir = join(dir, "small-index");
+    await runCommand(registerIndex, ["index", "--dataset", small, "--out", indexDir, "-q"]);
+    await runCommand(registerEmbed, ["embed", "--index", indexDir, "--embedder", "onnx", "--model", model, "--max-length", "64"]);
+    const stored = JSON.parse(await runCommand(registerEval, ["eval", "--dataset", small, "--index", indexDir, "--depth", "100", "--format", "json", "--retriever", "dense"]));
+    expect(stored.retriever).toMatchObject({ type: "dense", vectors: "stored", documents: 40 });
+    expect(stored.metrics).toEqual(changed.metrics);
+    const hits = JSON.parse(await runCommand(registerSearch, ["search", "a different abstract", "--index", indexDir, "--retriever", "dense", "-k", "1", "--format", "json"]));
+    expect(hits[0].id).toBe(JSON.parse(lines[0])._id);
+  });
+
+  it("runs with every registered retriever, by name or JSON spec (a row added without a spec here fails)", async () => {
+    const cacheDir = join(dir, "cache");
+    const dense = { type: "dense", model, cacheDir, maxLength: 64 };
+    const someDocs = readFileSync(join(mini, "corpus.jsonl"), "utf8").split("\n").filter(Boolean).slice(0, 50).map((l) => {
+      const d = JSON.parse(l);
+      return { id: d._id, text: d.text, title: d.title };
+    });
+    const specs: Record<string, string> = {
+      bm25: "bm25",
+      dense: JSON.stringify(dense),
+      hybrid: JSON.stringify({ type: "hybrid", retrievers: [{ type: "bm25" }, dense] }),
+      memory: JSON.stringify({ type: "memory", documents: someDocs }),
+    };
+    const ndcg: Record<string, number> = {};
+    for (const { type } of retrieverTypes()) {
+      expect(specs[type], `no eval spec for the registered retriever "${type}"`).toBeDefined();
+      const out = JSON.parse(await runCommand(registerEval, ["eval", "--dataset", mini, "--depth", "100", "--format", "json", "--retriever", specs[type]]));
+      expect(out.retriever.type).toBe(type);
+      expect(out.numQueries).toBe(300);
+      ndcg[type] = out.metrics.ndcg_cut_10;
+    }
+    // Fusion changes the ranking: hybrid is neither of its parts.
+    expect(ndcg.hybrid).not.toBe(ndcg.bm25);
+    expect(ndcg.hybrid).not.toBe(ndcg.dense);
+    // 50 of 683 documents can only find what they hold.
+    expect(ndcg.memory).toBeLessThan(ndcg.bm25);
   });
 });
