@@ -230,6 +230,9 @@ export abstract class RerankerBase implements Reranker {
         details: { field: "instruction", reranker: this.name },
       });
     }
+    if (options.family !== undefined && (options.family === null || typeof options.family !== "object" || Array.isArray(options.family))) {
+      throw new WinnowError("INVALID_INPUT", "family: must be an object of per-family options (e.g. { \"cross-encoder\": { truncate: true } })", { details: { field: "family" } });
+    }
     const call: ScoringCall = { query: q, candidates: cands, instruction: instruction || undefined, topN, signal: options.signal, options };
     this.checkCall(call);
     return call;

@@ -57,7 +57,8 @@ export interface RerankOptions {
   onWarnings?: (warnings: readonly string[]) => void;
   /**
    * Per-family options, namespaced by family (`family["cross-encoder"]`, `family.learned`).
-   * Each family adds its key to FamilyCallOptions; a family reads only its own.
+   * Each family adds its key to FamilyCallOptions and reads only its own (another family's
+   * key is left alone, so one options object can serve every stage of a cascade).
    */
   family?: FamilyCallOptions;
 }

@@ -275,6 +275,7 @@ describe("every registered reranker family keeps the scoring contract", () => {
               [() => r.rerank(QUERY, DOCS, { topN: 0 }), "topN"],
               [() => r.rerank(QUERY, DOCS, { topN: 1.5 }), "topN"],
               [() => r.rerank(QUERY, [{ id: "x", text: 7 as unknown as string }]), "candidates[0].text"],
+              [() => r.rerank(QUERY, DOCS, { family: "fast" as unknown as RerankOptions["family"] }), "family"],
             ];
             for (const [call, field] of cases) {
               const err = await caught(call());
