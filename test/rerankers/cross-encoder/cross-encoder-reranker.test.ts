@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AutoModelForSequenceClassification, AutoTokenizer, env } from "@huggingface/transformers";
 import { ensureGeneratedModel } from "../../../src/onnx/generate.js";
+import type { RerankOptions } from "../../../src/core/types.js";
 import { CrossEncoderReranker } from "../../../src/rerankers/cross-encoder/cross-encoder-reranker.js";
 import { createReranker, servingSpec } from "../../../src/rerankers/registry.js";
 import { fuseFile } from "../../../src/onnx/fuse.js";
@@ -171,6 +172,39 @@ describe("CrossEncoderReranker on generated models", () => {
       await int8.rerank(QUERY, DOCS);
       expect(cache.stats().hits).toBe(DOCS.length);
       await int8.close();
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("takes one call's windowing and score kind under family[\"cross-encoder\"], each part of the cache key, and names a bad one", async () => {
+    const cache = new MemoryScoreCache();
+    const r = await CrossEncoderReranker.load({ model: bert, cache, maxLength: 64 });
+    const long = `${QUERY} ${"solar panels convert light into electricity ".repeat(40)}`;
+    try {
+      const windowed = await r.rerank(QUERY, [long]);
+      expect(windowed[0].details?.windows as number).toBeGreaterThan(1);
+      const cut = await r.rerank(QUERY, [long], { family: { "cross-encoder": { truncate: true } } });
+      expect(cut[0].details).toMatchObject({ windows: 1, cached: false });
+      const logit = await r.rerank(QUERY, [long], { family: { "cross-encoder": { scores: "logit", truncate: true } } });
+      expect(logit[0].details?.cached).toBe(false);
+      expect(logit[0].score).toBeCloseTo(cut[0].details!.logit as number, 6);
+      const left = await r.rerank(QUERY, [long], { family: { "cross-encoder": { truncate: true, truncationDirection: "left" } } });
+      expect(left[0].details?.cached).toBe(false);
+      // The same options again: every one of them is answered from the cache.
+      for (const family of [undefined, { "cross-encoder": { truncate: true } }, { "cross-encoder": { scores: "logit" as const, truncate: true } }]) {
+        expect((await r.rerank(QUERY, [long], { family }))[0].details).toEqual({ cached: true });
+      }
+      const bad: Array<[unknown, string]> = [
+        [{ trunc: true }, 'family["cross-encoder"].trunc'],
+        [{ maxChunksPerDoc: 0 }, 'family["cross-encoder"].maxChunksPerDoc'],
+        [{ truncationDirection: "up" }, 'family["cross-encoder"].truncationDirection'],
+        ["yes", 'family["cross-encoder"]'],
+      ];
+      for (const [o, field] of bad) {
+        const family = { "cross-encoder": o } as RerankOptions["family"];
+        await expect(r.rerank(QUERY, [long], { family })).rejects.toMatchObject({ code: "INVALID_INPUT", details: { field } });
+      }
     } finally {
       await r.close();
     }
