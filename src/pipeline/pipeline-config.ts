@@ -193,8 +193,9 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
     opened.push(retriever);
     pools.push({ name, retriever, k: r.k, filter: r.filter as Pool["filter"], weight: r.weight });
   }
-  // Rerankers that read corpus statistics (the learned one) get the first pool's corpus index (the BM25 one).
+  // Rerankers that read corpus statistics (the learned one) get the first pool's corpus index (the BM25 one), and vectors.
   const corpusIndex = opened.find((o) => o.corpusIndex)?.corpusIndex;
+  const vectors = opened.find((o) => o.vectors)?.vectors;
   const stages: StageSpec[] = [];
   for (const [i, s] of config.stages.entries()) {
     const spec = { ...s.reranker } as RerankerSpec;
@@ -205,7 +206,7 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
     }
     // Stage names key scores in results and scoring weights: default to the family, numbered when repeated.
     const name = s.name ?? (config.stages.filter((x) => x.reranker.type === spec.type).length > 1 ? `${spec.type}${i + 1}` : spec.type);
-    const rerankerContext: RerankerContext = { index: corpusIndex, baseDir: context.baseDir };
+    const rerankerContext: RerankerContext = { index: corpusIndex, vectors, baseDir: context.baseDir };
     stages.push({ reranker: await makeReranker(spec, rerankerContext), topK: s.topK, name, threshold: s.threshold, batchSize: s.batchSize, cacheSettings: { ...s.reranker } });
   }
   return createPipeline({

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { WinnowError } from "../core/errors.js";
-import type { CorpusIndex } from "../core/reranker-spec.js";
+import type { CorpusIndex, StoredVectors } from "../core/reranker-spec.js";
 import type { Retriever } from "../core/types.js";
 import type { Bm25Index } from "./bm25/bm25-index.js";
 import { builtinRetrieverSchemas } from "./retriever-schemas.js";
@@ -36,6 +36,8 @@ export interface RetrieverContext {
 export interface FirstStageRetriever extends Retriever {
   /** The corpus index behind it (the BM25 index), offered to rerankers as their context's `index`. */
   readonly corpusIndex?: CorpusIndex;
+  /** The document vectors it searches, offered to rerankers as their context's `vectors`. */
+  readonly vectors?: StoredVectors;
   /** Settings in effect and sizes, for reports (`winnow eval --format json`'s `retriever`). */
   describe?(): Record<string, unknown>;
   close?(): Promise<void>;

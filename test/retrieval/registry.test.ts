@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Candidate } from "../../src/core/types.js";
 import { ensureGeneratedModel } from "../../src/onnx/generate.js";
+import { loadPipeline } from "../../src/pipeline/pipeline-config.js";
+import { registerReranker, type RerankerContext } from "../../src/rerankers/registry.js";
 import { checkRetrieverSpec, createRetriever, registerRetriever, retrieverTypes, type RetrieverContext } from "../../src/retrieval/registry.js";
 import { caught } from "../support/caught.js";
 import { repoPaths } from "../support/shared-datasets.js";
@@ -130,5 +132,27 @@ process.stdout.write(JSON.stringify({ loaded, error: (r as { error?: string }).e
     // The control: a dense spec loads it, so the check above can fail.
     writeFileSync(join(dir, "corpus.jsonl"), docs.map((d) => JSON.stringify({ _id: d.id, text: d.text })).join("\n") + "\n");
     expect(probe({ type: "dense", model, cache: false, dataset: dir })).toEqual({ loaded: true });
+  });
+
+  it("a dense first stage offers its vectors, and a pipeline hands them (and the folder) to its rerankers' context", async () => {
+    const model = await ensureGeneratedModel("tiny-bi-encoder");
+    const dir = mkdtempSync(join(tmpdir(), "winnow-vectors-"));
+    writeFileSync(join(dir, "corpus.jsonl"), docs.map((d) => JSON.stringify({ _id: d.id, text: d.text, title: d.title })).join("\n") + "\n");
+    let seen: RerankerContext | undefined;
+    registerReranker("test-sees-context", async (_spec, context) => {
+      seen = context;
+      return { name: "test-sees-context", rerank: async (_q, candidates) => candidates.map((_, index) => ({ index, id: String(index), score: -index })) };
+    });
+    const file = join(dir, "dense.yaml");
+    writeFileSync(file, ["retrievers:", `  - { type: dense, model: ${JSON.stringify(model)}, dataset: ., cache: false, k: 3 }`, "stages:", "  - { reranker: { type: test-sees-context }, topK: 3 }", ""].join("\n"));
+    const pipeline = await loadPipeline(file, { warmup: false });
+    expect(seen?.baseDir).toBe(dir);
+    expect(seen?.vectors).toMatchObject({ size: 3, dim: 128 });
+    expect([0, 1, 2].map((i) => seen!.vectors!.id(i)).sort()).toEqual(["a", "b", "c"]);
+    expect(seen?.vectors?.vector(0)).toHaveLength(128);
+    // Embedded on the fly from a dataset: no BM25 index to offer.
+    expect(seen?.index).toBeUndefined();
+    expect((await pipeline.search("what causes tides")).results).toHaveLength(3);
+    await pipeline.close();
   });
 });

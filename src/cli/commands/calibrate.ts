@@ -78,7 +78,7 @@ export function register(program: Command): void {
     const retriever = await openRetriever(retrieverSpec, { dataset: flags.dataset });
     let reranker;
     try {
-      reranker = await createReranker(spec, { index: retriever.corpusIndex });
+      reranker = await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors });
     } catch (err) {
       await retriever.close?.();
       throw err;

@@ -97,7 +97,7 @@ export function register(program: Command): void {
     let reranker: Reranker;
     try {
       // A family that reads corpus statistics and stored terms (the learned one) takes them from the first stage's index.
-      reranker = await createReranker(spec, { index: index.corpusIndex });
+      reranker = await createReranker(spec, { index: index.corpusIndex, vectors: index.vectors });
     } catch (err) {
       await index.close?.();
       throw err;

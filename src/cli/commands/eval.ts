@@ -94,7 +94,7 @@ export function register(program: Command): void {
     let reranker;
     try {
       // A family that reads corpus statistics and stored terms (the learned one) takes them from the first stage's index.
-      reranker = spec ? await createReranker(spec, { index: retriever.corpusIndex }) : undefined;
+      reranker = spec ? await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors }) : undefined;
     } catch (err) {
       await retriever.close?.();
       throw err;

@@ -108,7 +108,7 @@ export function register(program: Command): void {
     terminal.done();
     let reranker: Reranker;
     try {
-      reranker = await createReranker(spec, { index: retriever.corpusIndex });
+      reranker = await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors });
     } catch (err) {
       await retriever.close?.();
       throw err;

@@ -101,7 +101,7 @@ export function register(program: Command): void {
     let reranker;
     try {
       // A family that reads corpus statistics (the learned one) takes them from the first stage's index.
-      reranker = await createReranker(spec, { index: retriever.corpusIndex });
+      reranker = await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors });
     } catch (err) {
       await retriever.close?.();
       throw err;

@@ -10,7 +10,7 @@ import { createEmbedder } from "./create-embedder.js";
 import { DenseRetriever } from "./dense-retriever.js";
 import { corpusEmbeddings } from "./embedding-cache.js";
 import type { Embedder, EmbedderSpec } from "./embedder.js";
-import { openDenseRetriever, VECTOR_FILE } from "./open-dense-retriever.js";
+import { loadStoredVectors, VECTOR_FILE } from "./open-dense-retriever.js";
 
 /** Config-relative model paths (`./models/e5`) resolve against the base folder; hub ids and absolute paths stay. */
 function modelPath(model: string, baseDir: string | undefined): string {
@@ -36,7 +36,8 @@ class DenseFirstStage implements FirstStageRetriever {
   constructor(
     private readonly inner: DenseRetriever,
     private readonly description: Record<string, unknown>,
-    private readonly embedder: Embedder | undefined,
+    private readonly embedder: Embedder,
+    readonly vectors: FirstStageRetriever["vectors"],
     readonly corpusIndex?: FirstStageRetriever["corpusIndex"],
   ) {}
 
@@ -49,7 +50,7 @@ class DenseFirstStage implements FirstStageRetriever {
   }
 
   async close(): Promise<void> {
-    await this.embedder?.close?.();
+    await this.embedder.close?.();
   }
 }
 
@@ -68,8 +69,15 @@ export async function createDenseRetriever(raw: RetrieverSpec, context: Retrieve
   if (stored !== undefined) {
     const dir = resolve(base, stored);
     const { index } = await openBm25Index({ index: dir }, context);
-    const inner = await openDenseRetriever(dir, index, embedderSpec);
-    return new DenseFirstStage(inner, { type: "dense", index: dir, vectors: "stored", documents: index.docCount }, undefined, index);
+    const vectors = await loadStoredVectors(dir, embedderSpec);
+    const embedder = await createEmbedder(vectors.embedderSpec);
+    const document = (id: string) => {
+      const i = index.docIndex(id);
+      return i === undefined ? undefined : index.document(i);
+    };
+    const inner = new DenseRetriever({ name: "dense", embedder, index: vectors.searcher, document });
+    const description = { type: "dense", index: dir, vectors: "stored", embedder: embedder.id, documents: index.docCount, dim: vectors.exact.dim };
+    return new DenseFirstStage(inner, description, embedder, vectors.exact, index);
   }
 
   if (!embedderSpec) {
@@ -114,7 +122,7 @@ export async function createDenseRetriever(raw: RetrieverSpec, context: Retrieve
       cacheFile: computed.file ?? null,
       embedMs: Math.round(performance.now() - t0),
     };
-    return new DenseFirstStage(inner, description, embedder, corpusIndex);
+    return new DenseFirstStage(inner, description, embedder, computed.vectors, corpusIndex);
   } catch (err) {
     await embedder.close?.();
     throw err;

@@ -8,6 +8,7 @@ import { reciprocalRankFusion } from "./fusion.js";
 class HybridRetriever implements FirstStageRetriever {
   readonly name = "hybrid";
   readonly corpusIndex?: FirstStageRetriever["corpusIndex"];
+  readonly vectors?: FirstStageRetriever["vectors"];
   /** List names in fused scores: the parts' names, numbered when one repeats. */
   private readonly names: string[];
 
@@ -16,8 +17,9 @@ class HybridRetriever implements FirstStageRetriever {
     private readonly rrfK: number,
     private readonly depth: number | undefined,
   ) {
-    // Rerankers get the first part's corpus index (the BM25 one when there is one).
+    // Rerankers get the first part's corpus index (the BM25 one when there is one) and vectors.
     this.corpusIndex = parts.find((p) => p.corpusIndex)?.corpusIndex;
+    this.vectors = parts.find((p) => p.vectors)?.vectors;
     this.names = parts.map((p, i) => (parts.filter((x) => x.name === p.name).length > 1 ? `${p.name}${i + 1}` : p.name));
   }
 
