@@ -65,10 +65,11 @@ export class LearnedReranker extends RerankerBase {
     return { features, scores };
   }
 
-  // No cacheIdentity: a score is not a function of (query, document) alone. Without an
-  // index the corpus statistics come from the candidate list, and documents that match no
-  // query term are placed just below the list's lowest match, so the same pair scores
-  // differently in another list and a cached score could be served into the wrong one.
+  // No cacheIdentity: a score is not a function of (query, document) alone. It reads the
+  // candidate's first-stage rank and score; without an index the corpus statistics come
+  // from the candidate list; and documents that match no query term are placed just below
+  // the list's lowest match. The same pair scores differently in another list, so a cached
+  // score could be served into the wrong one.
 
   protected override checkCall(call: ScoringCall): void {
     const o: unknown = call.options.family?.learned;
