@@ -47,6 +47,12 @@ export interface Bm25BuildOptions extends Partial<Bm25Params> {
 
 export type Bm25SearchOptions = SearchOptions & Partial<Bm25Params>;
 
+/** One clause of a weighted query: an index term (already analyzed) and its boost. */
+export interface WeightedTerm {
+  term: string;
+  weight: number;
+}
+
 /** The arrays an index is made of; the same in memory and on disk. */
 interface IndexData {
   docs: Document[];
@@ -401,7 +407,39 @@ export class Bm25Index implements Retriever {
     }
     const cache = this.normCacheFor(options);
     const mask = options.filter === undefined ? undefined : this.filterMask(options.filter);
-    const [docs, scores] = this.topK(q.text, k, cache, mask);
+    return this.candidatesOf(this.topK(q.text, k, cache, mask));
+  }
+
+  /**
+   * Lucene's BooleanQuery of SHOULD BoostQuery(TermQuery(term), weight) clauses, as
+   * Anserini's RM3 runs its expanded query: each term's BM25 weight is boost · idf in
+   * float, the same scoring, filter and ties (smaller id first) as `search`. Terms are
+   * index terms (already analyzed); ones the index lacks match nothing, and a term given
+   * twice has its boosts summed (as Lucene dedupes SHOULD clauses).
+   */
+  async searchWeighted(terms: ReadonlyArray<WeightedTerm>, k: number, options: Bm25SearchOptions = {}): Promise<Candidate[]> {
+    throwIfAborted(options.signal);
+    if (!Array.isArray(terms)) throw new InvalidInputError("terms must be an array of {term, weight}", { field: "terms" });
+    if (typeof k !== "number" || !Number.isInteger(k) || k < 1) {
+      throw new InvalidInputError(`k must be a positive integer, got ${String(k)}`, { field: "k" });
+    }
+    const boosts = new Map<number, number>();
+    terms.forEach((t, i) => {
+      if (t === null || typeof t !== "object" || typeof t.term !== "string") {
+        throw new InvalidInputError(`terms[${i}].term must be a string`, { field: `terms[${i}].term` });
+      }
+      if (typeof t.weight !== "number" || !Number.isFinite(t.weight) || t.weight < 0) {
+        throw new InvalidInputError(`terms[${i}].weight must be a finite number >= 0, got ${String(t.weight)}`, { field: `terms[${i}].weight` });
+      }
+      const id = this.termIds.get(t.term);
+      if (id !== undefined) boosts.set(id, Math.fround((boosts.get(id) ?? 0) + Math.fround(t.weight)));
+    });
+    const cache = this.normCacheFor(options);
+    const mask = options.filter === undefined ? undefined : this.filterMask(options.filter);
+    return this.candidatesOf(this.topKOfClauses(boosts, k, cache, mask));
+  }
+
+  private candidatesOf([docs, scores]: [Uint32Array, Float32Array]): Candidate[] {
     const out: Candidate[] = new Array(docs.length);
     for (let i = 0; i < docs.length; i++) {
       const score = scores[i];
@@ -437,13 +475,18 @@ export class Bm25Index implements Retriever {
       const id = this.termIds.get(t);
       if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
     });
+    return this.topKOfClauses(counts, k, normInverse, mask);
+  }
+
+  /** Scores the documents matching any clause (term id → boost; BM25 weight = boost · idf in float), keeps the best k. */
+  private topKOfClauses(boosts: Map<number, number>, k: number, normInverse: Float32Array, mask: Uint8Array | undefined): [Uint32Array, Float32Array] {
     const { postingsOffsets, postingsDocs, postingsFreqs, norms, idRank } = this.data;
     const acc = this.accumulator;
     const flags = this.touchedFlags;
     const touched = this.touched;
     let nTouched = 0;
-    for (const [t, count] of counts) {
-      const weight = Math.fround(count * this.idfs[t]);
+    for (const [t, boost] of boosts) {
+      const weight = Math.fround(boost * this.idfs[t]);
       const end = postingsOffsets[t + 1];
       for (let p = postingsOffsets[t]; p < end; p++) {
         const d = postingsDocs[p];
