@@ -188,6 +188,11 @@ export async function pipelineFromConfig(config: PipelineConfig, context: Pipeli
       retriever = await makeRetriever(r.spec, retrievalContext);
     } catch (err) {
       for (const o of opened) await o.close?.();
+      // Say which pool: "retrievers[1].index: …", as the schema's errors do.
+      if (err instanceof WinnowError && err.code === "CONFIG_INVALID" && typeof err.details.field === "string") {
+        const field = `retrievers[${i}].${err.details.field}`;
+        throw new WinnowError("CONFIG_INVALID", `${field}: ${err.message}`, { details: { ...err.details, field }, cause: err });
+      }
       throw err;
     }
     opened.push(retriever);

@@ -26,7 +26,7 @@ export interface RetrieverContext {
   dataset?: string;
   /** A BM25 index already built, or the folder of a saved one (`winnow index`). */
   index?: Bm25Index | string;
-  /** Where computed artefacts (corpus embeddings) are cached; default `$WINNOW_CACHE`, else `~/.cache/winnow`. */
+  /** Folder corpus embeddings are cached in (a spec's `cacheDir` wins); default `$WINNOW_CACHE/embeddings`, else `~/.cache/winnow/embeddings`. */
   cacheDir?: string;
   /** Progress lines for a terminal (indexing, embedding); silent when absent. */
   progress?: (message: string) => void;
@@ -65,6 +65,11 @@ const builtins: Record<string, Entry> = {
     schema: builtinRetrieverSchemas.bm25,
     description: "BM25 scored like Lucene/Anserini: a saved index (`index`), the command's --index, or built from the dataset",
     load: async () => (await import("./bm25/bm25-retriever-factory.js")).createBm25Retriever,
+  },
+  "bm25-rm3": {
+    schema: builtinRetrieverSchemas["bm25-rm3"],
+    description: "BM25 with RM3 query expansion as Anserini's -bm25 -rm3 (fbDocs 10, fbTerms 10, originalQueryWeight 0.5): same index sources as bm25",
+    load: async () => (await import("./bm25/rm3-retriever-factory.js")).createBm25Rm3Retriever,
   },
   memory: {
     schema: builtinRetrieverSchemas.memory,

@@ -155,4 +155,16 @@ process.stdout.write(JSON.stringify({ loaded, error: (r as { error?: string }).e
     expect((await pipeline.search("what causes tides")).results).toHaveLength(3);
     await pipeline.close();
   });
+
+  it("a pipeline config names the pool whose retriever it cannot open, and its field", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "winnow-pool-error-"));
+    const file = join(dir, "p.yaml");
+    writeFileSync(file, ["retrievers:", "  - { type: memory, documents: [{ id: a, text: tides }] }", "  - { type: bm25, k: 5 }", ""].join("\n"));
+    const err = await caught(loadPipeline(file, { warmup: false }));
+    expect(err).toMatchObject({ code: "CONFIG_INVALID", details: { field: "retrievers[1].index" } });
+    expect(err.message).toMatch(/^retrievers\[1\]\.index: bm25 retriever: index: no index to search/);
+    // Checked when the file is read, before anything opens: the row's schema.
+    writeFileSync(file, ["retrievers:", "  - { type: bm25, index: ./i, k1: -2 }", ""].join("\n"));
+    expect((await caught(loadPipeline(file, { warmup: false }))).message).toMatch(/p\.yaml: invalid pipeline config: retrievers\[0\]\.k1: Too small/);
+  });
 });
