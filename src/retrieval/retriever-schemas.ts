@@ -19,6 +19,20 @@ const bm25 = z.strictObject({
   b: b.optional(),
 });
 
+const bm25Rm3 = z.strictObject({
+  type: z.literal("bm25-rm3"),
+  /** Folder written by `winnow index` (default: the context's index, else built from the dataset). */
+  index: folder.optional(),
+  /** BEIR folder to build the index from in memory. */
+  dataset: folder.optional(),
+  k1: k1.optional(),
+  b: b.optional(),
+  /** Anserini's `-rm3` defaults: 10 feedback documents, 10 terms, original query weight 0.5. */
+  fbDocs: z.number().int().min(1).max(10_000).default(10),
+  fbTerms: z.number().int().min(1).max(10_000).default(10),
+  originalQueryWeight: z.number().min(0).max(1).default(0.5),
+});
+
 const memory = z.strictObject({
   type: z.literal("memory"),
   documents: z
@@ -75,9 +89,10 @@ const hybrid = z
     path: ["retrievers"],
   });
 
-export const builtinRetrieverSchemas = { bm25, memory, dense, hybrid };
+export const builtinRetrieverSchemas = { bm25, "bm25-rm3": bm25Rm3, memory, dense, hybrid };
 
 export type Bm25RetrieverSpec = z.infer<typeof bm25>;
+export type Bm25Rm3RetrieverSpec = z.infer<typeof bm25Rm3>;
 export type MemoryRetrieverSpec = z.infer<typeof memory>;
 export type DenseRetrieverSpec = z.infer<typeof dense>;
 export type HybridRetrieverSpec = z.infer<typeof hybrid>;

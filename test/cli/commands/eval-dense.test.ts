@@ -96,6 +96,7 @@ describe("winnow eval with a dense first stage computed on the fly", () => {
     });
     const specs: Record<string, string> = {
       bm25: "bm25",
+      "bm25-rm3": "bm25-rm3",
       dense: JSON.stringify(dense),
       hybrid: JSON.stringify({ type: "hybrid", retrievers: [{ type: "bm25" }, dense] }),
       memory: JSON.stringify({ type: "memory", documents: someDocs }),
@@ -111,6 +112,8 @@ describe("winnow eval with a dense first stage computed on the fly", () => {
     // Fusion changes the ranking: hybrid is neither of its parts.
     expect(ndcg.hybrid).not.toBe(ndcg.bm25);
     expect(ndcg.hybrid).not.toBe(ndcg.dense);
+    // Feedback expansion changes the ranking.
+    expect(ndcg["bm25-rm3"]).not.toBe(ndcg.bm25);
     // 50 of 683 documents can only find what they hold.
     expect(ndcg.memory).toBeLessThan(ndcg.bm25);
   });
