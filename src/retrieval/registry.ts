@@ -84,7 +84,7 @@ const builtins: Record<string, Entry> = {
   hybrid: {
     schema: builtinRetrieverSchemas.hybrid,
     nested: "retrievers",
-    description: "reciprocal rank fusion of several retrievers (`retrievers: [...]`, default bm25 + dense with `model`)",
+    description: "reciprocal rank fusion of several retrievers (`retrievers: [...]`; default bm25 + dense, with `model` when given)",
     load: async () => (await import("./fusion/hybrid-retriever-factory.js")).createHybridRetriever,
   },
 };

@@ -75,18 +75,18 @@ const dense = z.strictObject({
 const hybrid = z
   .strictObject({
     type: z.literal("hybrid"),
-    /** The retrievers fused (each checked by its own row). */
+    /** The retrievers fused (each checked by its own row); default bm25 + dense. */
     retrievers: z.array(z.looseObject({ type: z.string().min(1) })).min(2, "list at least two retrievers").optional(),
-    /** Shorthand for `retrievers: [{type: "bm25"}, {type: "dense", model}]`. */
+    /** The default dense part's bi-encoder (without it, the dense part needs stored vectors). */
     model: z.string().min(1).optional(),
     /** RRF constant: a document at rank r in one list scores 1 / (rrfK + r). */
     rrfK: z.number().min(0).default(60),
     /** Candidates asked of each retriever before fusion (default: max(k, 100)). */
     depth: z.number().int().min(1).max(10_000).optional(),
   })
-  .refine((s) => s.retrievers !== undefined || s.model !== undefined, {
-    message: "give `retrievers` (two or more specs) or `model` (bm25 + dense with that bi-encoder)",
-    path: ["retrievers"],
+  .refine((s) => s.retrievers === undefined || s.model === undefined, {
+    message: "`model` is for the default bm25 + dense pair; with `retrievers`, give each its own",
+    path: ["model"],
   });
 
 export const builtinRetrieverSchemas = { bm25, "bm25-rm3": bm25Rm3, memory, dense, hybrid };

@@ -49,7 +49,8 @@ describe("retriever registry", () => {
     expect(field({ type: "dense", pooling: "max" })?.[0]).toBe("pooling");
     expect(field({ type: "memory", documents: [] })?.[0]).toBe("documents");
     expect(field({ type: "memory", documents: [{ id: "x" }] })?.[0]).toBe("documents[0].text");
-    expect(field({ type: "hybrid" })?.[0]).toBe("retrievers");
+    expect(field({ type: "hybrid", retrievers: [{ type: "bm25" }] })?.[0]).toBe("retrievers");
+    expect(field({ type: "hybrid", model: "m", retrievers: [{ type: "bm25" }, { type: "memory", documents: docs }] })?.[0]).toBe("model");
     expect(field({ type: "hybrid", retrievers: [{ type: "bm25" }, { type: "dense", batchSize: 0 }] })?.[0]).toBe("retrievers[1].batchSize");
     expect(field({ type: "hybrid", retrievers: [{ type: "bm25" }, { type: "nope" }] })?.[0]).toBe("retrievers[1].type");
     // Defaults come back filled in.

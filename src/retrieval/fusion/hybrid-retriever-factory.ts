@@ -39,10 +39,10 @@ class HybridRetriever implements FirstStageRetriever {
   }
 }
 
-/** Row `hybrid`: its `retrievers` (each built by its own row, sharing the context), or bm25 + dense with `model`. */
+/** Row `hybrid`: its `retrievers` (each built by its own row, sharing the context), default bm25 + dense (with `model` when given). */
 export async function createHybridRetriever(raw: RetrieverSpec, context: RetrieverContext): Promise<FirstStageRetriever> {
   const spec = raw as HybridRetrieverSpec;
-  const specs: RetrieverSpec[] = spec.retrievers ?? [{ type: "bm25" }, { type: "dense", model: spec.model }];
+  const specs: RetrieverSpec[] = spec.retrievers ?? [{ type: "bm25" }, { type: "dense", ...(spec.model !== undefined ? { model: spec.model } : {}) }];
   const parts: FirstStageRetriever[] = [];
   try {
     for (const s of specs) parts.push(await createRetriever(s, context));

@@ -85,6 +85,13 @@ describe("winnow eval with a dense first stage computed on the fly", () => {
     expect(stored.metrics).toEqual(changed.metrics);
     const hits = JSON.parse(await runCommand(registerSearch, ["search", "a different abstract", "--index", indexDir, "--retriever", "dense", "-k", "1", "--format", "json"]));
     expect(hits[0].id).toBe(JSON.parse(lines[0])._id);
+    // hybrid's default pair over the same folder: BM25 and the stored vectors, fused.
+    const fused = JSON.parse(await runCommand(registerSearch, ["search", "a different abstract", "--index", indexDir, "--retriever", "hybrid", "-k", "3", "--format", "json"]));
+    expect(fused).toHaveLength(3);
+    // An RRF score: 1/(60 + rank) from each of the two lists at most.
+    expect(fused[0].score).toBeGreaterThan(0);
+    expect(fused[0].score).toBeLessThanOrEqual(2 / 61 + 1e-12);
+    expect(fused[0].id).toBe(JSON.parse(lines[0])._id);
   });
 
   it("runs with every registered retriever, by name or JSON spec (a row added without a spec here fails)", async () => {

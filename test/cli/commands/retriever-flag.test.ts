@@ -156,7 +156,7 @@ describe("--retriever in every command that retrieves", () => {
       [["eval", "--dataset", mini, "--retriever", "nope"], /unknown retriever type "nope" \(known: bm25, bm25-rm3, dense, hybrid, memory, test-overlap\)/],
       [["search", "q", "--dataset", mini, "--retriever", "{type: bm25"], /--retriever: not valid JSON/],
       [["sweep", "--dataset", mini, "--retriever", '{"type":"bm25","k1":"high"}'], /--retriever: bm25 retriever: k1: /],
-      [["label", "--dataset", mini, "--out", join(dir, "x.tsv"), "--reranker", "test-reversed", "--retriever", '{"type":"hybrid"}'], /hybrid retriever: retrievers: /],
+      [["label", "--dataset", mini, "--out", join(dir, "x.tsv"), "--reranker", "test-reversed", "--retriever", '{"type":"hybrid","retrievers":[{"type":"bm25"}]}'], /hybrid retriever: retrievers: list at least two/],
       [["search", "q", "--dataset", mini, "--retriever", "dense", "--k1", "2"], /dense retriever: k1: unknown option "k1"/],
       [["demo", "--retriever", '{"type":"test-overlap","corpus":"x"}'], /test-overlap retriever: corpus: unknown option/],
       [["calibrate", "--dataset", mini, "--out", join(dir, "c.json"), "--reranker", "test-reversed", "--retriever", "[1]"], /--retriever must be a retriever name/],
