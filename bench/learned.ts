@@ -7,6 +7,7 @@
  *   npm run bench:learned -- --candidates 200
  *
  * Single-threaded JS: one core. Target: p50 under 20 ms for 100 candidates.
+ * Also BM25+RM3 queries/s against plain BM25 in the same run (bench/rm3-throughput.ts).
  */
 import { join } from "node:path";
 import { loadBeirDataset, readCorpus } from "../src/eval/readers/beir.js";
@@ -14,6 +15,7 @@ import { PACKAGE_ROOT, DEFAULT_LEARNED_MODEL_PATH } from "../src/rerankers/learn
 import { LearnedReranker } from "../src/rerankers/learned/learned-reranker.js";
 import { loadLearnedModel } from "../src/rerankers/learned/model-file.js";
 import { Bm25Index } from "../src/retrieval/bm25/bm25-index.js";
+import { formatRm3Throughput, measureRm3Throughput } from "./rm3-throughput.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -68,3 +70,5 @@ console.log(row(`learned rerank, candidate-list fallback`, fallback));
 console.log(`rerank / search time for the same query: p50 ${pct(ratio, 50).toFixed(2)}×, p95 ${pct(ratio, 95).toFixed(2)}×`);
 const p50 = pct(rerank, 50);
 console.log(`target p50 < 20 ms for 100 candidates: ${p50 < 20 ? "met" : "NOT met"} (${p50.toFixed(2)} ms)`);
+// The BM25+RM3 first stage against plain BM25 over the same index and queries (top 100 and 1000).
+for (const line of formatRm3Throughput(await measureRm3Throughput(index, used), used.length)) console.log(line);

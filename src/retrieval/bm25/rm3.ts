@@ -63,67 +63,114 @@ function byValueThenTerm(a: [string, number], b: [string, number]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
-/** FeatureVector.pruneToSize: the k largest values (at least one, as Java's loop keeps one before testing). */
-function pruneToSize(vector: Map<string, number>, k: number): Map<string, number> {
-  return new Map([...vector].sort(byValueThenTerm).slice(0, Math.max(1, k)));
+/** A feature vector keyed by term id (strings are looked up only to break ties and at the end). */
+type TermVector = Map<number, number>;
+
+/**
+ * FeatureVector.pruneToSize: the k largest values in FeatureVector's order (at least one, as
+ * Java's loop keeps one before testing). A bounded insertion rather than a full sort: a
+ * document has hundreds of terms and k is 10.
+ */
+function pruneToSize(index: Bm25Index, vector: TermVector, k: number): TermVector {
+  const keep = Math.max(1, k);
+  const ids: number[] = [];
+  const values: number[] = [];
+  // true when (id1, v1) comes before (id2, v2)
+  const before = (id1: number, v1: number, id2: number, v2: number) => v1 > v2 || (v1 === v2 && index.term(id1) < index.term(id2));
+  for (const [id, v] of vector) {
+    if (ids.length === keep && !before(id, v, ids[keep - 1], values[keep - 1])) continue;
+    let j = ids.length === keep ? keep - 1 : ids.length;
+    while (j > 0 && before(id, v, ids[j - 1], values[j - 1])) {
+      ids[j] = ids[j - 1];
+      values[j] = values[j - 1];
+      j--;
+    }
+    ids[j] = id;
+    values[j] = v;
+  }
+  return new Map(ids.map((id, i) => [id, values[i]]));
 }
 
 /** FeatureVector.computeL1Norm: a double sum of the float values. */
-function l1Norm(vector: Map<string, number>): number {
+function l1Norm(vector: Map<unknown, number>): number {
   let norm = 0;
   for (const v of vector.values()) norm += Math.abs(v);
   return norm;
 }
 
 /** FeatureVector.scaleToUnitL1Norm: each value / norm (double), stored as float. */
-function scaleToUnitL1Norm(vector: Map<string, number>): Map<string, number> {
+function scaleToUnitL1Norm<K>(vector: Map<K, number>): Map<K, number> {
   const norm = l1Norm(vector);
   for (const [t, v] of vector) vector.set(t, f(v / norm));
   return vector;
 }
+
+/** Term id → whether it may be a feedback term; filled lazily, one byte per vocabulary term at most. */
+const eligibleByIndex = new WeakMap<Bm25Index, Uint8Array>();
+const UNKNOWN = 0;
+const ELIGIBLE = 1;
+const INELIGIBLE = 2;
+
+function eligibilityOf(index: Bm25Index): Uint8Array {
+  let cache = eligibleByIndex.get(index);
+  if (cache === undefined) eligibleByIndex.set(index, (cache = new Uint8Array(index.vocabularySize)));
+  return cache;
+}
+
+function checkFeedbackTerm(index: Bm25Index, cache: Uint8Array, id: number): number {
+  const term = index.term(id);
+  // reader.numDocs(): every stored document, as Lucene counts the index.
+  const ok = term.length >= 2 && term.length <= 20 && FEEDBACK_TERM.test(term) && !(f(index.docFreq(id) / index.size) > MAX_DF_RATIO);
+  return (cache[id] = ok ? ELIGIBLE : INELIGIBLE);
+}
+
+/** Rm3Reranker.createdFeatureVector by term id. */
+function termVectorOf(index: Bm25Index, docIndex: number): TermVector {
+  const { terms } = index.documentTerms(docIndex);
+  const cache = eligibilityOf(index);
+  const tf: TermVector = new Map();
+  for (let i = 0; i < terms.length; i++) {
+    const id = terms[i];
+    const state = cache[id] === UNKNOWN ? checkFeedbackTerm(index, cache, id) : cache[id];
+    if (state === ELIGIBLE) tf.set(id, (tf.get(id) ?? 0) + 1);
+  }
+  return tf;
+}
+
+const byTerm = (index: Bm25Index, vector: TermVector) => new Map([...vector].map(([id, v]) => [index.term(id), v]));
 
 /**
  * Rm3Reranker.createdFeatureVector: a document's term frequencies, keeping only
  * feedback-worthy terms (2–20 characters, [a-z0-9]+, df ≤ 10% of the documents).
  */
 export function feedbackTermVector(index: Bm25Index, docIndex: number): Map<string, number> {
-  const { terms } = index.documentTerms(docIndex);
-  const tf = new Map<number, number>();
-  for (let i = 0; i < terms.length; i++) tf.set(terms[i], (tf.get(terms[i]) ?? 0) + 1);
-  // reader.numDocs(): every stored document, as Lucene counts the index.
-  const numDocs = index.size;
-  const vector = new Map<string, number>();
-  for (const [id, freq] of tf) {
-    const term = index.term(id);
-    if (term.length < 2 || term.length > 20 || !FEEDBACK_TERM.test(term)) continue;
-    if (f(index.docFreq(id) / numDocs) > MAX_DF_RATIO) continue;
-    vector.set(term, freq);
+  return byTerm(index, termVectorOf(index, docIndex));
+}
+
+function relevanceModel(index: Bm25Index, feedback: ReadonlyArray<FeedbackDocument>, fbDocs: number, fbTerms: number): TermVector {
+  const docs = feedback.slice(0, fbDocs);
+  const model: TermVector = new Map();
+  for (const doc of docs) {
+    const vector = pruneToSize(index, termVectorOf(index, doc.docIndex), fbTerms);
+    const norm = f(l1Norm(vector));
+    // Anserini skips empty feedback vectors (every term filtered out) rather than divide by zero.
+    if (!(norm > MIN_NORM)) continue;
+    const score = f(doc.score);
+    // Java sums each term over the documents in rank order, in float; a document without the term adds 0.
+    for (const [id, v] of vector) model.set(id, f((model.get(id) ?? 0) + f(f(v / norm) * score)));
   }
-  return vector;
+  if (model.size === 0) return model;
+  return scaleToUnitL1Norm(pruneToSize(index, model, fbTerms));
 }
 
 /**
  * Rm3Reranker.estimateRelevanceModel: the feedback documents' pruned vectors mixed
- * by their BM25 scores, pruned to fbTerms and scaled to unit L1. Term → weight.
+ * by their BM25 scores, pruned to fbTerms and scaled to unit L1. Term → weight,
+ * largest first.
  */
 export function rm3RelevanceModel(index: Bm25Index, feedback: ReadonlyArray<FeedbackDocument>, params: Partial<Rm3Params> = {}): Map<string, number> {
   const { fbDocs, fbTerms } = validateRm3Params(params);
-  const docs = feedback.slice(0, fbDocs);
-  const vectors = docs.map((d) => pruneToSize(feedbackTermVector(index, d.docIndex), fbTerms));
-  const norms = vectors.map((v) => f(l1Norm(v)));
-  const vocab = new Set<string>();
-  for (const v of vectors) for (const t of v.keys()) vocab.add(t);
-  const model = new Map<string, number>();
-  for (const term of vocab) {
-    let weight = 0;
-    for (let i = 0; i < vectors.length; i++) {
-      // Anserini skips empty feedback vectors (every term filtered out) rather than divide by zero.
-      if (norms[i] > MIN_NORM) weight = f(weight + f(f((vectors[i].get(term) ?? 0) / norms[i]) * f(docs[i].score)));
-    }
-    model.set(term, weight);
-  }
-  if (model.size === 0) return model;
-  return scaleToUnitL1Norm(pruneToSize(model, fbTerms));
+  return byTerm(index, relevanceModel(index, feedback, fbDocs, fbTerms));
 }
 
 /**
@@ -142,7 +189,7 @@ export function rm3ExpandQuery(
   const query = new Map<string, number>();
   for (const t of queryTerms) query.set(t, f((query.get(t) ?? 0) + 1));
   if (query.size > 0) scaleToUnitL1Norm(query);
-  const model = rm3RelevanceModel(index, feedback, p);
+  const model = byTerm(index, relevanceModel(index, feedback, p.fbDocs, p.fbTerms));
   const w = f(p.originalQueryWeight);
   const out: WeightedTerm[] = [];
   for (const term of new Set([...query.keys(), ...model.keys()])) {

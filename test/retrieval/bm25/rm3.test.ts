@@ -187,7 +187,7 @@ describe("Rm3Retriever", () => {
     expect(hits.map((h) => h.document.id)).toContain("p4");
     // Per-search options override the retriever's.
     expect(await rm3.expand("moon tides", { fbTerms: 1, fbDocs: 1 })).toHaveLength(3);
-    expect(((await caught(rm3.search("moon", 0))) as { details: { field: string } }).details.field).toBe("k");
+    expect((await caught(rm3.search("moon", 0))).details?.field).toBe("k");
   });
 
   it("a metadata filter applies to the feedback run and the expanded run", async () => {
