@@ -204,6 +204,8 @@ export type Rm3SearchOptions = Bm25SearchOptions & Partial<Rm3Params>;
  * BM25 with RM3 query expansion over a Bm25Index (Anserini's `-bm25 -rm3`): a BM25
  * run for the feedback documents, then the expanded query as a weighted query. Per
  * query it holds only the feedback vectors (fbDocs · fbTerms terms), nothing per corpus.
+ * Feedback always comes from fbDocs documents, whatever k: Anserini takes min(hits, fbDocs),
+ * so the two agree whenever k ≥ fbDocs, and here the top ranks never depend on k.
  */
 export class Rm3Retriever implements Retriever {
   readonly name = "bm25-rm3";

@@ -185,6 +185,8 @@ describe("Rm3Retriever", () => {
     // Expansion reaches a document with none of the query's terms (p4: ocean, earth).
     expect((await index.search("moon tides", 10)).map((h) => h.document.id)).not.toContain("p4");
     expect(hits.map((h) => h.document.id)).toContain("p4");
+    // Feedback comes from fbDocs documents whatever k is: the top ranks do not depend on k.
+    expect(await rm3.search("moon tides", 1)).toEqual(hits.slice(0, 1));
     // Per-search options override the retriever's.
     expect(await rm3.expand("moon tides", { fbTerms: 1, fbDocs: 1 })).toHaveLength(3);
     expect((await caught(rm3.search("moon", 0))).details?.field).toBe("k");
@@ -251,3 +253,24 @@ for (const ref of REFERENCE) {
     });
   });
 }
+
+// Top-5 of the first three SciFact test queries from Lucene 8 itself (Debian liblucene8-java) with
+// Anserini's RM3 (scripts/bm25/LuceneRm3Search.java, defaults): ids and float scores.
+const LUCENE_RM3_SCIFACT_TOP5: Record<string, Array<[string, number]>> = {
+  "1": [["18953920", 1.0737109], ["43385013", 1.0013256], ["6550579", 0.96408504], ["3848469", 0.8717099], ["34386619", 0.85046333]],
+  "3": [["4414547", 1.4223121], ["19497526", 1.2773442], ["14717500", 1.2099816], ["13519661", 1.2028506], ["23389795", 1.155603]],
+  "5": [["13734012", 1.9446639], ["18617259", 1.5924885], ["42240424", 1.5585096], ["17333231", 1.4825261], ["695938", 1.4584993]],
+};
+
+const scifact = sharedDataset("scifact");
+describe.skipIf(!scifact.present)(`BM25+RM3 scores vs Lucene 8${scifact.skipNote}`, () => {
+  it("returns Lucene's top-5 ids with bit-identical float32 scores", async () => {
+    const index = await Bm25Index.build(readCorpus(scifact.dir));
+    const rm3 = new Rm3Retriever(index);
+    const { queries } = await loadBeirDataset(scifact.dir, "test");
+    for (const [qid, expected] of Object.entries(LUCENE_RM3_SCIFACT_TOP5)) {
+      const hits = await rm3.search(queries.find((q) => q.id === qid)!, 5);
+      expect(hits.map((h) => [h.document.id, h.score])).toEqual(expected.map(([id, score]) => [id, Math.fround(score)]));
+    }
+  });
+});
