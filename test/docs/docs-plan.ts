@@ -213,6 +213,8 @@ export const PLANS: Record<string, PagePlan> = {
       { command: "apt-get install -y liblucene8-java", exclude: true, why: "installs Debian's Lucene 8 and Java as root; the page marks it dev-only (CI never needs Java)" },
       { command: "npx tsx scripts/bm25/compare-with-lucene.ts ../shared/datasets/scifact", exclude: true, why: "runs Lucene 8 under Java (the apt-get above), which CI does not have" },
       { command: "npx tsx scripts/bm25/compare-scores-with-lucene.ts ../shared/datasets/scifact 1000", exclude: true, why: "runs Lucene 8 under Java, which CI does not have" },
+      { command: "npx tsx scripts/bm25/compare-rm3-with-lucene.ts ../shared/datasets/cranfield 1000", exclude: true, why: "runs Lucene 8 under Java, which CI does not have" },
+      { command: "npx tsx scripts/bm25/compare-rm3-with-lucene.ts ../shared/datasets/cisi 1000 5 20 0.3", exclude: true, why: "runs Lucene 8 under Java, which CI does not have" },
       { command: "npm run bench:bm25", exclude: true, why: BENCH },
       { command: "npm run bench:bm25 -- --quick", exclude: true, why: BENCH },
       { command: "npm run bench:bm25 -- --dataset ../shared/datasets/cranfield", exclude: true, why: BENCH },
