@@ -185,6 +185,9 @@ describe("Rm3Retriever", () => {
     // Expansion reaches a document with none of the query's terms (p4: ocean, earth).
     expect((await index.search("moon tides", 10)).map((h) => h.document.id)).not.toContain("p4");
     expect(hits.map((h) => h.document.id)).toContain("p4");
+    // A query of stop words only: no feedback, no expansion, no hits (as Lucene's empty query).
+    expect(await rm3.expand("the of and")).toEqual([]);
+    expect(await rm3.search("the of and", 10)).toEqual([]);
     // Feedback comes from fbDocs documents whatever k is: the top ranks do not depend on k.
     expect(await rm3.search("moon tides", 1)).toEqual(hits.slice(0, 1));
     // Per-search options override the retriever's.
