@@ -73,7 +73,7 @@ export function summarizeLatencies(ms: readonly number[]): LatencySummary {
  * the top of the first-stage run being evaluated, even where a retriever breaks
  * score ties differently.
  */
-function inTrecOrder(hits: readonly Candidate[]): Candidate[] {
+export function inTrecOrder(hits: readonly Candidate[]): Candidate[] {
   const order = trecOrder(hits.map((c, i) => ({ docId: c.document.id, score: c.score, i })));
   return order.map((e, rank) => {
     const c = hits[e.i];

@@ -31,7 +31,7 @@ interface EvalFlags extends EvaluationFlags {
 const SECRET_OPTION = /key|token|secret|password|auth/i;
 
 /** The spec as reported in output: credentials passed with -O never reach a log or a results file. */
-function redactedSpec(spec: RerankerSpec): Record<string, unknown> {
+export function redactedSpec(spec: RerankerSpec): Record<string, unknown> {
   return Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, SECRET_OPTION.test(k) ? "[redacted]" : v]));
 }
 

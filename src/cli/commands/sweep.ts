@@ -5,8 +5,11 @@ import { writeFileAtomic } from "../../core/atomic-file.js";
 import type { Query } from "../../core/types.js";
 import { loadBeirDataset } from "../../eval/readers/beir.js";
 import { runSweep, type SweepReport } from "../../eval/sweep/sweep.js";
+import type { Reranker } from "../../core/types.js";
+import { parseMetric } from "../../eval/metrics.js";
 import { createReranker } from "../../rerankers/registry.js";
-import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
+import { addRerankerOptions, rerankerSpecsFromFlags, type RerankerFlags } from "../reranker-options.js";
+import { redactedSpec } from "./eval.js";
 import { addRetrieverOption, openRetriever, retrieverSpecFromFlag, terminalProgress } from "../retriever-options.js";
 import { UsageError } from "../usage-error.js";
 
@@ -16,6 +19,8 @@ interface SweepFlags {
   index?: string;
   retriever: string;
   candidates: string;
+  metric: string;
+  alpha: string;
   budgetMs?: string;
   tolerance: string;
   queries?: string;
@@ -32,27 +37,42 @@ export function parseCandidateList(value: string): number[] {
   return counts;
 }
 
+const p4 = (x: number) => (x < 0.0001 ? x.toExponential(1) : x.toFixed(4));
+
 function formatTable(r: SweepReport): string {
-  const head = ["candidates", "nDCG@10", "MRR", "recall@k", "rerank p50 ms", "rerank p95 ms", "e2e p95 ms", ""];
+  const m = r.metric;
+  const metricCols = m === "ndcg_cut_10" ? ["ndcg_cut_10"] : [m, "ndcg_cut_10"];
+  const head = ["reranker", "candidates", ...metricCols, "Δ", "p", "recall_10", "ceiling", "p50 ms", "p95 ms", ""];
+  const f = r.firstStage;
+  const first = ["first stage", "0", ...metricCols.map((c) => f.metrics[c].toFixed(4)), "", "", f.metrics.recall_10.toFixed(4), "", f.p50Ms.toFixed(1), f.p95Ms.toFixed(1), r.recommendation.reranker === null ? "← recommended" : ""];
   const rows = r.rows.map((x) => [
+    x.reranker,
     String(x.candidates),
-    x.ndcg10.toFixed(4),
-    x.mrr.toFixed(4),
-    x.recall.toFixed(4),
-    x.rerankP50Ms.toFixed(1),
-    x.rerankP95Ms.toFixed(1),
-    x.endToEndP95Ms.toFixed(1),
-    (x.candidates === r.recommendation?.candidates ? "← recommended" : "") + (x.fitsBudget ? "" : "over budget"),
+    ...metricCols.map((c) => x.metrics[c].toFixed(4)),
+    `${x.delta >= 0 ? "+" : "-"}${Math.abs(x.delta).toFixed(4)}`,
+    p4(x.pValue),
+    x.metrics.recall_10.toFixed(4),
+    x.metrics[`recall_${x.candidates}`].toFixed(4),
+    x.p50Ms.toFixed(1),
+    x.p95Ms.toFixed(1),
+    (x.reranker === r.recommendation.reranker && x.candidates === r.recommendation.candidates ? "← recommended" : "") + (x.fitsBudget ? "" : "over budget"),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const all = [first, ...rows];
+  const widths = head.map((h, i) => Math.max(h.length, ...all.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd();
-  const out = [
-    `first stage: nDCG@10 ${r.firstStage.ndcg10.toFixed(4)}, MRR ${r.firstStage.mrr.toFixed(4)} (${r.numQueries} queries)`,
+  const rec = r.recommendation;
+  return [
+    `${r.numQueries} queries; ${m}; α=${r.alpha}; latencies end-to-end (first stage + rerank); ceiling = first-stage recall at the candidate count`,
     line(head),
-    ...rows.map(line),
-    r.recommendation ? `recommendation: ${r.recommendation.candidates} candidates — ${r.recommendation.reason}` : `recommendation: none — no count fits the ${r.budgetMs} ms budget`,
-  ];
-  return out.join("\n");
+    ...all.map(line),
+    `recommendation: ${rec.reason}`,
+  ].join("\n");
+}
+
+/** What sweep.json and `--format json` hold: the report without the per-query lists (those are in the HTML). */
+export function sweepJson(report: SweepReport, extra: Record<string, unknown>): Record<string, unknown> {
+  const { perQuery: _perQuery, ...rest } = report;
+  return { ...extra, ...rest };
 }
 
 /** `--out` names a folder when one exists there or the path ends in a separator; anything else is the HTML file. */
@@ -69,19 +89,23 @@ async function namesFolder(out: string): Promise<boolean> {
 export function register(program: Command): void {
   const cmd = program
     .command("sweep")
-    .description("rerank 10, 20, 50… first-stage candidates per query and report nDCG@10, recall ceiling, MRR and latency for each; recommends a count")
+    .description(
+      "rerank 10, 20, 50… first-stage candidates per query with one or more rerankers and report nDCG@10, the recall ceiling, latency and the p-value against the first stage alone; recommends a reranker and count, or not to rerank",
+    )
     .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
     .option("--split <name>", "qrels split (tune on train/dev, report on test)", "test")
     .option("--index <dir>", "load a saved BM25 index (and its `winnow embed` vectors) instead of building one from the corpus")
     .option("--candidates <list>", "candidate counts to try", "10,20,50,100,200")
     .option("--budget-ms <ms>", "end-to-end p95 budget the recommendation must fit")
-    .option("--tolerance <x>", "nDCG@10 within this of the best counts as equal", "0.005")
+    .option("--metric <name>", "trec_eval measure the recommendation maximizes", "ndcg_cut_10")
+    .option("--alpha <p>", "significance level a setting must reach against the first stage to be recommended", "0.05")
+    .option("--tolerance <x>", "values of the metric within this of the best count as equal", "0.005")
     .option("--queries <n>", "use only the first n judged queries (quick looks)")
     .option("--out <file-or-dir>", "write the self-contained HTML report to this file; a folder (existing, or ending in /) gets sweep.html and sweep.json")
     .option("--format <fmt>", "stdout: table | json", "table");
   addRetrieverOption(cmd);
-  addRerankerOptions(cmd, "learned");
-  cmd.action(async (flags: SweepFlags & Parameters<typeof rerankerSpecFromFlags>[0]) => {
+  addRerankerOptions(cmd, "learned", { repeatable: true });
+  cmd.action(async (flags: SweepFlags & Omit<RerankerFlags, "reranker"> & { reranker?: string[] }) => {
     const counts = parseCandidateList(flags.candidates);
     if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
     const budgetMs = flags.budgetMs === undefined ? undefined : Number(flags.budgetMs);
@@ -90,20 +114,31 @@ export function register(program: Command): void {
     if (!(tolerance >= 0 && tolerance < 1)) throw new UsageError(`--tolerance must be in [0, 1), got "${flags.tolerance}"`);
     const limit = flags.queries === undefined ? undefined : Number(flags.queries);
     if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1)) throw new UsageError(`--queries must be a positive integer, got "${flags.queries}"`);
-    const spec = rerankerSpecFromFlags(flags);
-    if (!spec) throw new UsageError("sweep needs a reranker (--reranker <type>)");
+    const alpha = Number(flags.alpha);
+    if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha must be in (0, 1), got "${flags.alpha}"`);
+    let metric: string;
+    try {
+      metric = parseMetric(flags.metric).name;
+    } catch (err) {
+      throw new UsageError(`--metric: ${(err as Error).message}`);
+    }
+    const specs = rerankerSpecsFromFlags(flags.reranker ?? ["learned"], { ...flags, reranker: undefined });
     const retrieverSpec = retrieverSpecFromFlag(flags.retriever);
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
     const terminal = terminalProgress();
     const retriever = await openRetriever(retrieverSpec, { dataset: flags.dataset, index: flags.index, progress: terminal.progress });
     terminal.done();
-    let reranker;
+    const rerankers: Reranker[] = [];
+    const closeAll = async () => {
+      for (const r of rerankers) await r.close?.();
+      await retriever.close?.();
+    };
     try {
       // A family that reads corpus statistics (the learned one) takes them from the first stage's index.
-      reranker = await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors });
+      for (const spec of specs) rerankers.push(await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors }));
     } catch (err) {
-      await retriever.close?.();
+      await closeAll();
       throw err;
     }
     const queries: Query[] = limit === undefined ? dataset.queries : dataset.queries.slice(0, limit);
@@ -115,17 +150,22 @@ export function register(program: Command): void {
         queries,
         qrels,
         firstStage: retriever,
-        reranker,
+        rerankers,
         candidates: counts,
+        metric,
+        alpha,
         budgetMs,
         tolerance,
         onQuery: progress ? (done, total) => process.stderr.write(`\r${done}/${total} queries${done === total ? "\n" : ""}`) : undefined,
       });
     } finally {
-      await reranker.close?.();
-      await retriever.close?.();
+      await closeAll();
     }
-    const json = JSON.stringify({ dataset: flags.dataset, split: flags.split, ...report, retriever: retriever.describe?.() ?? retrieverSpec, rerankerSpec: spec }, null, 2);
+    const json = JSON.stringify(
+      sweepJson(report, { dataset: flags.dataset, split: flags.split, retriever: retriever.describe?.() ?? retrieverSpec, rerankerSpecs: specs.map(redactedSpec) }),
+      null,
+      2,
+    );
     if (flags.out) {
       const { renderSweepReport } = await import("../../report/sweep-report.js");
       const html = renderSweepReport(report, { dataset: basename(resolve(flags.dataset)), split: flags.split, firstStage: retrieverSpec.type });

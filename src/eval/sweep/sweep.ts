@@ -1,59 +1,88 @@
 import { InvalidInputError, throwIfAborted } from "../../core/errors.js";
 import type { Query, Reranker } from "../../core/types.js";
-import { evaluateRun, type EvaluateOptions } from "../evaluate.js";
-import { mergeReranked, summarizeLatencies, type FirstStage } from "../experiment.js";
+import { evaluateRun, type EvaluateOptions, type EvaluationResult } from "../evaluate.js";
+import { inTrecOrder, mergeReranked, summarizeLatencies, type FirstStage } from "../experiment.js";
+import { parseMetric } from "../metrics.js";
+import { pairedQueries } from "../paired-queries.js";
+import { perQueryView, type PerQueryView } from "../per-query-view.js";
 import type { Qrels } from "../readers/qrels.js";
 import type { Run } from "../run.js";
+import { pairedRandomizationTest } from "../significance.js";
+import { recommend, type SweepRecommendation } from "./recommendation.js";
+
+export { recommend, RECALL_RULE_OF_THUMB, type RecommendableRow, type SweepRecommendation, type RecommendOptions } from "./recommendation.js";
 
 export interface SweepOptions extends EvaluateOptions {
   queries: readonly Query[];
   qrels: Qrels;
   firstStage: FirstStage;
-  reranker: Reranker;
+  /** One reranker, or several compared on the same queries and candidates (one curve each). */
+  reranker?: Reranker;
+  rerankers?: readonly Reranker[];
   /** Candidate counts to try, e.g. [10, 20, 50, 100, 200]. */
   candidates: readonly number[];
+  /** The measure the recommendation maximizes, as trec_eval names it (default ndcg_cut_10). */
+  metric?: string;
+  /** Significance level a row must reach against the first stage to be recommended (default 0.05). */
+  alpha?: number;
   /** End-to-end p95 (first stage + rerank) a recommendation must fit. */
   budgetMs?: number;
-  /** nDCG@10 within this of the best counts as "as good" (default 0.005). */
+  /** Rows within this of the best value of the metric count as "as good" (default 0.005). */
   tolerance?: number;
+  /** Seed and sign flips of the randomization test (defaults as `winnow eval` and `compare`). */
+  seed?: number;
+  trials?: number;
   onQuery?: (done: number, total: number) => void;
   signal?: AbortSignal;
   /** Milliseconds clock for the latency columns (default performance.now); tests pass a virtual one. */
   clock?: () => number;
 }
 
+/** One reranker at one candidate count. */
 export interface SweepRow {
+  /** The reranker's label (its name; `name#2`… when two share one). */
+  reranker: string;
   candidates: number;
-  ndcg10: number;
-  mrr: number;
-  /** First-stage recall at this depth: the ceiling no reranker can pass. */
-  recall: number;
+  /**
+   * trec_eval measures of the reranked run: ndcg_cut_10, the chosen metric, recip_rank,
+   * recall_10, and recall_<candidates>, the first stage's recall at that depth (the
+   * ceiling no reranker can pass: reranking the top c never changes which documents are in it).
+   */
+  metrics: Record<string, number>;
+  /** End-to-end (first stage + rerank) latency per query. */
+  p50Ms: number;
+  p95Ms: number;
+  /** The rerank call alone. */
   rerankP50Ms: number;
   rerankP95Ms: number;
   rerankMeanMs: number;
-  /** p95 of first stage + rerank per query. */
-  endToEndP95Ms: number;
+  /** Two-sided paired randomization test of the chosen metric against the first stage. */
+  pValue: number;
+  /** metrics[metric] − the first stage's. */
+  delta: number;
   fitsBudget: boolean;
 }
 
-export interface SweepQueryLift {
-  query: string;
-  firstStage: number;
-  reranked: number;
-  delta: number;
-}
-
 export interface SweepReport {
-  reranker: string;
-  numQueries: number;
-  budgetMs?: number;
+  /** The measure the recommendation maximizes. */
+  metric: string;
+  alpha: number;
   tolerance: number;
-  firstStage: { ndcg10: number; mrr: number; searchP50Ms: number; searchP95Ms: number };
+  budgetMs?: number;
+  /** Labels of the rerankers swept, in the order given. */
+  rerankers: string[];
+  numQueries: number;
+  /** "No reranking": the first stage alone, with its search latency. */
+  firstStage: { metrics: Record<string, number>; p50Ms: number; p95Ms: number; fitsBudget: boolean };
+  /** Every reranker × candidate count, rerankers in the order given, counts ascending. */
   rows: SweepRow[];
-  /** Smallest count within `tolerance` nDCG@10 of the best count that fits the budget. */
-  recommendation: { candidates: number; reason: string } | null;
-  /** Per-query nDCG@10 of the recommended (else best) count against the first stage. */
-  perQuery: { candidates: number; queries: SweepQueryLift[] };
+  /** Never null: "don't rerank" is { reranker: null, candidates: 0 }. */
+  recommendation: SweepRecommendation;
+  /**
+   * Per query, both top-10 lists with judged grades, for the recommended row (or, when the
+   * recommendation is not to rerank, the row with the best metric: why it does not pay).
+   */
+  perQuery: PerQueryView & { reranker: string; candidates: number };
 }
 
 function checkCandidates(list: readonly number[]): number[] {
@@ -64,106 +93,134 @@ function checkCandidates(list: readonly number[]): number[] {
   return [...new Set(list)].sort((a, b) => a - b);
 }
 
+function rerankersOf(options: SweepOptions): { reranker: Reranker; label: string }[] {
+  const list = [...(options.reranker ? [options.reranker] : []), ...(options.rerankers ?? [])];
+  if (list.length === 0) throw new InvalidInputError("a sweep needs a reranker (reranker or rerankers)", { field: "rerankers" });
+  const seen = new Map<string, number>();
+  return list.map((reranker) => {
+    const n = (seen.get(reranker.name) ?? 0) + 1;
+    seen.set(reranker.name, n);
+    return { reranker, label: n === 1 ? reranker.name : `${reranker.name}#${n}` };
+  });
+}
+
+/** A short excerpt of a document for the per-query view. */
+function excerptOf(doc: { title?: string; text: string }): string {
+  const text = doc.title ? `${doc.title}. ${doc.text}` : doc.text;
+  return text.length > 140 ? `${text.slice(0, 139)}…` : text;
+}
+
 /**
- * The candidate-count sweep: for each count, rerank that many first-stage candidates
- * per query and measure quality (nDCG@10, MRR), the first stage's recall at that depth,
- * and rerank latency; then recommend the cheapest count that is as good as the best.
+ * The candidate-count sweep: for each reranker and count, rerank that many first-stage
+ * candidates per query and measure quality, the first stage's recall at that depth, the
+ * latency, and the significance of the difference from the first stage alone; then
+ * recommend the cheapest setting as good as the best, or no reranking when none beats
+ * the first stage significantly (recommendation.ts).
  */
 export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   const counts = checkCandidates(options.candidates);
+  const rerankers = rerankersOf(options);
+  const metric = parseMetric(options.metric ?? "ndcg_cut_10").name;
+  const alpha = options.alpha ?? 0.05;
+  if (!(alpha > 0 && alpha < 1)) throw new InvalidInputError(`alpha must be in (0, 1), got ${String(options.alpha)}`, { field: "alpha" });
   const tolerance = options.tolerance ?? 0.005;
+  if (!(tolerance >= 0 && tolerance < 1)) throw new InvalidInputError(`tolerance must be in [0, 1), got ${String(options.tolerance)}`, { field: "tolerance" });
   if (options.budgetMs !== undefined && !(options.budgetMs > 0)) {
     throw new InvalidInputError(`budgetMs must be > 0, got ${String(options.budgetMs)}`, { field: "budgetMs" });
   }
   const depth = counts[counts.length - 1];
   const evalOptions: EvaluateOptions = { relevanceLevel: options.relevanceLevel, complete: options.complete };
   const firstRun: Run = new Map();
-  const runs = counts.map((): Run => new Map());
-  const rerankMs = counts.map((): number[] => []);
-  const e2eMs = counts.map((): number[] => []);
+  // runs[r][ci]: reranker r at count ci
+  const runs = rerankers.map(() => counts.map((): Run => new Map()));
+  const rerankMs = rerankers.map(() => counts.map((): number[] => []));
+  const e2eMs = rerankers.map(() => counts.map((): number[] => []));
   const searchMs: number[] = [];
+  const excerpts = new Map<string, string>();
+  const queryTexts = new Map<string, string>();
   const now = options.clock ?? (() => performance.now());
-  // One untimed call first: model sessions allocate and JIT on their first run.
+  // One untimed call per reranker first: model sessions allocate and JIT on their first run.
   const warm = options.queries[0];
   if (warm) {
     const hits = await options.firstStage.search(warm, Math.min(depth, 10));
-    if (hits.length > 0) await options.reranker.rerank(warm, hits, { returnDocuments: false });
+    for (const { reranker } of rerankers) if (hits.length > 0) await reranker.rerank(warm, hits, { returnDocuments: false });
   }
   for (const [n, query] of options.queries.entries()) {
     throwIfAborted(options.signal);
     const qid = query.id ?? String(n);
+    queryTexts.set(qid, query.text);
     const t0 = now();
-    const hits = await options.firstStage.search(query, depth);
+    const found = await options.firstStage.search(query, depth);
     const search = now() - t0;
     searchMs.push(search);
+    const hits = inTrecOrder(found);
     firstRun.set(qid, hits.map((c) => ({ docId: c.document.id, score: c.score })));
-    for (const [ci, c] of counts.entries()) {
-      const top = hits.slice(0, c);
-      const t1 = now();
-      const results = top.length > 0 ? await options.reranker.rerank(query, top, { returnDocuments: false, signal: options.signal }) : [];
-      const ms = now() - t1;
-      rerankMs[ci].push(ms);
-      e2eMs[ci].push(search + ms);
-      runs[ci].set(qid, mergeReranked(qid, top, results, hits.slice(c)));
+    for (const c of hits) if (!excerpts.has(c.document.id)) excerpts.set(c.document.id, excerptOf(c.document));
+    for (const [ri, { reranker }] of rerankers.entries()) {
+      for (const [ci, c] of counts.entries()) {
+        const top = hits.slice(0, c);
+        const t1 = now();
+        const results = top.length > 0 ? await reranker.rerank(query, top, { returnDocuments: false, signal: options.signal }) : [];
+        const ms = now() - t1;
+        rerankMs[ri][ci].push(ms);
+        e2eMs[ri][ci].push(search + ms);
+        runs[ri][ci].set(qid, mergeReranked(qid, top, results, hits.slice(c)));
+      }
     }
     options.onQuery?.(n + 1, options.queries.length);
   }
 
-  const recallMetrics = counts.map((c) => `recall_${c}`);
-  const first = evaluateRun(options.qrels, firstRun, ["ndcg_cut_10", "recip_rank", ...recallMetrics], evalOptions);
-  const evaluations = runs.map((run) => evaluateRun(options.qrels, run, ["ndcg_cut_10", "recip_rank"], evalOptions));
-  const rows: SweepRow[] = counts.map((c, ci) => {
-    const r = summarizeLatencies(rerankMs[ci]);
-    const e2e = summarizeLatencies(e2eMs[ci]).p95Ms;
-    return {
-      candidates: c,
-      ndcg10: evaluations[ci].metrics.ndcg_cut_10,
-      mrr: evaluations[ci].metrics.recip_rank,
-      recall: first.metrics[`recall_${c}`],
-      rerankP50Ms: r.p50Ms,
-      rerankP95Ms: r.p95Ms,
-      rerankMeanMs: r.meanMs,
-      endToEndP95Ms: e2e,
-      fitsBudget: options.budgetMs === undefined || e2e <= options.budgetMs,
-    };
-  });
-  const recommendation = recommend(rows, tolerance, options.budgetMs);
-  const liftIndex = recommendation
-    ? counts.indexOf(recommendation.candidates)
-    : rows.reduce((best, r, i) => (r.ndcg10 > rows[best].ndcg10 ? i : best), 0);
-  const queries: SweepQueryLift[] = [];
-  for (const [qid, after] of evaluations[liftIndex].perQuery) {
-    const before = first.perQuery.get(qid)?.ndcg_cut_10 ?? 0;
-    queries.push({ query: qid, firstStage: before, reranked: after.ndcg_cut_10, delta: after.ndcg_cut_10 - before });
-  }
+  const base = [...new Set(["ndcg_cut_10", metric, "recip_rank", "recall_10"])];
+  const first = evaluateRun(options.qrels, firstRun, [...base, ...counts.map((c) => `recall_${c}`)], evalOptions);
   const s = summarizeLatencies(searchMs);
+  const fits = (p95: number) => options.budgetMs === undefined || p95 <= options.budgetMs;
+  const rows: SweepRow[] = [];
+  const evaluations: EvaluationResult[] = [];
+  for (const [ri, { label }] of rerankers.entries()) {
+    for (const [ci, c] of counts.entries()) {
+      const evaluation = evaluateRun(options.qrels, runs[ri][ci], [...base, `recall_${c}`], evalOptions);
+      evaluations.push(evaluation);
+      const r = summarizeLatencies(rerankMs[ri][ci]);
+      const e2e = summarizeLatencies(e2eMs[ri][ci]);
+      const diffs = pairedQueries(first, evaluation, metric).map((q) => q.delta);
+      rows.push({
+        reranker: label,
+        candidates: c,
+        metrics: evaluation.metrics,
+        p50Ms: e2e.p50Ms,
+        p95Ms: e2e.p95Ms,
+        rerankP50Ms: r.p50Ms,
+        rerankP95Ms: r.p95Ms,
+        rerankMeanMs: r.meanMs,
+        pValue: pairedRandomizationTest(diffs, { seed: options.seed, trials: options.trials }),
+        delta: evaluation.metrics[metric] - first.metrics[metric],
+        fitsBudget: fits(e2e.p95Ms),
+      });
+    }
+  }
+  const firstStage = { metrics: first.metrics, p50Ms: s.p50Ms, p95Ms: s.p95Ms, fitsBudget: fits(s.p95Ms) };
+  const recommendation = recommend(rows, firstStage, { metric, alpha, tolerance, budgetMs: options.budgetMs });
+  let shown = rows.findIndex((r) => r.reranker === recommendation.reranker && r.candidates === recommendation.candidates);
+  if (shown < 0) shown = rows.reduce((best, r, i) => (r.metrics[metric] > rows[best].metrics[metric] ? i : best), 0);
+  const shownRow = rows[shown];
+  const [ri, ci] = [Math.floor(shown / counts.length), shown % counts.length];
+  const view = perQueryView(options.qrels, firstRun, runs[ri][ci], first, evaluations[shown], {
+    metric,
+    before: "first stage",
+    after: `${shownRow.reranker}@${shownRow.candidates}`,
+    queryTexts,
+    excerpts,
+  });
   return {
-    reranker: options.reranker.name,
-    numQueries: first.numQueries,
-    budgetMs: options.budgetMs,
+    metric,
+    alpha,
     tolerance,
-    firstStage: { ndcg10: first.metrics.ndcg_cut_10, mrr: first.metrics.recip_rank, searchP50Ms: s.p50Ms, searchP95Ms: s.p95Ms },
+    budgetMs: options.budgetMs,
+    rerankers: rerankers.map((r) => r.label),
+    numQueries: first.numQueries,
+    firstStage,
     rows,
     recommendation,
-    perQuery: { candidates: counts[liftIndex], queries },
+    perQuery: { ...view, reranker: shownRow.reranker, candidates: shownRow.candidates },
   };
-}
-
-/** Exported for tests: the recommendation rule on its own. */
-export function recommend(rows: readonly SweepRow[], tolerance: number, budgetMs?: number): SweepReport["recommendation"] {
-  const fitting = rows.filter((r) => r.fitsBudget);
-  if (fitting.length === 0) return null;
-  const bestOverall = Math.max(...rows.map((r) => r.ndcg10));
-  const best = Math.max(...fitting.map((r) => r.ndcg10));
-  const pick = fitting.filter((r) => r.ndcg10 >= best - tolerance).sort((a, b) => a.candidates - b.candidates)[0];
-  const bestRow = fitting.find((r) => r.ndcg10 === best)!;
-  let reason =
-    pick.candidates === bestRow.candidates
-      ? `${pick.candidates} candidates give the best nDCG@10 (${pick.ndcg10.toFixed(4)})`
-      : `${pick.candidates} candidates reach nDCG@10 ${pick.ndcg10.toFixed(4)}, within ${tolerance} of the best (${best.toFixed(4)} at ${bestRow.candidates})`;
-  if (budgetMs !== undefined) {
-    reason += `, p95 ${pick.endToEndP95Ms.toFixed(1)} ms within the ${budgetMs} ms budget`;
-    if (bestOverall > best + 1e-12) reason += `; the budget costs ${(bestOverall - best).toFixed(4)} nDCG@10 against the best count overall`;
-  }
-  return { candidates: pick.candidates, reason };
 }

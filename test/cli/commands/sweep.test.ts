@@ -21,7 +21,7 @@ describe("winnow sweep --out", () => {
     const saved = JSON.parse(readFileSync(join(dir, "sweep.json"), "utf8"));
     expect(saved.rows.map((r: { candidates: number }) => r.candidates)).toEqual([10, 20]);
     expect(saved.numQueries).toBe(5);
-    expect(saved.rows.map((r: { ndcg10: number }) => r.ndcg10)).toEqual(stdout.rows.map((r: { ndcg10: number }) => r.ndcg10));
+    expect(saved.rows.map((r: { metrics: { ndcg_cut_10: number } }) => r.metrics.ndcg_cut_10)).toEqual(stdout.rows.map((r: { metrics: { ndcg_cut_10: number } }) => r.metrics.ndcg_cut_10));
   });
 
   it("creates a folder named with a trailing slash, and still writes a plain path as the HTML file", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Candidate, Query } from "../../../src/core/types.js";
-import { recommend, runSweep, type SweepRow } from "../../../src/eval/sweep/sweep.js";
+import { recommend, runSweep, type RecommendableRow } from "../../../src/eval/sweep/sweep.js";
 import { ScriptedReranker } from "../../support/fake-retrieval.js";
 
 /**
@@ -25,32 +25,83 @@ const firstStage = {
 };
 const oracle = () => new ScriptedReranker("oracle", (d) => (d.id.startsWith("rel") ? 1 : 0));
 
+/** Puts the relevant document last among the candidates it gets. */
+const reversed = () => new ScriptedReranker("reversed", (d) => (d.id.startsWith("rel") ? -1 : 0));
+
 describe("runSweep", () => {
-  it("measures quality, the recall ceiling and latency per candidate count", async () => {
+  it("measures quality, the recall ceiling, latency and the p-value against the first stage per candidate count", async () => {
     const report = await runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [50, 10, 20, 200] });
-    expect(report.rows.map((r) => r.candidates)).toEqual([10, 20, 50, 200]);
+    expect(report.metric).toBe("ndcg_cut_10");
+    expect(report.alpha).toBe(0.05);
+    expect(report.rows.map((r) => [r.reranker, r.candidates])).toEqual([["oracle", 10], ["oracle", 20], ["oracle", 50], ["oracle", 200]]);
     // relevant within depth: 10 → ranks 1,3,8,2 = 4/8; 20 → +15 = 5/8; 50 → +40,25 = 7/8; 200 → 8/8
-    expect(report.rows.map((r) => r.recall)).toEqual([0.5, 0.625, 0.875, 1]);
+    expect(report.rows.map((r) => r.metrics[`recall_${r.candidates}`])).toEqual([0.5, 0.625, 0.875, 1]);
+    expect(report.firstStage.metrics.recall_10).toBe(0.5);
     // the oracle puts every reachable relevant document first: nDCG@10 = recall at depth ≥ 10;
     // MRR also counts the unreached ones at their first-stage rank below the reranked top
     const unreached = (c: number) => placements.filter((p) => p > c).reduce((s, p) => s + 1 / p, 0) / placements.length;
     for (const r of report.rows) {
-      expect(r.ndcg10).toBeCloseTo(r.recall, 12);
-      expect(r.mrr).toBeCloseTo(r.recall + unreached(r.candidates), 12);
+      expect(r.metrics.ndcg_cut_10).toBeCloseTo(r.metrics[`recall_${r.candidates}`], 12);
+      expect(r.metrics.recip_rank).toBeCloseTo(r.metrics[`recall_${r.candidates}`] + unreached(r.candidates), 12);
+      expect(r.delta).toBeCloseTo(r.metrics.ndcg_cut_10 - report.firstStage.metrics.ndcg_cut_10, 12);
       expect(r.rerankP95Ms).toBeGreaterThanOrEqual(r.rerankP50Ms);
+      expect(r.p95Ms).toBeGreaterThanOrEqual(r.rerankP95Ms);
       expect(r.fitsBudget).toBe(true);
     }
+    // 10 candidates help 3 of 8 queries (ranks 3, 8, 2): two-sided exact p = 2/8, not significant;
+    // 200 help 7 of 8: p = 2/128
+    expect(report.rows[0].pValue).toBeGreaterThan(0.2);
+    expect(report.rows[3].pValue).toBeLessThan(0.03);
     // first stage: relevant at ranks 1,3,8,15,40,120,2,25 → MRR = mean of 1/rank
-    expect(report.firstStage.mrr).toBeCloseTo([1, 3, 8, 15, 40, 120, 2, 25].reduce((s, r) => s + 1 / r, 0) / 8, 12);
-    expect(report.recommendation?.candidates).toBe(200);
-    expect(report.perQuery.candidates).toBe(200);
+    expect(report.firstStage.metrics.recip_rank).toBeCloseTo(placements.reduce((s, r) => s + 1 / r, 0) / 8, 12);
+    expect(report.recommendation).toMatchObject({ reranker: "oracle", candidates: 200 });
+    expect(report.recommendation.metrics).toBe(report.rows[3].metrics);
+    expect(report.recommendation.reason).toMatch(/^rerank 200 candidates with oracle: ndcg_cut_10 1\.0000 against 0\.\d{4} .*p=0\.\d{4} < α=0\.05.*no latency budget/);
+    expect(report.perQuery).toMatchObject({ reranker: "oracle", candidates: 200, metric: "ndcg_cut_10", k: 10 });
     const q5 = report.perQuery.queries.find((q) => q.query === "q5")!;
-    expect(q5).toEqual({ query: "q5", firstStage: 0, reranked: 1, delta: 1 });
+    expect(q5).toMatchObject({ query: "q5", text: "query 5", before: 0, after: 1, delta: 1 });
+    expect(q5.firstStage).toHaveLength(10);
+    expect(q5.firstStage.every((d) => d.grade === null)).toBe(true);
+    expect(q5.reranked[0]).toEqual({ id: "rel5", grade: 1, excerpt: "rel5" });
+    // most helped first
+    const deltas = report.perQuery.queries.map((q) => q.delta);
+    expect(deltas).toEqual([...deltas].sort((a, b) => b - a));
   });
 
-  it("with a budget, recommends the smallest count that fits, as good as the best that fits", async () => {
+  it("recommends not reranking when the reranker makes things worse, with the first stage's measures", async () => {
+    const report = await runSweep({ queries, qrels, firstStage, reranker: reversed(), candidates: [10, 50] });
+    expect(report.rows.every((r) => r.delta < 0)).toBe(true);
+    expect(report.recommendation.reranker).toBeNull();
+    expect(report.recommendation.candidates).toBe(0);
+    expect(report.recommendation.metrics).toEqual(report.firstStage.metrics);
+    expect(report.recommendation.reason).toMatch(/^don't rerank: no reranker and candidate count beats the first stage on ndcg_cut_10 significantly \(α=0\.05; no latency budget\); every setting is worse/);
+    // the per-query view shows the best of the losing settings: why it does not pay
+    expect(report.perQuery.candidates).toBe(10);
+    expect(report.perQuery.queries.at(-1)!.delta).toBeLessThan(0);
+  });
+
+  it("recommends not reranking when the gain is not significant at alpha, and names the recall rule of thumb", async () => {
+    const report = await runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [10] });
+    expect(report.rows[0].delta).toBeGreaterThan(0);
+    expect(report.rows[0].pValue).toBeGreaterThan(0.05);
+    expect(report.recommendation).toMatchObject({ reranker: null, candidates: 0 });
+    expect(report.recommendation.reason).toMatch(/the best, oracle@10, gains \+0\.\d{4} with p=0\.\d{4}/);
+    // a looser alpha lets the same row through
+    const loose = await runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [10], alpha: 0.3 });
+    expect(loose.recommendation).toMatchObject({ reranker: "oracle", candidates: 10 });
+  });
+
+  it("sweeps several rerankers on the same queries and recommends across them", async () => {
+    const report = await runSweep({ queries, qrels, firstStage, rerankers: [reversed(), oracle(), oracle()], candidates: [20, 50] });
+    expect(report.rerankers).toEqual(["reversed", "oracle", "oracle#2"]);
+    expect(report.rows.map((r) => `${r.reranker}@${r.candidates}`)).toEqual(["reversed@20", "reversed@50", "oracle@20", "oracle@50", "oracle#2@20", "oracle#2@50"]);
+    expect(report.recommendation.reranker).toMatch(/^oracle/);
+    expect(report.recommendation.candidates).toBe(50);
+  });
+
+  it("with a budget, recommends the cheapest setting that fits, as good as the best that fits", async () => {
     // A virtual clock: 0.5 ms per reranked candidate, so 200 candidates cost 100 ms per query
-    // and 10 cost 5 ms against the 60 ms budget, whatever else the machine is doing.
+    // and 50 cost 25 ms against the 60 ms budget, whatever else the machine is doing.
     let virtualMs = 0;
     const oracleScores = oracle();
     const slow = {
@@ -60,30 +111,55 @@ describe("runSweep", () => {
         return oracleScores.rerank(...args);
       },
     };
-    const few = queries.slice(0, 4);
-    const report = await runSweep({ queries: few, qrels: new Map(few.map((q) => [q.id!, qrels.get(q.id!)!])), firstStage, reranker: slow, candidates: [10, 200], budgetMs: 60, clock: () => virtualMs });
-    expect(report.rows.map((r) => r.rerankP95Ms)).toEqual([5, 100]);
+    const report = await runSweep({ queries, qrels, firstStage, reranker: slow, candidates: [50, 200], budgetMs: 60, clock: () => virtualMs });
+    expect(report.rows.map((r) => r.rerankP95Ms)).toEqual([25, 100]);
     expect(report.rows.map((r) => r.fitsBudget), JSON.stringify(report.rows)).toEqual([true, false]);
-    expect(report.recommendation?.candidates).toBe(10);
-    expect(report.recommendation?.reason).toMatch(/budget costs 0\.\d{4} nDCG@10/);
+    expect(report.recommendation.candidates).toBe(50);
+    expect(report.recommendation.reason).toMatch(/p95 25\.0 ms within the 60 ms budget; the budget costs 0\.\d{4} ndcg_cut_10/);
   });
 
-  it("rejects bad candidate lists", async () => {
+  it("rejects bad options naming the field", async () => {
     await expect(runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [] })).rejects.toThrow(/at least one count/);
     await expect(runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [0, 10] })).rejects.toThrow(/integers in 1\.\.10000/);
+    await expect(runSweep({ queries, qrels, firstStage, candidates: [10] })).rejects.toMatchObject({ details: { field: "rerankers" } });
+    await expect(runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [10], alpha: 1 })).rejects.toMatchObject({ details: { field: "alpha" } });
+    await expect(runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [10], metric: "ndcg_at_10" })).rejects.toMatchObject({ details: { field: "metrics" } });
   });
 });
 
 describe("recommend", () => {
-  const row = (candidates: number, ndcg10: number, p95: number, budget = Infinity): SweepRow => ({
-    candidates, ndcg10, mrr: 0, recall: 0, rerankP50Ms: p95, rerankP95Ms: p95, rerankMeanMs: p95, endToEndP95Ms: p95, fitsBudget: p95 <= budget,
+  const first = { metrics: { ndcg_cut_10: 0.6, recall_10: 0.7, map: 0.5 }, p95Ms: 1, fitsBudget: true };
+  const row = (candidates: number, ndcg: number, p95: number, extra: Partial<RecommendableRow> = {}): RecommendableRow => ({
+    reranker: "r", candidates, metrics: { ndcg_cut_10: ndcg, recall_10: 0.75, map: 0.5 }, p95Ms: p95, pValue: 0.001, fitsBudget: true, ...extra,
   });
-  it("takes the smallest count within the tolerance of the best", () => {
-    const rows = [row(10, 0.6, 5), row(20, 0.652, 10), row(50, 0.656, 25), row(100, 0.655, 50)];
-    expect(recommend(rows, 0.005)?.candidates).toBe(20);
-    expect(recommend(rows, 0.001)?.candidates).toBe(50);
+  const options = { metric: "ndcg_cut_10", alpha: 0.05, tolerance: 0.005 };
+  it("takes the cheapest setting within the tolerance of the best significant one", () => {
+    const rows = [row(10, 0.62, 5), row(20, 0.652, 10), row(50, 0.656, 25), row(100, 0.655, 50)];
+    expect(recommend(rows, first, options).candidates).toBe(20);
+    expect(recommend(rows, first, { ...options, tolerance: 0.001 }).candidates).toBe(50);
+    // a cheaper reranker as good as the best wins across rerankers
+    expect(recommend([...rows, row(50, 0.655, 3, { reranker: "fast" })], first, options)).toMatchObject({ reranker: "fast", candidates: 50 });
   });
-  it("answers null when nothing fits the budget", () => {
-    expect(recommend([row(10, 0.6, 50, 20), row(20, 0.7, 90, 20)], 0.005, 20)).toBeNull();
+  it("skips rows that are not significant, over budget, or lower nDCG@10 on another metric", () => {
+    expect(recommend([row(20, 0.7, 10, { pValue: 0.2 })], first, options).reranker).toBeNull();
+    const over = recommend([row(20, 0.7, 90, { fitsBudget: false })], first, { ...options, budgetMs: 20 });
+    expect(over.reranker).toBeNull();
+    expect(over.reason).toMatch(/r@20 would \(\+0\.1000, p=0\.0010\) but its p95 90\.0 ms is over the budget/);
+    expect(over.reason).toContain("budget p95 ≤ 20 ms");
+    const byMap = recommend([row(20, 0.59, 10, { metrics: { ndcg_cut_10: 0.59, recall_10: 0.7, map: 0.6 } })], first, { ...options, metric: "map" });
+    expect(byMap.reranker).toBeNull();
+    expect(byMap.reason).toContain("lowers nDCG@10");
+  });
+  it("says when recall@10 moves by less than 2%", () => {
+    const small = recommend([row(50, 0.65, 10, { metrics: { ndcg_cut_10: 0.65, recall_10: 0.71 } })], first, options);
+    expect(small.reranker).toBe("r");
+    expect(small.reason).toMatch(/r@50 moves recall@10 by \+1\.4% \(under 2%/);
+    expect(recommend([row(50, 0.65, 10)], first, options).reason).not.toContain("recall@10");
+  });
+  it("never recommends below the first stage's nDCG@10", () => {
+    for (const d of [-0.1, -0.001, 0, 0.001, 0.1]) {
+      const rec = recommend([row(20, 0.6 + d, 10)], first, options);
+      expect(rec.metrics.ndcg_cut_10).toBeGreaterThanOrEqual(first.metrics.ndcg_cut_10);
+    }
   });
 });
