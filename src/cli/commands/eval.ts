@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { runExperiment, type ExperimentReport } from "../../eval/experiment.js";
+import type { LiftReport } from "../../eval/lift.js";
 import { loadBeirDataset } from "../../eval/readers/beir.js";
 import { writeRun } from "../../eval/readers/trec.js";
 import { formatLiftTable, formatMetricsTable } from "../../eval/table.js";
@@ -33,6 +34,17 @@ const SECRET_OPTION = /key|token|secret|password|auth/i;
 /** The spec as reported in output: credentials passed with -O never reach a log or a results file. */
 export function redactedSpec(spec: RerankerSpec): Record<string, unknown> {
   return Object.fromEntries(Object.entries(spec).map(([k, v]) => [k, SECRET_OPTION.test(k) ? "[redacted]" : v]));
+}
+
+/**
+ * One line when reranking lowered the headline measure (nDCG@10 when measured, else the
+ * first one): a user who trusts a default reranker must be told it lost quality here.
+ */
+export function worseThanFirstStage(lift: LiftReport, metrics: readonly string[], label: string): string | undefined {
+  const name = lift.metrics.ndcg_cut_10 ? "ndcg_cut_10" : Object.keys(lift.metrics).find((m) => metrics.includes(m)) ?? Object.keys(lift.metrics)[0];
+  const m = name === undefined ? undefined : lift.metrics[name];
+  if (!m || !(m.delta < 0)) return undefined;
+  return `warning: ${label} is worse than the first stage alone on ${name}: ${m.before.toFixed(4)} → ${m.after.toFixed(4)} (−${Math.abs(m.delta).toFixed(4)}, ${m.losses} queries lost, ${m.wins} won; paired randomization p=${m.pValue.toFixed(4)}); consider not reranking (winnow sweep says when it pays)`;
 }
 
 function round(x: number, digits = 2): number {
@@ -122,6 +134,9 @@ export function register(program: Command): void {
     if (flags.runOut) await writeRun(flags.runOut, report.runs.final, { tag: spec ? `${first}+${spec.type}` : first });
     if (flags.firstStageRunOut) await writeRun(flags.firstStageRunOut, report.runs.firstStage, { tag: first });
 
+    const label = spec ? `${first} → ${spec.type}@${candidates}` : first;
+    const warning = report.lift ? worseThanFirstStage(report.lift, metrics, label) : undefined;
+    if (warning) console.error(warning);
     if (format === "json") {
       const out: Record<string, unknown> = {
         dataset: flags.dataset,
@@ -135,12 +150,12 @@ export function register(program: Command): void {
       };
       if (report.firstStage) out.firstStage = report.firstStage;
       if (report.lift) out.lift = report.lift;
+      if (warning) out.warning = warning;
       out.timings = timingJson(report, indexMs);
       if (flags.perQuery) out.perQuery = perQueryJson(report.evaluation);
       console.log(JSON.stringify(out, null, 2));
       return;
     }
-    const label = spec ? `${first} → ${spec.type}@${candidates}` : first;
     if (report.lift) console.log(formatLiftTable(report.lift, { before: first, after: label }));
     else console.log(formatMetricsTable({ label, metrics: report.metrics }, { metrics }));
     console.log(describeCoverage(report.evaluation));
