@@ -1,4 +1,9 @@
+import { basename } from "node:path";
 import type { Command } from "commander";
+import { writeFileAtomic } from "../../core/atomic-file.js";
+import { evaluateRun } from "../../eval/evaluate.js";
+import { perQueryView } from "../../eval/per-query-view.js";
+import { renderPerQueryPage } from "../../report/per-query-view.js";
 import { compareRuns, type RunComparison } from "../../eval/compare/compare-runs.js";
 import { readQrels, readRun } from "../../eval/readers/trec.js";
 import { DEFAULT_RANDOMIZATION_SEED, DEFAULT_RANDOMIZATION_TRIALS } from "../../eval/significance.js";
@@ -13,6 +18,7 @@ interface CompareFlags {
   alpha: string;
   format: string;
   perQuery?: boolean;
+  html?: string;
 }
 
 export function verdict(c: RunComparison, alpha: number): string {
@@ -38,6 +44,7 @@ export function register(program: Command): void {
     .option("--alpha <p>", "significance level for the verdict", "0.05")
     .option("--format <fmt>", "table | json", "table")
     .option("--per-query", "list every query's delta")
+    .option("--html <file>", "also write a self-contained page: each query's top 10 of A and B side by side, judged relevance marked, sorted by how much B helped or hurt")
     .action(async (runAPath: string, runBPath: string, flags: CompareFlags) => {
       const seed = requiredNumberFlag("--seed", flags.seed, { min: 0, max: 2 ** 32 - 1 });
       const permutations = requiredNumberFlag("--permutations", flags.permutations, { min: 1, max: 10_000_000 });
@@ -46,6 +53,16 @@ export function register(program: Command): void {
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
       const [qrels, a, b] = await Promise.all([readQrels(flags.qrels), readRun(runAPath), readRun(runBPath)]);
       const c = compareRuns(qrels, a, b, { metric: flags.metric, seed, permutations });
+      if (flags.html) {
+        const view = perQueryView(qrels, a, b, evaluateRun(qrels, a, [c.metric]), evaluateRun(qrels, b, [c.metric]), { metric: c.metric, before: `A ${basename(runAPath)}`, after: `B ${basename(runBPath)}` });
+        const page = renderPerQueryPage(view, { title: `${basename(runBPath)} against ${basename(runAPath)}: ${c.metric} per query`, context: [`qrels ${flags.qrels}`, `${c.numQueries} judged queries`, verdict(c, alpha)] });
+        try {
+          await writeFileAtomic(flags.html, page);
+        } catch (err) {
+          throw new UsageError(`--html ${flags.html}: cannot write it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        }
+        if (flags.format === "table") console.error(`per-query view written to ${flags.html}`);
+      }
       if (flags.format === "json") {
         const out: Record<string, unknown> = { runA: runAPath, runB: runBPath, ...c, verdict: verdict(c, alpha) };
         if (!flags.perQuery) delete out.perQuery;
