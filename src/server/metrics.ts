@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { rankChange } from "../eval/rank-change.js";
 
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -20,6 +21,9 @@ export class ServerMetrics {
   readonly batchErrors: Counter<"model">;
   readonly cacheHits: Counter<"model">;
   readonly cacheMisses: Counter<"model">;
+  readonly topOverlap: Histogram<"model">;
+  readonly kendallTau: Histogram<"model">;
+  readonly displacement: Histogram<"model">;
 
   constructor(
     queueDepthOf: () => Array<{ model: string; pairs: number }>,
@@ -107,5 +111,38 @@ export class ServerMetrics {
       labelNames: ["model"],
       registers,
     });
+    // How much reranking changes what the first stage sent (the request's document order),
+    // per request: _sum/_count is the mean. A model whose overlap stays at 1 and tau near 1
+    // returns the input order and costs latency for nothing.
+    this.topOverlap = new Histogram({
+      name: "winnow_rerank_top_overlap_ratio",
+      help: "Share of the returned top n that were in the request's first n documents (1 = reranking kept the set)",
+      labelNames: ["model"],
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.99, 1],
+      registers,
+    });
+    this.kendallTau = new Histogram({
+      name: "winnow_rerank_kendall_tau",
+      help: "Kendall's tau between the returned order and the request's order of the same documents (1 kept, -1 reversed; requests with 2+ results)",
+      labelNames: ["model"],
+      buckets: [-0.8, -0.6, -0.4, -0.2, 0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.99, 1],
+      registers,
+    });
+    this.displacement = new Histogram({
+      name: "winnow_rerank_mean_displacement",
+      help: "Mean |returned rank - request rank| of the returned top n, in positions",
+      labelNames: ["model"],
+      buckets: [0, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers,
+    });
+  }
+
+  /** Records how far one response's order (indices into the request's documents, best first) moved from the request's. */
+  observeReordering(model: string, indices: readonly number[]): void {
+    if (indices.length === 0) return;
+    const change = rankChange(indices);
+    this.topOverlap.observe({ model }, change.topOverlap);
+    if (change.kendallTau !== null) this.kendallTau.observe({ model }, change.kendallTau);
+    this.displacement.observe({ model }, change.meanDisplacement);
   }
 }
