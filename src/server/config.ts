@@ -53,6 +53,21 @@ const authSchema = z
   })
   .strict();
 
+const requestLogSchema = z
+  .object({
+    /** JSONL file the sampled requests are appended to. */
+    file: z.string().min(1),
+    /** Share of requests logged. */
+    sample: z.number().min(0).max(1).default(0.1),
+    /** Also log document texts (needed by `winnow label --request-log`); off: queries and document ids only. */
+    texts: z.boolean().default(false),
+    /** Size at which the file is rotated to FILE.1. */
+    maxBytes: z.number().int().min(1_024).default(256 * 2 ** 20),
+    /** Lines waiting to be written before sampled requests are dropped. */
+    maxQueuedLines: z.number().int().min(1).default(1_000),
+  })
+  .strict();
+
 const specSchema = z.looseObject({ type: z.string().min(1) });
 
 const modelSchema = z
@@ -96,12 +111,15 @@ export const serverConfigSchema = z
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Serve the OpenAPI UI at /docs. */
     docs: z.boolean().default(true),
+    /** Opt-in sampled request log (docs/server.md): what `winnow label` and `winnow eval` read back. */
+    requestLog: requestLogSchema.optional(),
   })
   .strict();
 
 export type ServerLimits = z.infer<typeof limitsSchema>;
 export type BatchingConfig = z.infer<typeof batchingSchema>;
 export type AuthConfig = z.infer<typeof authSchema>;
+export type RequestLogConfig = z.infer<typeof requestLogSchema>;
 
 /** One served model, as the library accepts it: a registry spec or an already-built reranker. */
 export interface ServedModelConfig {

@@ -63,6 +63,7 @@ export async function runRerankCall(
     m.observe({ ...labels, stage: "inference" }, outcome.inferenceMs / 1000);
     m.observe({ ...labels, stage: "total" }, reply.elapsedTime / 1000);
     state.metrics.observeReordering(model.id, outcome.results.map((r) => r.index));
+    state.requestLog?.record(model.id, call.query, call.texts, outcome.results);
     reply.header("x-queue-time", ms(outcome.queueMs));
     reply.header("x-tokenization-time", ms(outcome.tokenizeMs));
     reply.header("x-inference-time", ms(outcome.inferenceMs));

@@ -5,6 +5,7 @@ import type { ServerMetrics } from "./metrics.js";
 import type { ServedModelSet } from "./model-set.js";
 import type { ServedPipeline } from "./served-pipeline.js";
 import type { ConnectionGuard } from "./connection-guard.js";
+import type { RequestLog } from "./request-log.js";
 
 /** What every route plugin reaches through `fastify.winnow`. */
 export interface WinnowServerState {
@@ -13,6 +14,8 @@ export interface WinnowServerState {
   /** The pipeline behind POST /v1/search, when the config names one. */
   pipeline?: ServedPipeline;
   metrics: ServerMetrics;
+  /** The sampled request log, when the config asks for one. */
+  requestLog?: RequestLog;
   apiKeys: ApiKeySet;
   /**
    * Aborted when the server gives up on work in flight (the shutdown deadline passed):

@@ -18,6 +18,7 @@ import { ServedPipeline } from "./served-pipeline.js";
 import { teiRoutes } from "./routes/tei.js";
 import type { WinnowServerState } from "./server-state.js";
 import { startMallocTrim, type MallocTrimmer } from "./malloc-trim.js";
+import { RequestLog } from "./request-log.js";
 
 export interface CreateServerOptions {
   /** Environment to read WINNOW_API_KEYS from (default process.env). */
@@ -81,7 +82,8 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   // Every rerank in flight listens to it: no listener count is a leak here.
   setMaxListeners(0, shutdown.signal);
   const pipeline = config.pipeline === undefined ? undefined : new ServedPipeline(config.pipeline);
-  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown, connections, pipeline };
+  const requestLog = config.requestLog ? new RequestLog(config.requestLog) : undefined;
+  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown, connections, pipeline, requestLog };
   app.decorate("winnow", state);
 
   // JSON parsing after undoing content-encoding (gzip, deflate, br; the decoded size
@@ -212,7 +214,7 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   // drained its in-flight requests.
   app.addHook("onClose", async () => {
     trimmer?.stop();
-    await Promise.all([models.closeAll(), pipeline?.close()]);
+    await Promise.all([models.closeAll(), pipeline?.close(), requestLog?.close()]);
   });
   return app;
 }

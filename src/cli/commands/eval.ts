@@ -2,7 +2,9 @@ import type { Command } from "commander";
 import { runExperiment, type ExperimentReport } from "../../eval/experiment.js";
 import type { LiftReport } from "../../eval/lift.js";
 import { loadBeirDataset } from "../../eval/readers/beir.js";
-import { writeRun } from "../../eval/readers/trec.js";
+import { readQrels, writeRun } from "../../eval/readers/trec.js";
+import { readRequestLog, requestLogRuns } from "../../eval/readers/request-log.js";
+import { computeLift } from "../../eval/lift.js";
 import { formatLiftTable, formatMetricsTable } from "../../eval/table.js";
 import { createReranker, type RerankerSpec } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
@@ -13,7 +15,9 @@ import { numberFlag, requiredNumberFlag } from "../number-flag.js";
 import { DEFAULT_RANDOMIZATION_SEED, DEFAULT_RANDOMIZATION_TRIALS } from "../../eval/significance.js";
 
 interface EvalFlags extends EvaluationFlags {
-  dataset: string;
+  dataset?: string;
+  requestLog?: string;
+  qrels?: string;
   split: string;
   retriever: string;
   index?: string;
@@ -63,12 +67,43 @@ function timingJson(report: ExperimentReport, indexMs: number): Record<string, u
   return out;
 }
 
+/**
+ * `winnow eval --request-log FILE --qrels FILE`: on served traffic, the lift of the order
+ * the server answered over the order the caller sent (its first stage), judged by labels
+ * of those requests (`winnow label --request-log`), with the same table and tests as a dataset.
+ */
+async function evalRequestLog(flags: EvalFlags, metrics: readonly string[], options: ReturnType<typeof evaluationOptionsFromFlags>["options"], format: string): Promise<void> {
+  if (flags.requestLog === undefined || flags.qrels === undefined) throw new UsageError("--request-log and --qrels go together (the log's requests, and labels for them)");
+  if (flags.dataset !== undefined || flags.reranker !== undefined) throw new UsageError("--request-log evaluates what the server answered: no --dataset or --reranker with it");
+  const seed = requiredNumberFlag("--seed", flags.seed, { min: 0, max: 2 ** 32 - 1 });
+  const trials = requiredNumberFlag("--permutations", flags.permutations, { min: 1, max: 10_000_000 });
+  const records = await readRequestLog(flags.requestLog);
+  const allQrels = await readQrels(flags.qrels);
+  // Judged requests only: an unlabelled request would count as a zero for both orders.
+  const qrels = new Map([...allQrels].filter(([q]) => records.some((r) => r.id === q)));
+  if (qrels.size === 0) throw new UsageError(`--qrels ${flags.qrels}: judges none of the ${records.length} requests in ${flags.requestLog} (query ids are the log's record ids)`);
+  const { firstStage, served } = requestLogRuns(records);
+  const lift = computeLift(qrels, firstStage, served, { ...options, metrics, seed, trials });
+  const warning = worseThanFirstStage(lift, metrics, "the served order");
+  if (warning) console.error(warning);
+  if (format === "json") {
+    const out: Record<string, unknown> = { requestLog: flags.requestLog, qrels: flags.qrels, requests: records.length, numQueries: lift.numQueries, firstStage: Object.fromEntries(Object.entries(lift.metrics).map(([k, v]) => [k, v.before])), metrics: Object.fromEntries(Object.entries(lift.metrics).map(([k, v]) => [k, v.after])), lift };
+    if (warning) out.warning = warning;
+    console.log(JSON.stringify(out, null, 2));
+    return;
+  }
+  console.log(formatLiftTable(lift, { before: "sent order", after: "served order" }));
+  console.log(`${lift.numQueries} judged requests of ${records.length} logged`);
+}
+
 /** `winnow eval`: first stage (and optional reranker) over a BEIR collection, scored like trec_eval. */
 export function register(program: Command): void {
   const cmd = program
     .command("eval")
     .description("retrieve (and optionally rerank) every judged query of a BEIR dataset and report trec_eval measures, lift and timings")
-    .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    .option("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv (or --request-log)")
+    .option("--request-log <file>", "instead of a dataset: the lift of the served order over the order sent, on logged traffic (`winnow serve --request-log`), judged by --qrels")
+    .option("--qrels <file>", "labels for --request-log (e.g. from `winnow label --request-log`)")
     .option("--split <name>", "qrels split to evaluate", "test")
     .option("--index <dir>", "load a saved BM25 index (and its `winnow embed` vectors) instead of building one from the corpus")
     .option("--k1 <x>", "BM25 k1 (default 0.9); the same as the bm25 spec's k1")
@@ -84,6 +119,11 @@ export function register(program: Command): void {
   addRerankerOptions(cmd);
   addEvaluationOptions(cmd).action(async (flags: EvalFlags) => {
     const { metrics, options, format } = evaluationOptionsFromFlags(flags);
+    if (flags.requestLog !== undefined || flags.qrels !== undefined) {
+      await evalRequestLog(flags, metrics, options, format);
+      return;
+    }
+    if (flags.dataset === undefined) throw new UsageError("eval needs --dataset DIR (or --request-log FILE --qrels FILE)");
     const depth = parsePositiveInt("--depth", flags.depth, 100_000);
     const candidates = parsePositiveInt("--candidates", flags.candidates, 100_000);
     const k1 = numberFlag("--k1", flags.k1, { min: 0, max: 100, integer: false });
@@ -95,9 +135,10 @@ export function register(program: Command): void {
     const retrieverSpec = retrieverSpecFromFlag(flags.retriever, { k1, b });
 
     const dataset = await loadBeirDataset(flags.dataset, flags.split);
+    const datasetDir = flags.dataset;
     const started = performance.now();
     const terminal = terminalProgress();
-    const retriever = await openRetriever(retrieverSpec, { dataset: flags.dataset, index: flags.index, progress: terminal.progress });
+    const retriever = await openRetriever(retrieverSpec, { dataset: datasetDir, index: flags.index, progress: terminal.progress });
     terminal.done();
     const indexMs = performance.now() - started;
     const described = retriever.describe?.() ?? { ...retrieverSpec };

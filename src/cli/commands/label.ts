@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Candidate, Query, RankedResult, Reranker } from "../../core/types.js";
 import { loadBeirDataset } from "../../eval/readers/beir.js";
+import { readRequestLog, requestLogCandidates } from "../../eval/readers/request-log.js";
 import { createReranker } from "../../rerankers/registry.js";
 import { addRerankerOptions, rerankerSpecFromFlags } from "../reranker-options.js";
 import { addRetrieverOption, openRetriever, retrieverSpecFromFlag, terminalProgress } from "../retriever-options.js";
@@ -11,7 +12,8 @@ import { UsageError } from "../usage-error.js";
 import { requiredNumberFlag } from "../number-flag.js";
 
 interface LabelFlags {
-  dataset: string;
+  dataset?: string;
+  requestLog?: string;
   split: string;
   out: string;
   candidates: string;
@@ -78,7 +80,8 @@ export function register(program: Command): void {
   const cmd = program
     .command("label")
     .description("rerank first-stage (default BM25) candidates of a BEIR split with a (usually LLM) reranker and write graded labels as qrels (distillation data for `winnow train --qrels`)")
-    .requiredOption("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv")
+    .option("--dataset <dir>", "BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv (or --request-log)")
+    .option("--request-log <file>", "label served traffic instead: each logged request's documents (a `winnow serve --request-log --request-log-texts` log); query ids are the record ids")
     .requiredOption("--out <file>", "labels to write (BEIR qrels TSV with header)")
     .option("--split <name>", "whose queries to label (qrels/<split>.tsv names them)", "train")
     .option("--candidates <n>", "first-stage candidates per query to label", "20")
@@ -99,12 +102,17 @@ export function register(program: Command): void {
     const cuts = grading === "rank" ? parseCuts("--rank-cuts", flags.rankCuts, true) : parseCuts("--score-cuts", flags.scoreCuts, false);
     const k = requiredNumberFlag("--candidates", flags.candidates, { min: 1, max: 10_000 });
     const parallel = requiredNumberFlag("--parallel", flags.parallel, { min: 1, max: 64 });
+    if ((flags.dataset === undefined) === (flags.requestLog === undefined)) throw new UsageError("label needs --dataset DIR or --request-log FILE (one of them)");
     const retrieverSpec = retrieverSpecFromFlag(flags.retriever);
-    const dataset = await loadBeirDataset(flags.dataset, flags.split);
-    const queries: Query[] = flags.maxQueries ? dataset.queries.slice(0, requiredNumberFlag("--max-queries", flags.maxQueries, { min: 1, max: 10_000_000 })) : dataset.queries;
+    // From a request log: the documents the caller sent are the candidates, in the order sent.
+    const logged = flags.requestLog === undefined ? undefined : requestLogCandidates(await readRequestLog(flags.requestLog), flags.requestLog);
+    const allQueries: Query[] = logged ? logged.map((l) => l.query) : (await loadBeirDataset(flags.dataset!, flags.split)).queries;
+    const queries: Query[] = flags.maxQueries ? allQueries.slice(0, requiredNumberFlag("--max-queries", flags.maxQueries, { min: 1, max: 10_000_000 })) : allQueries;
 
     const terminal = terminalProgress(process.stderr.isTTY && flags.format === "table");
-    const retriever = await openRetriever(retrieverSpec, { dataset: flags.dataset, progress: terminal.progress });
+    const retriever: Pick<Awaited<ReturnType<typeof openRetriever>>, "search" | "close" | "corpusIndex" | "vectors"> = logged
+      ? { search: async (_q: Query, _k: number) => [] as Candidate[] }
+      : await openRetriever(retrieverSpec, { dataset: flags.dataset, progress: terminal.progress });
     terminal.done();
     let reranker: Reranker;
     try {
@@ -135,7 +143,7 @@ export function register(program: Command): void {
         }
       };
       const labelQuery = async (qi: number) => {
-        const candidates: Candidate[] = await retriever.search(queries[qi], k);
+        const candidates: Candidate[] = logged ? logged[qi].candidates.slice(0, k) : await retriever.search(queries[qi], k);
         if (candidates.length > 0) {
           const ranked = await reranker.rerank(queries[qi], candidates, { returnDocuments: false });
           // A degraded answer is the first stage's order, not the reranker's judgment: never a label.
@@ -161,7 +169,9 @@ export function register(program: Command): void {
       const upstream = unscored > 0 || degraded > 0;
       const why = upstream
         ? [unscored > 0 ? `${unscored} candidates unscored: answers the reranker could not read` : "", degraded > 0 ? `${degraded} queries degraded to first-stage order` : ""].filter(Boolean).join("; ")
-        : `the ${retrieverSpec.type} retriever found no candidates for any of them`;
+        : logged
+          ? "the logged requests had no documents"
+          : `the ${retrieverSpec.type} retriever found no candidates for any of them`;
       throw new WinnowError(upstream ? "UPSTREAM_ERROR" : "INVALID_INPUT", `nothing labelled: none of the ${queries.length} queries got a label (${why}); ${flags.out} not written`, {
         details: { queries: queries.length, unscored, degraded },
       });
@@ -181,8 +191,7 @@ export function register(program: Command): void {
     const stats = (reranker as { stats?: () => unknown }).stats?.();
     const summary = {
       out: resolve(flags.out),
-      dataset: flags.dataset,
-      split: flags.split,
+      ...(logged ? { requestLog: flags.requestLog } : { dataset: flags.dataset, split: flags.split }),
       reranker: spec.type,
       queries: queries.length,
       labelled,

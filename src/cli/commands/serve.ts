@@ -29,6 +29,10 @@ interface ServeFlags extends RerankerFlags {
   mallocTrim?: string;
   logLevel?: string;
   docs: boolean;
+  requestLog?: string;
+  requestLogSample?: string;
+  requestLogTexts?: boolean;
+  requestLogMaxBytes?: string;
 }
 
 /** The server configuration the flags describe: a config file (if any) with flags layered on top. */
@@ -83,6 +87,19 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
     config.logLevel = flags.logLevel as ServerConfigInput["logLevel"];
   }
   if (!flags.docs) config.docs = false;
+  const sample = numberFlag("--request-log-sample", flags.requestLogSample, { min: 0, max: 1, integer: false });
+  const maxBytes = numberFlag("--request-log-max-bytes", flags.requestLogMaxBytes, { min: 1_024 });
+  if (flags.requestLog === undefined && config.requestLog === undefined && (sample !== undefined || flags.requestLogTexts || maxBytes !== undefined)) {
+    throw new UsageError("--request-log-sample, --request-log-texts and --request-log-max-bytes need --request-log FILE");
+  }
+  if (flags.requestLog !== undefined || config.requestLog !== undefined) {
+    const log = { ...(config.requestLog ?? { file: flags.requestLog! }) };
+    if (flags.requestLog !== undefined) log.file = flags.requestLog;
+    if (sample !== undefined) log.sample = sample;
+    if (flags.requestLogTexts) log.texts = true;
+    if (maxBytes !== undefined) log.maxBytes = maxBytes;
+    config.requestLog = log;
+  }
   // Flags are checked above, so what the schema still finds wrong came from the file: name it.
   resolveServerConfig(config, flags.config ?? "command line");
   return config;
@@ -137,7 +154,11 @@ export function register(program: Command): void {
     .option("--shutdown-timeout <ms>", "how long SIGTERM waits for in-flight requests (default 10000)")
     .option("--malloc-trim <ms>", "return freed C-heap memory to the OS this often, glibc only (default 10000; 0 = never)")
     .option("--log-level <level>", "fatal | error | warn | info | debug | trace | silent (default info)")
-    .option("--no-docs", "do not serve the OpenAPI UI at /docs");
+    .option("--no-docs", "do not serve the OpenAPI UI at /docs")
+    .option("--request-log <file>", "append a sample of rerank requests to this JSONL file (queries, document ids, the answered order) for `winnow label` and `winnow eval --request-log`")
+    .option("--request-log-sample <x>", "share of requests logged, 0..1 (default 0.1)")
+    .option("--request-log-texts", "also log document texts (off by default; `winnow label` needs them)")
+    .option("--request-log-max-bytes <n>", "rotate the log to FILE.1 at this size (default 268435456)");
   addRerankerOptions(cmd);
   cmd.action(async (flags: ServeFlags) => {
     const config = serveConfigFromFlags(flags);
