@@ -1,5 +1,6 @@
 import { stat } from "node:fs/promises";
-import { basename, join, resolve, sep } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { writeFileAtomic } from "../../core/atomic-file.js";
 import type { Query } from "../../core/types.js";
@@ -75,14 +76,17 @@ export function sweepJson(report: SweepReport, extra: Record<string, unknown>): 
   return { ...extra, ...rest };
 }
 
-/** `--out` names a folder when one exists there or the path ends in a separator; anything else is the HTML file. */
+/**
+ * `--out` names the HTML file when it ends in .html or .htm (and is not an existing
+ * folder); anything else is a folder (created if need be) that gets sweep.html and sweep.json.
+ */
 async function namesFolder(out: string): Promise<boolean> {
-  if (out.endsWith("/") || out.endsWith(sep)) return true;
   try {
-    return (await stat(out)).isDirectory();
+    if ((await stat(out)).isDirectory()) return true;
   } catch {
-    return false;
+    // not there yet
   }
+  return !/\.html?$/i.test(out);
 }
 
 /** `winnow sweep`: quality and latency against the number of candidates reranked. */
@@ -101,7 +105,7 @@ export function register(program: Command): void {
     .option("--alpha <p>", "significance level a setting must reach against the first stage to be recommended", "0.05")
     .option("--tolerance <x>", "values of the metric within this of the best count as equal", "0.005")
     .option("--queries <n>", "use only the first n judged queries (quick looks)")
-    .option("--out <file-or-dir>", "write the self-contained HTML report to this file; a folder (existing, or ending in /) gets sweep.html and sweep.json")
+    .option("--out <dir-or-file>", "write sweep.json and the self-contained sweep.html into this folder; a path ending in .html is the HTML report alone")
     .option("--format <fmt>", "stdout: table | json", "table");
   addRetrieverOption(cmd);
   addRerankerOptions(cmd, "learned", { repeatable: true });
@@ -169,7 +173,11 @@ export function register(program: Command): void {
     if (flags.out) {
       const { renderSweepReport } = await import("../../report/sweep-report.js");
       const html = renderSweepReport(report, { dataset: basename(resolve(flags.dataset)), split: flags.split, firstStage: retrieverSpec.type });
-      const written = (await namesFolder(flags.out)) ? [join(flags.out, "sweep.html"), join(flags.out, "sweep.json")] : [flags.out];
+      const folder = await namesFolder(flags.out);
+      const written = folder ? [join(flags.out, "sweep.html"), join(flags.out, "sweep.json")] : [flags.out];
+      if (folder) await mkdir(flags.out, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        throw new UsageError(`--out ${flags.out}: cannot create the folder (${err.code ?? err.message})`);
+      });
       const contents = [html, json + "\n"];
       for (const [i, path] of written.entries()) {
         try {
