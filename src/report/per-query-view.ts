@@ -10,10 +10,10 @@ export const PER_QUERY_STYLES = `
 .pq > header { display:flex; gap:12px; align-items:baseline; padding:8px 12px; border-bottom:1px solid var(--line); }
 .pq .qid { font-weight:650; } .pq .qtext { color:var(--muted); flex:1; }
 .pq .delta { font-variant-numeric:tabular-nums; font-weight:650; } .pq.helped .delta { color:var(--good); } .pq.hurt .delta { color:var(--bad); } .pq.same .delta { color:var(--muted); }
-.pq .lists { display:grid; grid-template-columns:1fr 1fr; }
+.pq .lists { display:grid; grid-template-columns:minmax(0,1fr) minmax(0,1fr); }
 .pq ol { margin:0; padding:6px 12px 8px 34px; } .pq ol + ol { border-left:1px solid var(--line); }
 .pq li { padding:2px 0; font-size:13px; } .pq li .doc { font-family:ui-monospace,monospace; font-size:12px; }
-.pq li .ex { color:var(--muted); display:block; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:520px; }
+.pq li .ex { color:var(--muted); display:block; white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:100%; }
 .pq li.rel { background:#ecfdf3; } .pq li.rel .doc::after { content:" ✓ " attr(data-grade); color:var(--good); font-weight:700; }
 .pq li.nonrel .doc::after { content:" ✗"; color:#9aa5b1; } .pq li.unjudged .doc::after { content:" ?"; color:#c0c7cf; }
 .pq .side { font-size:11px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); padding:6px 12px 0; }

@@ -117,7 +117,7 @@ ${PER_QUERY_STYLES}
 <body><main>
 <h1>${escapeHtml(title)}</h1>
 <div class="context">${context}</div>
-<div class="reason">${headline} ${escapeHtml(rec.reason)}. <a href="#queries">See each query →</a></div>
+<div class="reason">${headline} ${escapeHtml(rec.reason.replace(/^don't rerank: /, ""))}. <a href="#queries">See each query →</a></div>
 <div class="cards">${cards}</div>
 <div class="grid">
 <div class="panel"><h2>Quality vs candidates</h2><div id="chart-quality" class="chart"></div><div class="note">One curve per reranker. The recall ceiling is the share of relevant documents the first stage puts in the top k: no reranker can find what is not there.</div></div>

@@ -8,7 +8,7 @@ import type { SweepReport } from "../../src/eval/sweep/sweep.js";
 import { renderSweepReport } from "../../src/report/sweep-report.js";
 import { launchChromium } from "../support/chromium.js";
 
-const doc = (id: string, grade: number | null) => ({ id, grade, excerpt: `excerpt of ${id}` });
+const doc = (id: string, grade: number | null) => ({ id, grade, excerpt: `excerpt of ${id} ${"and a long abstract ".repeat(12)}` });
 
 function report(rerankers = ["learned </script><b>x</b>", "cross-encoder"]): SweepReport {
   const counts = [10, 20, 50, 100, 200];
@@ -147,6 +147,12 @@ describe("sweep HTML report", () => {
     expect(await top.locator("ol").nth(1).locator("li").evaluateAll((els) => els.map((e) => (e as unknown as { className: string }).className))).toEqual(["rel", "nonrel", "unjudged"]);
     expect(await top.locator("li.rel .doc").first().getAttribute("data-grade")).toBe("2");
     expect(await top.locator("li.rel").first().textContent()).toContain("excerpt of");
+    // both lists stay inside their card, long excerpts included
+    const card = (await top.boundingBox())!;
+    for (const li of await top.locator("li").all()) {
+      const box = (await li.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(card.x + card.width + 0.5);
+    }
     await page.locator("button[data-sort=hurt]").click();
     const hurtFirst = await deltas();
     expect(hurtFirst).toEqual([...hurtFirst].sort((a, b) => a - b));
@@ -161,7 +167,7 @@ describe("sweep HTML report", () => {
     const r = report(["learned"]);
     r.recommendation = { reranker: null, candidates: 0, metrics: r.firstStage.metrics, reason: "don't rerank: no reranker and candidate count beats the first stage on ndcg_cut_10 significantly (α=0.05; no latency budget)" };
     const html = renderSweepReport(r, {});
-    expect(html).toContain("<b>Don't rerank.</b> don&#39;t rerank: no reranker");
+    expect(html).toContain("<b>Don't rerank.</b> no reranker and candidate count beats");
     expect(html).toMatch(/<tr class="first rec"><td>first stage alone<\/td><td class="num">0 <span class="pill">recommended<\/span>/);
   });
 });
