@@ -52,6 +52,8 @@ export class RequestLog {
   constructor(
     readonly options: RequestLogOptions,
     private readonly random: () => number = Math.random,
+    /** Told of the first write error and every 1,000th after it (the server logs them). */
+    private readonly onError: (err: Error, errors: number) => void = () => undefined,
   ) {}
 
   /** Samples the request and queues its line; returns whether it was taken. */
@@ -99,8 +101,9 @@ export class RequestLog {
         await this.handle!.write(line);
         this.bytes += size;
         this.written++;
-      } catch {
+      } catch (err) {
         this.errors++;
+        if (this.errors % 1_000 === 1) this.onError(err as Error, this.errors);
         await this.handle?.close().catch(() => undefined);
         this.handle = undefined;
       }

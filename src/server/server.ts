@@ -82,7 +82,9 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   // Every rerank in flight listens to it: no listener count is a leak here.
   setMaxListeners(0, shutdown.signal);
   const pipeline = config.pipeline === undefined ? undefined : new ServedPipeline(config.pipeline);
-  const requestLog = config.requestLog ? new RequestLog(config.requestLog) : undefined;
+  const requestLog = config.requestLog
+    ? new RequestLog(config.requestLog, Math.random, (err, errors) => app.log.warn({ err, errors, file: config.requestLog!.file }, "request log: cannot write (requests are still answered)"))
+    : undefined;
   const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown, connections, pipeline, requestLog };
   app.decorate("winnow", state);
 

@@ -45,6 +45,15 @@ describe("RequestLog", () => {
     expect(lines(file).map((r) => r.query)).toEqual(Array.from({ length: 10 }, (_, i) => `q${4 * i}`));
   });
 
+  it("counts write errors and reports the first, and answers on", async () => {
+    const seen: number[] = [];
+    const log = new RequestLog(options("/no/such/folder/log.jsonl"), Math.random, (_err, errors) => seen.push(errors));
+    for (let i = 0; i < 3; i++) expect(log.record("m", "q", ["d"], [result(0, 1)])).toBe(true);
+    await log.close();
+    expect(log.errors).toBe(3);
+    expect(seen).toEqual([1]);
+  });
+
   it("drops (and counts) what it cannot queue instead of waiting, and rotates at maxBytes", async () => {
     const file = join(dir(), "log.jsonl");
     const log = new RequestLog(options(file, { maxQueuedLines: 5, maxBytes: 2_000 }));
@@ -70,6 +79,7 @@ describe("RequestLog", () => {
     const config = serveConfigFromFlags({ reranker: "learned", requestLog: "/tmp/r.jsonl", docs: true } as Parameters<typeof serveConfigFromFlags>[0]);
     expect(resolveServerConfig(config).requestLog).toEqual({ file: "/tmp/r.jsonl", sample: 0.1, texts: false, maxBytes: 256 * 2 ** 20, maxQueuedLines: 1_000 });
     expect(() => serveConfigFromFlags({ reranker: "learned", requestLogTexts: true, docs: true } as Parameters<typeof serveConfigFromFlags>[0])).toThrow(/need --request-log FILE/);
+    expect(() => serveConfigFromFlags({ reranker: "learned", requestLog: "/no/such/folder/r.jsonl", docs: true } as Parameters<typeof serveConfigFromFlags>[0])).toThrow(/--request-log \/no\/such\/folder\/r\.jsonl: the folder \/no\/such\/folder does not exist/);
     expect(() => serveConfigFromFlags({ reranker: "learned", requestLog: "/tmp/r", requestLogSample: "2", docs: true } as Parameters<typeof serveConfigFromFlags>[0])).toThrow(/--request-log-sample/);
   });
 });

@@ -1,4 +1,5 @@
-import { basename } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { aliasProblem, HARD_MAX_DOCUMENTS, loadServerConfigFile, resolveServerConfig, type ServedModelConfig, type ServerConfigInput } from "../../server/config.js";
 import { startServer } from "../../server/server.js";
@@ -95,6 +96,7 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
   if (flags.requestLog !== undefined || config.requestLog !== undefined) {
     const log = { ...(config.requestLog ?? { file: flags.requestLog! }) };
     if (flags.requestLog !== undefined) log.file = flags.requestLog;
+    if (!existsSync(dirname(resolve(log.file)))) throw new UsageError(`--request-log ${log.file}: the folder ${dirname(resolve(log.file))} does not exist`);
     if (sample !== undefined) log.sample = sample;
     if (flags.requestLogTexts) log.texts = true;
     if (maxBytes !== undefined) log.maxBytes = maxBytes;
