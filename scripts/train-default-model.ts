@@ -1,104 +1,210 @@
 /**
- * Trains the shipped default learned reranker, models/learned-default.json.
+ * Trains the shipped default learned reranker, models/learned-default.json, on several
+ * collections, and measures it on collections it did not see.
  *
- *   npx tsx scripts/train-default-model.ts [--out models/learned-default.json]
+ *   npx tsx scripts/train-default-model.ts            # LOCO figures, then writes models/learned-default.json
+ *   npx tsx scripts/train-default-model.ts --loco     # only the leave-one-collection-out table (writes nothing)
+ *   npx tsx scripts/train-default-model.ts --out FILE
  *
- * Data: SciFact *train* queries and judgments only (../shared/datasets/scifact,
- * qrels/train.tsv); the test queries are never read. Hyper-parameters were chosen by
- * 5-fold cross-validation on SciFact train (see models/README.md); the final model is
- * fit on all 809 train queries with the chosen, fixed tree count (no early stopping,
- * so no train query is held out). Deterministic: the same data gives the same file.
+ * Training data: SciFact *train* (809 queries, qrels/train.tsv) + Cranfield + CISI + ADI
+ * (their only split, test), top 100 BM25 candidates each, features over each collection's
+ * own BM25 index. SciFact test is never trained on.
+ *
+ * What is reported, never on data the reported model saw:
+ * - Cranfield, CISI, ADI: leave-one-collection-out (LOCO): a model trained on the three
+ *   other collections (SciFact train included), evaluated on the one left out.
+ * - SciFact test: the shipped model (trained on SciFact train + the other three).
+ * The shipped file records those figures in `training.evaluation`. Deterministic: the same
+ * data gives the same file.
  */
 import { join, resolve } from "node:path";
-import { prepareDataset } from "../src/rerankers/learned/dataset-training.js";
+import type { Qrels } from "../src/eval/readers/qrels.js";
+import { prepareDataset, type PreparedDataset } from "../src/rerankers/learned/dataset-training.js";
 import { PACKAGE_ROOT } from "../src/rerankers/learned/default-model.js";
-import { saveLearnedModel } from "../src/rerankers/learned/model-file.js";
-import { DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, runsFor, trainModel } from "../src/rerankers/learned/training.js";
+import { BUILTIN_FEATURES, FEATURE_SET_VERSION } from "../src/rerankers/learned/features.js";
+import { saveLearnedModel, type LearnedModel } from "../src/rerankers/learned/model-file.js";
+import { DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, qrelsFor, runsFor, trainModel, type PreparedQuery } from "../src/rerankers/learned/training.js";
 import type { LambdaMartParams } from "../src/rerankers/learned/lambdamart.js";
 
-/** The configuration space's starting point (the previous shipped model's parameters). */
-const BASE_PARAMS: Partial<LambdaMartParams> = {
+/** Hyper-parameters of the shipped model (the second round's SciFact-train CV choice; models/README.md). */
+export const DEFAULT_MODEL_PARAMS: Partial<LambdaMartParams> = {
   trees: 150,
   learningRate: 0.05,
   maxLeaves: 8,
-  minSamplesPerLeaf: 50,
+  minSamplesPerLeaf: 200,
   featureFraction: 0.8,
   l2: 1,
   earlyStoppingRounds: 0,
   seed: 42,
 };
 
-/** Chosen by `--select` (5-fold CV on SciFact train, one-SE rule; models/README.md). */
-export const DEFAULT_MODEL_PARAMS: Partial<LambdaMartParams> = { ...BASE_PARAMS, minSamplesPerLeaf: 200 };
+interface Config {
+  name: string;
+  /** Features the trees read (the base margin's feature first). */
+  features: readonly string[];
+  params: Partial<LambdaMartParams>;
+  marginScale: number;
+  /** Weight of each SciFact train query's gradients (the other collections' queries weigh 1). */
+  scifactWeight: number;
+}
 
-/**
- * `--select`: the candidate configurations compared by 5-fold CV on SciFact train, listed
- * from most to least regularized. The rule, fixed before any run: take the best mean CV
- * nDCG@10, then ship the FIRST (most regularized) configuration within one standard error
- * of it (SE of the paired per-query differences to the best): a simpler model that is
- * statistically as good on SciFact is the one more likely to carry over to collections
- * the model never sees.
- */
-export const CANDIDATE_CONFIGS: Array<{ name: string; params: Partial<LambdaMartParams> }> = [
-  { name: "4 leaves, min 200/leaf", params: { ...BASE_PARAMS, maxLeaves: 4, minSamplesPerLeaf: 200 } },
-  { name: "4 leaves, min 100/leaf", params: { ...BASE_PARAMS, maxLeaves: 4, minSamplesPerLeaf: 100 } },
-  { name: "8 leaves, min 200/leaf", params: { ...BASE_PARAMS, minSamplesPerLeaf: 200 } },
-  { name: "8 leaves, min 50/leaf, 75 trees", params: { ...BASE_PARAMS, trees: 75 } },
-  { name: "8 leaves, min 50/leaf, l2 10", params: { ...BASE_PARAMS, l2: 10 } },
-  { name: "8 leaves, min 50/leaf (previous default)", params: { ...BASE_PARAMS } },
+/** Feature set 1's shipped list (SciFact train only), for comparison. */
+const FEATURE_SET_1_LIST = ["bm25_ratio_max", "bm25_zscore", "bm25_title_ratio_max", "first_stage_rank", "coverage", "idf_coverage", "title_coverage", "max_idf_matched_ratio", "proximity", "bigram_fraction", "phrase_match", "term_density", "doc_length_ratio", "query_terms"];
+const base: Config = { name: "", features: DEFAULT_FEATURES, params: DEFAULT_MODEL_PARAMS, marginScale: 10, scifactWeight: 1 };
+
+/** The shipped configuration: the best by `--select`'s criterion (models/README.md). */
+export const SHIPPED_CONFIG: Config = { ...base, name: "margin 5 × bm25_ratio_max (trees weigh twice)", marginScale: DEFAULT_BASE_MARGIN.scale };
+
+/** `--select`: the configurations compared, by the criterion below (models/README.md). */
+const CANDIDATE_CONFIGS: readonly Config[] = [
+  { ...base, name: "feature set 1's 14 features (length priors included)", features: FEATURE_SET_1_LIST },
+  { ...base, name: "default features (set 2, no length priors)" },
+  { ...base, name: "+ term_density", features: [...DEFAULT_FEATURES, "term_density"] },
+  { ...base, name: "+ max_idf_matched_ratio", features: [...DEFAULT_FEATURES, "max_idf_matched_ratio"] },
+  { ...base, name: "+ doc_length_ratio", features: [...DEFAULT_FEATURES, "doc_length_ratio"] },
+  { ...base, name: "300 trees", params: { ...DEFAULT_MODEL_PARAMS, trees: 300 } },
+  { ...base, name: "learning rate 0.1", params: { ...DEFAULT_MODEL_PARAMS, learningRate: 0.1 } },
+  { ...base, name: "min 100 rows per leaf", params: { ...DEFAULT_MODEL_PARAMS, minSamplesPerLeaf: 100 } },
+  SHIPPED_CONFIG,
+  { ...base, name: "SciFact queries weigh 3", scifactWeight: 3 },
+  { ...base, name: "SciFact queries weigh 6", scifactWeight: 6 },
+  { ...base, name: "SciFact queries weigh 3, + max_idf_matched_ratio", scifactWeight: 3, features: [...DEFAULT_FEATURES, "max_idf_matched_ratio"] },
+  { ...base, name: "SciFact queries weigh 3, margin 5", scifactWeight: 3, marginScale: 5 },
 ];
+
+/** Published nDCG@10 references (../shared/README.md: Lucene 8 BM25 and Anserini BM25+RM3, trec_eval -c). */
+const REFERENCE = {
+  scifact: { bm25: 0.6789, rm3: 0.6457 },
+  cranfield: { bm25: 0.351, rm3: 0.3688 },
+  cisi: { bm25: 0.3585, rm3: 0.3879 },
+  adi: { bm25: 0.4747, rm3: 0.4499 },
+} as const;
+type CollectionName = keyof typeof REFERENCE;
+
+interface Collection {
+  name: CollectionName;
+  split: string;
+}
+/** The training collections, each with the split it contributes. */
+export const TRAINING_COLLECTIONS: readonly Collection[] = [
+  { name: "scifact", split: "train" },
+  { name: "cranfield", split: "test" },
+  { name: "cisi", split: "test" },
+  { name: "adi", split: "test" },
+];
+const LEFT_OUT: readonly CollectionName[] = ["cranfield", "cisi", "adi"];
 
 const args = process.argv.slice(2);
 const outAt = args.indexOf("--out");
 const out = outAt >= 0 ? resolve(args[outAt + 1]) : join(PACKAGE_ROOT, "models", "learned-default.json");
-const dir = join(PACKAGE_ROOT, "..", "shared", "datasets", "scifact");
+const locoOnly = args.includes("--loco");
+const datasets = join(PACKAGE_ROOT, "..", "shared", "datasets");
+const CANDIDATES = 100;
+
+/** Every builtin feature is computed once; each configuration reads its own columns. */
+const ALL: string[] = [...BUILTIN_FEATURES];
+function project(queries: readonly PreparedQuery[], names: readonly string[]): PreparedQuery[] {
+  const cols = names.map((n) => ALL.indexOf(n));
+  return queries.map((q) => {
+    const features = new Float64Array(q.candidates.length * names.length);
+    for (let c = 0; c < q.candidates.length; c++) for (let j = 0; j < cols.length; j++) features[c * cols.length + j] = q.features[c * ALL.length + cols[j]];
+    return { ...q, features };
+  });
+}
 
 const t0 = performance.now();
-const data = await prepareDataset({ dir, split: "train", candidates: 100, features: DEFAULT_FEATURES });
-console.error(`prepared ${data.queries.length} SciFact train queries in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const prepared = new Map<CollectionName, PreparedDataset>();
+for (const c of TRAINING_COLLECTIONS) {
+  prepared.set(c.name, await prepareDataset({ dir: join(datasets, c.name), split: c.split, candidates: CANDIDATES, features: ALL }));
+}
+// SciFact test, for reporting only: same index, never trained on.
+const scifactTest = await prepareDataset({ dir: join(datasets, "scifact"), split: "test", candidates: CANDIDATES, features: ALL, index: prepared.get("scifact")!.index });
+console.error(`prepared ${[...prepared.values()].reduce((n, d) => n + d.queries.length, 0)} training queries (+ ${scifactTest.queries.length} SciFact test) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+/** Trains on queries already projected to config.features. */
+const trainOn = (queries: PreparedQuery[], config: Config): LearnedModel =>
+  trainModel(queries, { features: config.features, baseMargin: { feature: DEFAULT_BASE_MARGIN.feature, scale: config.marginScale }, marginOnly: true, params: config.params }).model;
+const weighted = (name: CollectionName, queries: PreparedQuery[], config: Config) => (name === "scifact" && config.scifactWeight !== 1 ? queries.map((q) => ({ ...q, weight: config.scifactWeight })) : queries);
+const queriesOf = (name: CollectionName, config: Config) => project(prepared.get(name)!.queries, config.features);
+const train = (names: readonly CollectionName[], config: Config = SHIPPED_CONFIG): LearnedModel => trainOn(names.flatMap((n) => weighted(n, queriesOf(n, config), config)), config);
+
+const evaluate = (model: LearnedModel, queries: readonly PreparedQuery[], qrels: Qrels) => {
+  const lift = liftOf(qrels, runsFor(model, queries), ["ndcg_cut_10"]);
+  return { bm25: round(lift.firstStage.ndcg_cut_10), learned: round(lift.reranked.ndcg_cut_10), wins: lift.wins, ties: lift.ties, losses: lift.losses, queries: lift.queries };
+};
+const round = (x: number) => Number(x.toFixed(4));
+
 if (args.includes("--select")) {
-  // Fixed tree counts in every fold (no early stopping): a configuration is then exactly
-  // what the shipped file would be, fit on 4/5 of the train queries.
-  const folds = foldsOf(data.queries, 5, 42);
-  const perQuery: number[][] = [];
+  // Selection criterion, fixed before any run, reading no SciFact test query: the mean of
+  // (a) SciFact train 5-fold CV with the other three collections always in training (the
+  // analog of the shipped model on SciFact test) and (b) the three LOCO figures.
+  const rowsOut = [];
   for (const config of CANDIDATE_CONFIGS) {
-    const scores: number[] = [];
+    const sci = prepared.get("scifact")!;
+    const folds = foldsOf(queriesOf("scifact", config), 5, 42);
+    const others = LEFT_OUT.flatMap((n) => queriesOf(n, config));
+    const perQuery: PreparedQuery[] = [];
+    const pooledReranked = new Map<string, number>();
+    let cvBm25 = 0;
     folds.forEach((test, f) => {
-      const fit = folds.filter((_, g) => g !== f).flat();
-      const t = trainModel(fit, { features: DEFAULT_FEATURES, baseMargin: { ...DEFAULT_BASE_MARGIN }, marginOnly: true, params: config.params });
-      const lift = liftOf(data.qrels, runsFor(t.model, test), ["ndcg_cut_10"]);
-      for (const p of test) scores.push(lift.perQuery.get(p.query.id ?? "")?.reranked ?? 0);
+      const model = trainOn([...weighted("scifact", folds.filter((_, g) => g !== f).flat(), config), ...others], config);
+      const lift = liftOf(qrelsFor(test, sci.qrels), runsFor(model, test), ["ndcg_cut_10"]);
+      for (const [qid, v] of lift.perQuery) pooledReranked.set(qid, v.reranked);
+      cvBm25 += lift.firstStage.ndcg_cut_10 * test.length;
+      perQuery.push(...test);
     });
-    perQuery.push(scores);
-    console.error(`  ${config.name.padEnd(42)} CV nDCG@10 ${(scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(4)}`);
+    const cv = [...pooledReranked.values()].reduce((a, b) => a + b, 0) / pooledReranked.size;
+    const row: Record<string, unknown> = { config: config.name, "scifact-train CV": round(cv), "(bm25)": round(cvBm25 / perQuery.length) };
+    let sum = cv;
+    for (const left of LEFT_OUT) {
+      const model = train(TRAINING_COLLECTIONS.map((c) => c.name).filter((n) => n !== left), config);
+      const e = evaluate(model, queriesOf(left, config), prepared.get(left)!.qrels);
+      row[left] = e.learned;
+      sum += e.learned;
+    }
+    row.mean = round(sum / 4);
+    rowsOut.push(row);
+    console.error(JSON.stringify(row));
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const means = perQuery.map(mean);
-  const best = means.indexOf(Math.max(...means));
-  const rows = CANDIDATE_CONFIGS.map((config, i) => {
-    const diffs = perQuery[i].map((x, q) => perQuery[best][q] - x);
-    const d = mean(diffs);
-    const se = Math.sqrt(diffs.reduce((a, x) => a + (x - d) ** 2, 0) / (diffs.length - 1) / diffs.length);
-    return { config: config.name, cvNdcg10: Number(means[i].toFixed(4)), behindBest: Number(d.toFixed(4)), se: Number(se.toFixed(4)), withinOneSe: d <= se };
-  });
-  const chosen = rows.findIndex((r) => r.withinOneSe);
-  console.table(rows);
-  console.log(`best: ${CANDIDATE_CONFIGS[best].name}; chosen (most regularized within 1 SE): ${CANDIDATE_CONFIGS[chosen].name}`);
+  console.table(rowsOut);
   process.exit(0);
 }
 
-const trained = trainModel(data.queries, {
-  features: DEFAULT_FEATURES,
-  baseMargin: { ...DEFAULT_BASE_MARGIN },
-  marginOnly: true,
-  params: DEFAULT_MODEL_PARAMS,
-  provenance: {
-    dataset: "scifact (../shared/datasets/scifact, BEIR)",
-    split: "train",
-    candidates: 100,
-    command: "npx tsx scripts/train-default-model.ts",
-  },
+const evaluation: Record<string, Record<string, unknown>> = {};
+for (const left of LEFT_OUT) {
+  const others = TRAINING_COLLECTIONS.map((c) => c.name).filter((n) => n !== left);
+  const t = performance.now();
+  const model = train(others);
+  const d = prepared.get(left)!;
+  evaluation[left] = { protocol: `leave-one-collection-out: trained on ${others.map((n) => (n === "scifact" ? "scifact train" : n)).join(" + ")}`, ...evaluate(model, queriesOf(left, SHIPPED_CONFIG), d.qrels), referenceBm25: REFERENCE[left].bm25, referenceRm3: REFERENCE[left].rm3 };
+  console.error(`  ${left} left out: trained in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+
+const shipped = locoOnly ? train(TRAINING_COLLECTIONS.map((c) => c.name)) : undefined;
+const full = shipped ?? train(TRAINING_COLLECTIONS.map((c) => c.name));
+evaluation.scifact = { protocol: "the shipped model (trained on scifact train + cranfield + cisi + adi); scifact test never trained on", ...evaluate(full, project(scifactTest.queries, SHIPPED_CONFIG.features), scifactTest.qrels), referenceBm25: REFERENCE.scifact.bm25, referenceRm3: REFERENCE.scifact.rm3 };
+
+const rows = (["scifact", ...LEFT_OUT] as CollectionName[]).map((n) => {
+  const e = evaluation[n] as { bm25: number; learned: number; wins: number; ties: number; losses: number };
+  return { collection: n === "scifact" ? "scifact test" : `${n} (left out)`, bm25: e.bm25, "bm25+rm3 (ref)": REFERENCE[n].rm3, learned: e.learned, "vs bm25": round(e.learned - e.bm25), "w/t/l": `${e.wins}/${e.ties}/${e.losses}` };
 });
-await saveLearnedModel(trained.model, out);
-console.log(`wrote ${out}: ${trained.model.trees.length} trees; train nDCG@10 (candidates) ${trained.trainHistory[0].toFixed(4)} → ${trained.trainHistory.at(-1)!.toFixed(4)}`);
-console.log(trained.importance.map((i) => `  ${i.feature.padEnd(24)} ${(100 * i.gain).toFixed(1)}%`).join("\n"));
+console.log(`nDCG@10, top ${CANDIDATES} BM25 candidates reranked (feature set ${FEATURE_SET_VERSION}, ${DEFAULT_FEATURES.length} features)`);
+console.table(rows);
+const loco = LEFT_OUT.map((n) => evaluation[n] as { bm25: number; learned: number });
+console.log(`LOCO mean: bm25 ${round(loco.reduce((a, e) => a + e.bm25, 0) / 3)} → learned ${round(loco.reduce((a, e) => a + e.learned, 0) / 3)}`);
+if (locoOnly) process.exit(0);
+
+full.training = {
+  collections: TRAINING_COLLECTIONS.map((c) => ({ dataset: `../shared/datasets/${c.name}`, split: c.split, queries: prepared.get(c.name)!.queries.length })),
+  candidates: CANDIDATES,
+  firstStage: "bm25 (k1 0.9, b 0.4)",
+  params: { ...(full.training?.params as object) },
+  scifactQueryWeight: SHIPPED_CONFIG.scifactWeight,
+  marginOnly: true,
+  trainQueries: full.training?.trainQueries,
+  importance: full.training?.importance,
+  evaluation,
+  command: "npx tsx scripts/train-default-model.ts",
+};
+await saveLearnedModel(full, out);
+console.log(`wrote ${out}: ${full.trees.length} trees over ${full.features.length} features`);

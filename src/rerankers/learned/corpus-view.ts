@@ -41,6 +41,10 @@ export interface CorpusView {
   readonly avgTitleLength: number;
   /** Document frequency of each distinct query term. */
   docFreqs(terms: readonly string[]): number[];
+  /** Occurrences of each term in the whole collection (for query likelihood and DFR). */
+  collectionFreqs(terms: readonly string[]): number[];
+  /** Term occurrences in the whole collection (Σ document lengths). */
+  readonly totalTermCount: number;
   /** Reads candidate c as query-term slots. */
   readDocument(candidate: Candidate, c: number, terms: readonly string[], slotOf: Map<string, number>): AnalyzedDocument;
 }
@@ -64,6 +68,40 @@ function averageTitleLength(index: Bm25FeatureIndex): number {
     for (let i = 0; i < index.docCount; i++) sum += index.documentTerms(i).titleLength;
     cached = index.docCount > 0 ? sum / index.docCount : 0;
     titleLengthCache.set(index, cached);
+  }
+  return cached;
+}
+
+interface CollectionCounts {
+  byTermId: Uint32Array;
+  total: number;
+}
+const collectionCountsCache = new WeakMap<Bm25FeatureIndex, CollectionCounts>();
+
+/**
+ * Collection frequency of every term, counted once per index from the stored term ids
+ * (the index keeps document frequencies, not occurrence counts): one pass over the corpus.
+ */
+function collectionCounts(index: Bm25FeatureIndex): CollectionCounts {
+  let cached = collectionCountsCache.get(index);
+  if (!cached) {
+    let byTermId = new Uint32Array(1024);
+    let total = 0;
+    for (let i = 0; i < index.docCount; i++) {
+      const { terms } = index.documentTerms(i);
+      total += terms.length;
+      for (let p = 0; p < terms.length; p++) {
+        const t = terms[p];
+        if (t >= byTermId.length) {
+          const grown = new Uint32Array(Math.max(t + 1, byTermId.length * 2));
+          grown.set(byTermId);
+          byTermId = grown;
+        }
+        byTermId[t]++;
+      }
+    }
+    cached = { byTermId, total };
+    collectionCountsCache.set(index, cached);
   }
   return cached;
 }
@@ -97,6 +135,16 @@ export function indexCorpusView(index: Bm25FeatureIndex): CorpusView {
         const id = index.termId(t);
         return id === undefined || id < 0 ? 0 : index.docFreq(id);
       });
+    },
+    collectionFreqs(terms) {
+      const { byTermId } = collectionCounts(index);
+      return terms.map((t) => {
+        const id = index.termId(t);
+        return id === undefined || id < 0 ? 0 : (byTermId[id] ?? 0);
+      });
+    },
+    get totalTermCount() {
+      return collectionCounts(index).total;
     },
     readDocument(candidate, _c, terms, slotOf) {
       const i = index.docIndex(candidate.document.id);
@@ -134,6 +182,8 @@ export function candidateListView(analyzer: TextAnalyzer, candidates: readonly C
     totalTitle += a.title.length;
   }
   const sets = analyzed.map((a) => new Set([...a.title, ...a.text]));
+  const counts = new Map<string, number>();
+  for (const a of analyzed) for (const t of [...a.title, ...a.text]) counts.set(t, (counts.get(t) ?? 0) + 1);
   return {
     kind: "candidates",
     analyzer,
@@ -143,6 +193,10 @@ export function candidateListView(analyzer: TextAnalyzer, candidates: readonly C
     docFreqs(terms) {
       return terms.map((t) => sets.reduce((df, s) => df + (s.has(t) ? 1 : 0), 0));
     },
+    collectionFreqs(terms) {
+      return terms.map((t) => counts.get(t) ?? 0);
+    },
+    totalTermCount: totalLength,
     readDocument(_candidate, c, _terms, slotOf) {
       const a = analyzed[c];
       const slots = new Int16Array(a.title.length + a.text.length);

@@ -3,6 +3,7 @@ import type { Query } from "../../core/types.js";
 import { loadBeirDataset, readCorpus, readQueries } from "../../eval/readers/beir.js";
 import { readQrels, type Qrels } from "../../eval/readers/qrels.js";
 import { Bm25Index } from "../../retrieval/bm25/bm25-index.js";
+import { Rm3Retriever } from "../../retrieval/bm25/rm3.js";
 import { indexCorpusView } from "./corpus-view.js";
 import { FeatureExtractor } from "./features.js";
 import { prepareQueries, type PreparedQuery } from "./training.js";
@@ -59,14 +60,18 @@ export async function prepareDataset(options: PrepareDatasetOptions): Promise<Pr
   const indexMs = performance.now() - t0;
   options.onStage?.("features");
   const t1 = performance.now();
+  const extractor = new FeatureExtractor(options.features);
+  // The RM3 expansion, as LearnedReranker computes it at rerank time over the same index.
+  const rm3 = extractor.readsRm3 ? new Rm3Retriever(index) : undefined;
   const prepared = await prepareQueries(
     queries,
     qrels,
     (q, k) => index.search(q, k),
     indexCorpusView(index),
-    new FeatureExtractor(options.features),
+    extractor,
     options.candidates,
     options.onQuery,
+    rm3 ? async (q) => ({ rm3Terms: await rm3.expand(q) }) : undefined,
   );
   return { index, queries: prepared, qrels, indexMs, featureMs: performance.now() - t1 };
 }

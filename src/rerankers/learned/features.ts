@@ -1,7 +1,22 @@
 import { InvalidInputError } from "../../core/errors.js";
 import type { Candidate } from "../../core/types.js";
-import { LENGTH_TABLE, lengthToNorm } from "../../retrieval/bm25/lucene-bm25.js";
+import { LENGTH_TABLE, lengthToNorm, luceneBm25Score, luceneIdf, normInverseCache } from "../../retrieval/bm25/lucene-bm25.js";
 import type { AnalyzedDocument, CorpusView } from "./corpus-view.js";
+
+/** One clause of an RM3-expanded query (an analyzed index term and its weight), as Rm3Retriever.expand returns it. */
+export interface ExpansionTerm {
+  term: string;
+  weight: number;
+}
+
+/** Per-query inputs beyond the text that some features read. */
+export interface ExtractionContext {
+  /**
+   * The query's RM3 expansion over the view's index, for `rm3_ratio_max` when candidates do
+   * not carry `scores["bm25-rm3"]` (a BM25 first stage). Without either, that feature is NaN.
+   */
+  rm3Terms?: readonly ExpansionTerm[];
+}
 
 /**
  * Relevance features of (query, candidate) pairs. Names are part of a saved model: a
@@ -12,7 +27,10 @@ import type { AnalyzedDocument, CorpusView } from "./corpus-view.js";
  * fraction of query terms matched…) because the shipped model is applied to
  * collections it never saw, whose raw BM25 scales differ with query length and corpus size.
  */
-export const FEATURE_SET_VERSION = 1;
+export const FEATURE_SET_VERSION = 2;
+
+/** Candidate.scores key under which a BM25+RM3 first stage (Rm3Retriever) leaves its score. */
+export const RM3_SCORE_KEY = "bm25-rm3";
 
 /** BM25 parameters of the computed BM25 features (Anserini's defaults, as the first stage uses). */
 export const FEATURE_BM25 = { k1: 0.9, b: 0.4 } as const;
@@ -23,20 +41,30 @@ export const FEATURE_DESCRIPTIONS = {
   bm25_text: "BM25 of the text field alone",
   bm25_ratio_max: "bm25 / the largest bm25 among the query's candidates",
   bm25_zscore: "bm25 standardized over the query's candidates",
-  bm25_title_ratio_max: "bm25_title / the largest bm25_title among the candidates (NaN when no title matches)",
+  bm25_title_ratio_max: "bm25_title / the largest bm25_title among the candidates (NaN when the document has no title; 0 when no candidate's title matches)",
   first_stage_ratio_max: "first-stage score / the largest first-stage score among the candidates",
   first_stage_rank: "1-based first-stage rank",
+  first_stage_rank_fraction: "first-stage rank / number of candidates (1/n for the top candidate, 1 for the last)",
   coverage: "fraction of distinct query terms present",
   idf_coverage: "IDF-weighted fraction of query terms present",
-  title_coverage: "fraction of distinct query terms present in the title",
+  title_coverage: "fraction of distinct query terms present in the title (NaN when the document has no title)",
   max_idf_matched_ratio: "largest IDF among matched terms / largest IDF among query terms",
   proximity: "matched terms / length of the smallest window covering all matched terms (NaN when < 2 match)",
   bigram_fraction: "fraction of adjacent query-term pairs found adjacent in the document (NaN for 1-term queries)",
+  ordered_window_fraction: "fraction of adjacent query-term pairs found in query order within 8 positions (NaN for 1-term queries)",
   phrase_match: "1 when the whole analyzed query occurs as a phrase, else 0",
   term_density: "query-term occurrences / document length",
   doc_length_ratio: "document length / average document length",
   query_terms: "number of distinct analyzed query terms",
+  rm3_ratio_max: "BM25+RM3 score (Anserini's -bm25 -rm3 defaults) / the largest among the candidates: scores[\"bm25-rm3\"] when the first stage was RM3, else the query's RM3 expansion scored on the candidate (NaN without an index)",
+  ql_dirichlet: "query likelihood with Dirichlet smoothing (mu = the collection's average document length), minus the best candidate's, per query term (0 for the best, negative below)",
+  dph_ratio_max: "DFR DPH score (Terrier's parameter-free hypergeometric model) / the largest among the candidates",
 } as const;
+
+/** Dirichlet smoothing mass, as a multiple of the collection's average document length (scale-free across collections). */
+export const DIRICHLET_MU_PER_AVG_LENGTH = 1;
+/** Positions within which an ordered query-term pair counts for ordered_window_fraction. */
+export const ORDERED_WINDOW = 8;
 
 export type BuiltinFeature = keyof typeof FEATURE_DESCRIPTIONS;
 export const BUILTIN_FEATURES = Object.keys(FEATURE_DESCRIPTIONS) as BuiltinFeature[];
@@ -147,13 +175,18 @@ export class FeatureExtractor {
    * Row-major matrix: out[c * names.length + f]. `matchedTerms`, when given (length =
    * candidates), receives each candidate's number of distinct matched query terms.
    */
-  extract(view: CorpusView, queryText: string, candidates: readonly Candidate[], matchedTerms?: Int32Array): Float64Array {
+  extract(view: CorpusView, queryText: string, candidates: readonly Candidate[], matchedTerms?: Int32Array, context: ExtractionContext = {}): Float64Array {
     const q = analyzeQuery(view, queryText);
     const m = q.terms.length;
     const n = candidates.length;
     const B = BUILTIN_FEATURES.length;
     const all = new Float64Array(n * B); // every builtin, then projected onto the model's names
     const idf = view.docFreqs(q.terms).map((df) => bm25Idf(view.docCount, df));
+    // Collection probabilities for QL and DPH; terms the collection lacks contribute nothing.
+    const cf = view.collectionFreqs(q.terms);
+    const totalTerms = view.totalTermCount;
+    const mu = DIRICHLET_MU_PER_AVG_LENGTH * Math.max(1, view.avgDocLength);
+    const rm3 = this.rm3Scorer(view, candidates, context);
     const idfSum = idf.reduce((a, b) => a + b, 0);
     const idfMax = idf.reduce((a, b) => Math.max(a, b), 0);
     const avgTitle = view.avgTitleLength;
@@ -166,6 +199,8 @@ export class FeatureExtractor {
     const tfTitle = new Int32Array(m);
     const tfText = new Int32Array(m);
     const pairSeen = new Uint8Array(Math.max(1, m * m));
+    const pairOrdered = new Uint8Array(Math.max(1, m * m));
+    const lastSeen = new Int32Array(Math.max(1, m));
 
     for (let c = 0; c < n; c++) {
       const doc: AnalyzedDocument = view.readDocument(candidates[c], c, q.terms, q.slotOf);
@@ -174,6 +209,8 @@ export class FeatureExtractor {
       tfTitle.fill(0);
       tfText.fill(0);
       pairSeen.fill(0);
+      pairOrdered.fill(0);
+      lastSeen.fill(-ORDERED_WINDOW - 1);
       let occurrences = 0;
       for (let p = 0; p < len; p++) {
         const s = slots[p];
@@ -183,6 +220,9 @@ export class FeatureExtractor {
         else tfText[s]++;
         // Bigram adjacency within the same field only.
         if (p + 1 < len && slots[p + 1] >= 0 && (p + 1 < titleLength) === (p < titleLength)) pairSeen[s * m + slots[p + 1]] = 1;
+        // Ordered window: every query term seen in the last ORDERED_WINDOW positions precedes s.
+        for (let a = 0; a < m; a++) if (a !== s && p - lastSeen[a] < ORDERED_WINDOW) pairOrdered[a * m + s] = 1;
+        lastSeen[s] = p;
       }
       let bm25 = 0;
       let bm25Title = 0;
@@ -191,6 +231,8 @@ export class FeatureExtractor {
       let matchedIdf = 0;
       let maxMatchedIdf = 0;
       let titleMatched = 0;
+      let ql = 0;
+      let dph = 0;
       for (let s = 0; s < m; s++) {
         const tf = tfTitle[s] + tfText[s];
         const w = idf[s] * q.counts[s];
@@ -203,29 +245,50 @@ export class FeatureExtractor {
           if (idf[s] > maxMatchedIdf) maxMatchedIdf = idf[s];
         }
         if (tfTitle[s] > 0) titleMatched++;
+        if (cf[s] > 0 && totalTerms > 0) {
+          const pc = cf[s] / totalTerms;
+          ql += q.counts[s] * Math.log((tf + mu * pc) / (len + mu));
+          dph += q.counts[s] * dphPart(tf, len, view.avgDocLength, view.docCount, cf[s]);
+        }
       }
       if (matchedTerms) matchedTerms[c] = matched;
       let pairsFound = 0;
-      for (const [a, b] of adjacentPairs) pairsFound += pairSeen[a * m + b];
+      let orderedFound = 0;
+      for (const [a, b] of adjacentPairs) {
+        pairsFound += pairSeen[a * m + b];
+        orderedFound += pairOrdered[a * m + b];
+      }
+      const hasTitle = titleLength > 0 || Boolean(candidates[c].document.title);
       const row = c * B;
       all[row + col("bm25")] = bm25;
       all[row + col("bm25_title")] = bm25Title;
       all[row + col("bm25_text")] = bm25Text;
-      all[row + col("first_stage_rank")] = Number.isFinite(candidates[c].rank) ? candidates[c].rank : c + 1;
+      const rank = Number.isFinite(candidates[c].rank) ? candidates[c].rank : c + 1;
+      all[row + col("first_stage_rank")] = rank;
+      all[row + col("first_stage_rank_fraction")] = rank / Math.max(1, n);
       all[row + col("coverage")] = m ? matched / m : 0;
       all[row + col("idf_coverage")] = idfSum > 0 ? matchedIdf / idfSum : 0;
-      all[row + col("title_coverage")] = m ? titleMatched / m : 0;
+      // No title is missing evidence, not "no query term in the title".
+      all[row + col("title_coverage")] = !hasTitle ? NaN : m ? titleMatched / m : 0;
       all[row + col("max_idf_matched_ratio")] = idfMax > 0 ? maxMatchedIdf / idfMax : 0;
       all[row + col("proximity")] = matched >= 2 ? matched / smallestCoveringWindow(slots, matched, m) : NaN;
       all[row + col("bigram_fraction")] = adjacentPairs.length ? pairsFound / adjacentPairs.length : NaN;
+      all[row + col("ordered_window_fraction")] = adjacentPairs.length ? orderedFound / adjacentPairs.length : NaN;
       all[row + col("phrase_match")] = q.sequence.length >= 2 && pairsFound === adjacentPairs.length && containsPhrase(slots, q.sequence) ? 1 : 0;
       all[row + col("term_density")] = len ? occurrences / len : 0;
       all[row + col("doc_length_ratio")] = view.avgDocLength > 0 ? len / view.avgDocLength : 0;
       all[row + col("query_terms")] = m;
+      all[row + col("ql_dirichlet")] = ql;
+      all[row + col("dph_ratio_max")] = dph;
+      all[row + col("rm3_ratio_max")] = rm3 ? rm3(c, slots.length) : NaN;
+      all[row + col("bm25_title_ratio_max")] = hasTitle ? 0 : NaN; // the ratio is filled in below
     }
     // Per-query normalized variants.
     normalizeByMax(all, n, B, col("bm25"), col("bm25_ratio_max"));
-    normalizeByMax(all, n, B, col("bm25_title"), col("bm25_title_ratio_max"));
+    normalizeTitleByMax(all, n, B, col("bm25_title"), col("bm25_title_ratio_max"));
+    normalizeByMax(all, n, B, col("dph_ratio_max"), col("dph_ratio_max"));
+    normalizeByMax(all, n, B, col("rm3_ratio_max"), col("rm3_ratio_max"));
+    relativeToBest(all, n, B, col("ql_dirichlet"), Math.max(1, m));
     zScore(all, n, B, col("bm25"), col("bm25_zscore"));
     let maxFirst = -Infinity;
     for (const c of candidates) if (Number.isFinite(c.score) && c.score > maxFirst) maxFirst = c.score;
@@ -250,6 +313,55 @@ export class FeatureExtractor {
     });
     return out;
   }
+
+  /** Whether the model reads the RM3 feature (callers compute the expansion only then). */
+  get readsRm3(): boolean {
+    return this.names.includes("rm3_ratio_max");
+  }
+
+  /**
+   * Candidate c's BM25+RM3 score: the first stage's when it left one, else the expanded
+   * query scored as Bm25Index.searchWeighted scores it (boost · idf in float, Lucene's
+   * norms), so it equals Rm3Retriever's score for that document. undefined = no source.
+   */
+  private rm3Scorer(view: CorpusView, candidates: readonly Candidate[], context: ExtractionContext): ((c: number, len: number) => number) | undefined {
+    if (!this.readsRm3) return undefined;
+    const given = (c: number) => {
+      const v = candidates[c].scores?.[RM3_SCORE_KEY];
+      return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+    };
+    const terms = context.rm3Terms?.filter((t) => t.weight > 0);
+    if (!terms?.length) return (c) => given(c) ?? NaN;
+    const names = terms.map((t) => t.term);
+    const slotOf = new Map(names.map((t, i) => [t, i]));
+    const weights = view.docFreqs(names).map((df, i) => (df > 0 ? Math.fround(Math.fround(terms[i].weight) * luceneIdf(df, view.docCount)) : 0));
+    const normInverse = normInverseCache(FEATURE_BM25, view.avgDocLength);
+    const tf = new Int32Array(names.length);
+    return (c, len) => {
+      const g = given(c);
+      if (g !== undefined) return g;
+      const { slots } = view.readDocument(candidates[c], c, names, slotOf);
+      tf.fill(0);
+      for (let p = 0; p < slots.length; p++) if (slots[p] >= 0) tf[slots[p]]++;
+      const inv = normInverse[lengthToNorm(len)];
+      let sum = 0;
+      for (let t = 0; t < names.length; t++) if (tf[t] > 0 && weights[t] > 0) sum += luceneBm25Score(weights[t], tf[t], inv);
+      return Math.fround(sum);
+    };
+  }
+}
+
+/**
+ * Terrier's DPH (DFR, hypergeometric, parameter-free): one term's score for a document of
+ * length `len` with tf occurrences, the term occurring `cf` times in a collection of
+ * `docCount` documents of average length `avgLen`. 0 when tf = 0 or the document is the term.
+ */
+export function dphPart(tf: number, len: number, avgLen: number, docCount: number, cf: number): number {
+  if (tf <= 0 || len <= 0 || cf <= 0) return 0;
+  const f = tf / len;
+  if (f >= 1) return 0;
+  const norm = ((1 - f) * (1 - f)) / (tf + 1);
+  return norm * (tf * Math.log2(((tf * avgLen) / len) * (docCount / cf)) + 0.5 * Math.log2(2 * Math.PI * tf * (1 - f)));
 }
 
 function containsPhrase(slots: Int16Array, phrase: number[]): boolean {
@@ -260,10 +372,34 @@ function containsPhrase(slots: Int16Array, phrase: number[]): boolean {
   return false;
 }
 
+/** to = from / the list's largest `from` (missing values stay missing; NaN when nothing is positive). */
 function normalizeByMax(all: Float64Array, n: number, B: number, from: number, to: number): void {
   let max = 0;
-  for (let c = 0; c < n; c++) max = Math.max(max, all[c * B + from]);
-  for (let c = 0; c < n; c++) all[c * B + to] = max > 0 ? all[c * B + from] / max : NaN;
+  for (let c = 0; c < n; c++) {
+    const v = all[c * B + from];
+    if (v > max) max = v;
+  }
+  for (let c = 0; c < n; c++) {
+    const v = all[c * B + from];
+    all[c * B + to] = max > 0 && Number.isFinite(v) ? v / max : NaN;
+  }
+}
+
+/** Title ratio: NaN already marks documents without a title; the others get bm25_title / best (0 when no title matches). */
+function normalizeTitleByMax(all: Float64Array, n: number, B: number, from: number, to: number): void {
+  let max = 0;
+  for (let c = 0; c < n; c++) if (all[c * B + from] > max) max = all[c * B + from];
+  for (let c = 0; c < n; c++) {
+    if (Number.isNaN(all[c * B + to])) continue;
+    all[c * B + to] = max > 0 ? all[c * B + from] / max : 0;
+  }
+}
+
+/** In place: (value − the list's best value) / per, so the best candidate is 0 on every collection. */
+function relativeToBest(all: Float64Array, n: number, B: number, col: number, per: number): void {
+  let best = -Infinity;
+  for (let c = 0; c < n; c++) if (all[c * B + col] > best) best = all[c * B + col];
+  for (let c = 0; c < n; c++) all[c * B + col] = Number.isFinite(best) ? (all[c * B + col] - best) / per : NaN;
 }
 
 function zScore(all: Float64Array, n: number, B: number, from: number, to: number): void {

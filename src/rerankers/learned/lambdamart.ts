@@ -30,6 +30,11 @@ export interface RankingData {
   queryOffsets: Int32Array;
   /** Starting score per row (before any tree); zeros when absent. */
   baseMargin?: Float64Array;
+  /**
+   * Weight of each query's gradients (length = queries; 1 when absent), e.g. to give each
+   * collection of a pooled training set its share instead of one collection dominating.
+   */
+  queryWeights?: Float32Array;
 }
 
 export interface LambdaMartParams {
@@ -175,6 +180,13 @@ export function validateRankingData(data: RankingData, name: string): void {
   }
   for (let i = 1; i < qo.length; i++) {
     if (qo[i] < qo[i - 1]) throw new InvalidInputError(`${name}.queryOffsets must be non-decreasing (index ${i})`, { field: `${name}.queryOffsets` });
+  }
+  if (data.queryWeights) {
+    const w = data.queryWeights;
+    if (w.length !== qo.length - 1) throw new InvalidInputError(`${name}.queryWeights must have one value per query (${qo.length - 1})`, { field: `${name}.queryWeights` });
+    for (let i = 0; i < w.length; i++) {
+      if (!(w[i] >= 0) || !Number.isFinite(w[i])) throw new InvalidInputError(`${name}.queryWeights[${i}] must be a finite number >= 0, got ${w[i]}`, { field: `${name}.queryWeights` });
+    }
   }
   if (data.baseMargin && data.baseMargin.length !== rows) {
     throw new InvalidInputError(`${name}.baseMargin must have one value per row (${rows})`, { field: `${name}.baseMargin` });
@@ -401,8 +413,10 @@ export function trainLambdaMart(train: RankingData, paramsIn: Partial<LambdaMart
     let mixed = false;
     for (let i = start + 1; i < end && !mixed; i++) if (train.labels[i] !== train.labels[start]) mixed = true;
     const ideal = idealDcg(train.labels, start, end, params.truncation);
-    if (!mixed || ideal <= 0) continue;
-    inverseIdeal[q] = 1 / ideal;
+    const weight = train.queryWeights ? train.queryWeights[q] : 1;
+    if (!mixed || ideal <= 0 || !(weight > 0)) continue;
+    // Scaling both gradient and hessian by the weight makes leaf values weighted means.
+    inverseIdeal[q] = weight / ideal;
     for (let i = start; i < end; i++) active.push(i);
   }
   const activeRows = Int32Array.from(active);

@@ -1,7 +1,9 @@
 import { InvalidInputError } from "../../core/errors.js";
 import { RerankerBase, type ScoringCall, type ScoringOutcome } from "../../core/reranker-base.js";
 import { candidateListView, indexCorpusView, type Bm25FeatureIndex, type CorpusView, type TextAnalyzer } from "./corpus-view.js";
-import { FeatureExtractor } from "./features.js";
+import { Bm25Index } from "../../retrieval/bm25/bm25-index.js";
+import { Rm3Retriever } from "../../retrieval/bm25/rm3.js";
+import { FeatureExtractor, RM3_SCORE_KEY, type ExpansionTerm, type ExtractionContext } from "./features.js";
 import { loadLearnedModel, type LearnedModel } from "./model-file.js";
 import { predictTree } from "./regression-tree.js";
 import "./learned-call-options.js";
@@ -34,6 +36,8 @@ export class LearnedReranker extends RerankerBase {
   private readonly indexView?: CorpusView;
   private readonly analyzer?: TextAnalyzer;
   private readonly baseColumn: number;
+  /** Expands queries with RM3 over the index (Anserini's defaults) when the model reads rm3_ratio_max. */
+  private readonly rm3?: Rm3Retriever;
 
   constructor(model: LearnedModel, options: LearnedRerankerOptions = {}) {
     super();
@@ -43,6 +47,17 @@ export class LearnedReranker extends RerankerBase {
     this.indexView = options.index ? indexCorpusView(options.index) : undefined;
     this.analyzer = options.analyzer ?? options.index?.analyzer;
     this.baseColumn = model.baseMargin ? model.features.indexOf(model.baseMargin.feature) : -1;
+    if (this.extractor.readsRm3 && options.index instanceof Bm25Index) this.rm3 = new Rm3Retriever(options.index);
+  }
+
+  /**
+   * What rm3_ratio_max needs for this query: nothing when every candidate carries the RM3
+   * first stage's score, else the RM3 expansion (one BM25 search for the feedback documents).
+   */
+  async extractionContext(queryText: string, candidates: Parameters<FeatureExtractor["extract"]>[2]): Promise<ExtractionContext> {
+    if (!this.rm3 || candidates.every((c) => typeof c.scores?.[RM3_SCORE_KEY] === "number")) return {};
+    const rm3Terms: ExpansionTerm[] = await this.rm3.expand({ text: queryText });
+    return { rm3Terms };
   }
 
   static async load(path: string, options: LearnedRerankerOptions = {}): Promise<LearnedReranker> {
@@ -50,10 +65,10 @@ export class LearnedReranker extends RerankerBase {
   }
 
   /** Feature matrix (row-major, model.features order) and scores, for training tools and reports. */
-  scoreCandidates(queryText: string, candidates: Parameters<FeatureExtractor["extract"]>[2], view?: CorpusView): { features: Float64Array; scores: Float64Array } {
+  scoreCandidates(queryText: string, candidates: Parameters<FeatureExtractor["extract"]>[2], view?: CorpusView, context: ExtractionContext = {}): { features: Float64Array; scores: Float64Array } {
     const v = view ?? this.viewFor(candidates);
     const matched = new Int32Array(candidates.length);
-    const features = this.extractor.extract(v, queryText, candidates, matched);
+    const features = this.extractor.extract(v, queryText, candidates, matched, context);
     const scores = scoreRows(this.model, features, this.baseColumn);
     // A document sharing no term with the query never occurs in training (a lexical first
     // stage cannot return it), so the trees' output for it is an extrapolation: rank such
@@ -82,7 +97,8 @@ export class LearnedReranker extends RerankerBase {
   }
 
   protected async score(call: ScoringCall): Promise<ScoringOutcome> {
-    const { features, scores } = this.scoreCandidates(call.query.text, call.candidates);
+    const context = await this.extractionContext(call.query.text, call.candidates);
+    const { features, scores } = this.scoreCandidates(call.query.text, call.candidates, undefined, context);
     const F = this.model.features.length;
     const withFeatures = call.options.family?.learned?.explain === true;
     return { scores, details: withFeatures ? (i) => ({ features: Object.fromEntries(this.model.features.map((n, f) => [n, features[i * F + f]])) }) : undefined };

@@ -5,42 +5,47 @@ import { pairedRandomizationTest } from "../../eval/significance.js";
 import type { Qrels } from "../../eval/readers/qrels.js";
 import type { RunEntry } from "../../eval/run.js";
 import type { CorpusView } from "./corpus-view.js";
-import { FEATURE_SET_VERSION, FeatureExtractor } from "./features.js";
+import { FEATURE_SET_VERSION, FeatureExtractor, type ExtractionContext } from "./features.js";
 import { seededRandom } from "../../core/seeded-random.js";
 import { DEFAULT_LAMBDAMART_PARAMS, trainLambdaMart, type LambdaMartParams, type RankingData, type TrainingProgress } from "./lambdamart.js";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type LearnedModel } from "./model-file.js";
 import { scoreRows } from "./learned-reranker.js";
 
 /**
- * The features the shipped default model reads: all scale-free (ratios to the best
- * candidate, fractions of the query, lengths relative to the average), because raw BM25
- * values depend on the collection's size and query lengths and the shipped model is
- * applied to collections it never saw.
+ * The features the shipped default model reads (feature set 2): all scale-free (ratios to
+ * the best candidate, fractions of the query, scores relative to the best), because raw
+ * scores depend on the collection's size and query lengths and the shipped model is
+ * applied to collections it never saw. Left out on purpose: doc_length_ratio,
+ * max_idf_matched_ratio and term_density (priors on one corpus's length distribution that
+ * hurt other collections) and raw first_stage_rank (its range is the candidate count).
  */
 export const DEFAULT_FEATURES: readonly string[] = [
   "bm25_ratio_max",
   "bm25_zscore",
   "bm25_title_ratio_max",
-  "first_stage_rank",
+  "first_stage_rank_fraction",
   "coverage",
   "idf_coverage",
   "title_coverage",
-  "max_idf_matched_ratio",
   "proximity",
   "bigram_fraction",
+  "ordered_window_fraction",
   "phrase_match",
-  "term_density",
-  "doc_length_ratio",
   "query_terms",
+  "rm3_ratio_max",
+  "ql_dirichlet",
+  "dph_ratio_max",
 ];
 
 /**
- * The trees start from 10 × (BM25 / best BM25 in the list): the first-stage order, on a
+ * The trees start from 5 × (BM25 / best BM25 in the list): the first-stage order, on a
  * scale that is the same for every collection, so the trees' corrections weigh the same
  * against BM25 everywhere (with raw BM25 as the margin, a small corpus's small IDFs let
- * the trees overrule BM25). Scale chosen by 5-fold CV on SciFact train (models/README.md).
+ * the trees overrule BM25). The scale is the weight of BM25 against the trees: 10 for
+ * feature set 1 (SciFact train CV), 5 for feature set 2, chosen by the shipped model's
+ * selection (SciFact train CV + leave-one-collection-out; models/README.md).
  */
-export const DEFAULT_BASE_MARGIN = { feature: "bm25_ratio_max", scale: 10 } as const;
+export const DEFAULT_BASE_MARGIN = { feature: "bm25_ratio_max", scale: 5 } as const;
 
 /** Features computed once per query, reused by every fold and every tree. */
 export interface PreparedQuery {
@@ -50,9 +55,13 @@ export interface PreparedQuery {
   features: Float64Array;
   /** Graded relevance from the qrels (0 when unjudged). */
   labels: Float32Array;
+  /** Weight of this query in training (default 1); see RankingData.queryWeights. */
+  weight?: number;
 }
 
 export type FirstStageSearch = (query: Query, k: number) => Promise<Candidate[]> | Candidate[];
+/** Per-query extraction inputs (e.g. the RM3 expansion), computed only for models that read them. */
+export type ExtractionContextOf = (query: Query, candidates: Candidate[]) => Promise<ExtractionContext> | ExtractionContext;
 
 /** Retrieves candidates for each query and computes their features. */
 export async function prepareQueries(
@@ -63,6 +72,7 @@ export async function prepareQueries(
   extractor: FeatureExtractor,
   candidatesPerQuery: number,
   onQuery?: (done: number, total: number) => void,
+  contextOf?: ExtractionContextOf,
 ): Promise<PreparedQuery[]> {
   if (!Number.isInteger(candidatesPerQuery) || candidatesPerQuery < 2 || candidatesPerQuery > 10_000) {
     throw new InvalidInputError(`candidates must be an integer in 2..10000, got ${candidatesPerQuery}`, { field: "candidates" });
@@ -71,7 +81,8 @@ export async function prepareQueries(
   for (const query of queries) {
     const candidates = await search(query, candidatesPerQuery);
     const judged = qrels.get(query.id ?? "") ?? new Map<string, number>();
-    const features = extractor.extract(view, query.text, candidates);
+    const context = contextOf ? await contextOf(query, candidates) : {};
+    const features = extractor.extract(view, query.text, candidates, undefined, context);
     const labels = Float32Array.from(candidates, (c) => Math.max(0, judged.get(c.document.id) ?? 0));
     out.push({ query, candidates, features, labels });
     onQuery?.(out.length, queries.length);
@@ -94,6 +105,7 @@ export function toRankingData(prepared: readonly PreparedQuery[], featureNames: 
     queryOffsets[q + 1] = at;
   });
   const data: RankingData = { featureCount: F, features, labels, queryOffsets };
+  if (prepared.some((p) => p.weight !== undefined && p.weight !== 1)) data.queryWeights = Float32Array.from(prepared, (p) => p.weight ?? 1);
   if (baseMargin) {
     const col = featureNames.indexOf(baseMargin.feature);
     data.baseMargin = new Float64Array(rows);

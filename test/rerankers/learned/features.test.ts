@@ -2,7 +2,11 @@ import { describe, expect, it } from "vitest";
 import { toCandidates } from "../../../src/core/inputs.js";
 import type { Candidate, Document } from "../../../src/core/types.js";
 import { candidateListView, indexCorpusView, type Bm25FeatureIndex, type TextAnalyzer } from "../../../src/rerankers/learned/corpus-view.js";
-import { BUILTIN_FEATURES, FeatureExtractor, bm25Idf } from "../../../src/rerankers/learned/features.js";
+import { BUILTIN_FEATURES, DIRICHLET_MU_PER_AVG_LENGTH, FeatureExtractor, bm25Idf, dphPart } from "../../../src/rerankers/learned/features.js";
+import { loadBeirDataset, readCorpus } from "../../../src/eval/readers/beir.js";
+import { PACKAGE_ROOT } from "../../../src/rerankers/learned/default-model.js";
+import { Bm25Index } from "../../../src/retrieval/bm25/bm25-index.js";
+import { Rm3Retriever } from "../../../src/retrieval/bm25/rm3.js";
 
 const analyzer: TextAnalyzer = { analyze: (t) => t.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 0 && w !== "the") };
 
@@ -64,7 +68,11 @@ describe("FeatureExtractor", () => {
     expect(get(m, 2, "coverage")).toBe(0);
     expect(get(m, 2, "bm25")).toBe(0);
     expect(get(m, 0, "title_coverage")).toBe(1);
-    expect(get(m, 3, "title_coverage")).toBe(0);
+    // d has no title: missing, not "no query term in the title".
+    expect(Number.isNaN(get(m, 3, "title_coverage"))).toBe(true);
+    expect(Number.isNaN(get(m, 3, "bm25_title_ratio_max"))).toBe(true);
+    expect(get(m, 2, "title_coverage")).toBe(0); // c has a title without the query terms
+    expect(get(m, 2, "bm25_title_ratio_max")).toBe(0);
     // "solar wind" is adjacent in a (title and text) → proximity 2/2, bigram and phrase found.
     expect(get(m, 0, "proximity")).toBe(1);
     expect(get(m, 0, "bigram_fraction")).toBe(1);
@@ -121,9 +129,98 @@ describe("FeatureExtractor", () => {
     expect(m[3]).toBe(0);
   });
 
+  it("gives missing (NaN) title features on a collection without titles, and defined ones where the title exists", () => {
+    const untitled = docs.map((d) => ({ id: d.id, text: d.text }));
+    const index = tinyIndex(untitled);
+    const m = all.extract(indexCorpusView(index), "solar wind", asCandidates(untitled));
+    for (let c = 0; c < untitled.length; c++) {
+      expect(Number.isNaN(get(m, c, "title_coverage"))).toBe(true);
+      expect(Number.isNaN(get(m, c, "bm25_title_ratio_max"))).toBe(true);
+    }
+    const titled = all.extract(indexCorpusView(tinyIndex(docs)), "solar wind", asCandidates(docs));
+    expect(get(titled, 0, "bm25_title_ratio_max")).toBe(1);
+  });
+
+  it("computes Dirichlet query likelihood relative to the best candidate, as hand-computed", () => {
+    const index = tinyIndex(docs);
+    const view = indexCorpusView(index);
+    const m = all.extract(view, "solar wind", asCandidates(docs));
+    // Collection counts over the four documents (titles included, "the" removed).
+    const tokens = docs.flatMap((d) => [...(d.title ? analyzer.analyze(d.title) : []), ...analyzer.analyze(d.text)]);
+    const total = tokens.length;
+    const cf = (t: string) => tokens.filter((x) => x === t).length;
+    expect(view.totalTermCount).toBe(total);
+    expect(view.collectionFreqs(["solar", "wind", "nope"])).toEqual([cf("solar"), cf("wind"), 0]);
+    const mu = DIRICHLET_MU_PER_AVG_LENGTH * (total / docs.length);
+    const ql = (d: Document) => {
+      const terms = [...(d.title ? analyzer.analyze(d.title) : []), ...analyzer.analyze(d.text)];
+      const tf = (t: string) => terms.filter((x) => x === t).length;
+      return ["solar", "wind"].reduce((s, t) => s + Math.log((tf(t) + (mu * cf(t)) / total) / (terms.length + mu)), 0);
+    };
+    const best = Math.max(...docs.map(ql));
+    for (let c = 0; c < docs.length; c++) expect(get(m, c, "ql_dirichlet")).toBeCloseTo((ql(docs[c]) - best) / 2, 12);
+    expect(Math.max(...[0, 1, 2, 3].map((c) => get(m, c, "ql_dirichlet")))).toBe(0);
+    // The bread recipe has neither term: the lowest likelihood.
+    expect(get(m, 2, "ql_dirichlet")).toBeLessThan(get(m, 0, "ql_dirichlet"));
+  });
+
+  it("computes DPH by Terrier's formula and normalizes it by the best candidate", () => {
+    // tf 2 in a document of 10 terms, average length 20, 100 documents, 50 occurrences in the collection.
+    const f = 2 / 10;
+    const expected = (((1 - f) * (1 - f)) / 3) * (2 * Math.log2(((2 * 20) / 10) * (100 / 50)) + 0.5 * Math.log2(2 * Math.PI * 2 * (1 - f)));
+    expect(dphPart(2, 10, 20, 100, 50)).toBeCloseTo(expected, 12);
+    expect(dphPart(0, 10, 20, 100, 50)).toBe(0);
+    const m = all.extract(indexCorpusView(tinyIndex(docs)), "solar wind", asCandidates(docs));
+    expect(Math.max(...[0, 1, 2, 3].map((c) => get(m, c, "dph_ratio_max")))).toBeCloseTo(1, 12);
+    expect(get(m, 2, "dph_ratio_max")).toBe(0);
+  });
+
+  it("counts query-term pairs in query order within the window, not reversed ones", () => {
+    const cands = asCandidates([
+      { id: "in-order", text: "solar energy from the distant wind" }, // solar … wind within 8
+      { id: "reversed", text: "wind then solar" },
+      { id: "far", text: "solar a b c d e f g h i j k wind" },
+    ]);
+    const m = all.extract(candidateListView(analyzer, cands), "solar wind", cands);
+    expect(get(m, 0, "ordered_window_fraction")).toBe(1);
+    expect(get(m, 1, "ordered_window_fraction")).toBe(0);
+    expect(get(m, 2, "ordered_window_fraction")).toBe(0);
+    const one = all.extract(candidateListView(analyzer, cands), "solar", cands);
+    expect(Number.isNaN(get(one, 0, "ordered_window_fraction"))).toBe(true);
+  });
+
   it("rejects unknown or duplicate feature names naming the field", () => {
     expect(() => new FeatureExtractor(["bm25", "nonsense"])).toThrowError(/features: unknown feature "nonsense"/);
     expect(() => new FeatureExtractor(["bm25", "bm25"])).toThrowError(/listed twice/);
     expect(() => new FeatureExtractor([])).toThrowError(/non-empty/);
+  });
+});
+
+describe("rm3_ratio_max", () => {
+  it("equals Rm3Retriever's score for each BM25 candidate (ratio to the best), and reads scores['bm25-rm3'] when the first stage left them", async () => {
+    const dir = `${PACKAGE_ROOT}examples/scifact-mini`;
+    const index = await Bm25Index.build(readCorpus(dir));
+    const rm3 = new Rm3Retriever(index);
+    const { queries } = await loadBeirDataset(dir, "test");
+    const ex = new FeatureExtractor(["rm3_ratio_max"]);
+    let compared = 0;
+    for (const q of queries.slice(0, 5)) {
+      const candidates = await index.search(q, 30);
+      // Every document the expanded query matches, with Rm3Retriever's own scores.
+      const rm3Scores = new Map((await rm3.search(q, index.docCount)).map((c) => [c.document.id, c.score]));
+      const raw = candidates.map((c) => rm3Scores.get(c.document.id) ?? 0);
+      const best = Math.max(...raw);
+      const m = ex.extract(indexCorpusView(index), q.text, candidates, undefined, { rm3Terms: await rm3.expand(q) });
+      candidates.forEach((_, c) => expect(m[c]).toBeCloseTo(raw[c] / best, 6));
+      // Candidates that came from the RM3 first stage carry the score: same feature, no expansion needed.
+      const fromRm3 = candidates.map((c) => ({ ...c, scores: { ...c.scores, "bm25-rm3": rm3Scores.get(c.document.id) ?? 0 } }));
+      const viaScores = ex.extract(indexCorpusView(index), q.text, fromRm3);
+      candidates.forEach((_, c) => expect(viaScores[c]).toBeCloseTo(raw[c] / best, 6));
+      compared += candidates.length;
+    }
+    expect(compared).toBeGreaterThan(50);
+    // Neither an expansion nor first-stage scores: missing.
+    const cands = await index.search(queries[0], 5);
+    expect(Array.from(ex.extract(indexCorpusView(index), queries[0].text, cands)).every(Number.isNaN)).toBe(true);
   });
 });

@@ -43,6 +43,26 @@ describe("trainLambdaMart", () => {
     expect(g[0] + g[1] + g[2]).toBeGreaterThan(10 * (g[3] + g[4]));
   });
 
+  it("weighs queries by queryWeights: a weight-0 half of the training set has no say", () => {
+    // The second half of the queries has reversed labels (relevance falls with x0).
+    const mixed = synthetic(120, 40, 3);
+    const flipped = Float32Array.from(mixed.labels);
+    const half = mixed.queryOffsets[60];
+    for (let i = half; i < flipped.length; i++) flipped[i] = 3 - flipped[i];
+    const data: RankingData = { ...mixed, labels: flipped };
+    const weights = (a: number, b: number) => Float32Array.from({ length: 120 }, (_, q) => (q < 60 ? a : b));
+    const params = { trees: 40, learningRate: 0.1, minSamplesPerLeaf: 20 };
+    const forward = trainLambdaMart({ ...data, queryWeights: weights(1, 0) }, params);
+    const backward = trainLambdaMart({ ...data, queryWeights: weights(0, 1) }, params);
+    expect(meanNdcg(test, predictRows(test, forward.trees), 10)).toBeGreaterThan(0.9);
+    expect(meanNdcg(test, predictRows(test, backward.trees), 10)).toBeLessThan(0.6);
+    // Uniform weights with no L2 are the unweighted learner (leaf values are weighted means).
+    const plain = trainLambdaMart(train, { ...params, l2: 0 });
+    const uniform = trainLambdaMart({ ...train, queryWeights: weights(2, 2) }, { ...params, l2: 0 });
+    expect(predictRows(test, uniform.trees)[5]).toBeCloseTo(predictRows(test, plain.trees)[5], 9);
+    expect(() => trainLambdaMart({ ...train, queryWeights: new Float32Array(3) }, params)).toThrowError(/queryWeights must have one value per query/);
+  });
+
   it("is deterministic for a seed and changes with another seed", () => {
     const params = { trees: 20, featureFraction: 0.6, minSamplesPerLeaf: 20 };
     const a = trainLambdaMart(train, { ...params, seed: 7 });
