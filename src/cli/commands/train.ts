@@ -1,17 +1,20 @@
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import type { Command } from "commander";
+import type { Qrels } from "../../eval/readers/qrels.js";
 import { DEFAULT_LAMBDAMART_PARAMS, type LambdaMartParams } from "../../rerankers/learned/lambdamart.js";
 import { prepareDataset, type PreparedDataset } from "../../rerankers/learned/dataset-training.js";
 import { loadLearnedModel, saveLearnedModel } from "../../rerankers/learned/model-file.js";
 import { validateFeatureNames } from "../../rerankers/learned/features.js";
 import { DEFAULT_LEARNED_MODEL_PATH } from "../../rerankers/learned/default-model.js";
-import { crossValidate, type FoldResult, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, qrelsFor, runsFor, trainModel } from "../../rerankers/learned/training.js";
+import { crossValidate, type FoldResult, type PreparedQuery, DEFAULT_BASE_MARGIN, DEFAULT_FEATURES, foldsOf, liftOf, qrelsFor, runsFor, trainModel } from "../../rerankers/learned/training.js";
 import { formatMetricsTable } from "../../eval/table.js";
 import { UsageError } from "../usage-error.js";
 import { numberFlag } from "../number-flag.js";
 
 interface TrainFlags {
-  dataset: string;
+  dataset: string[];
+  leaveOneOut: boolean;
   split: string;
   out?: string;
   qrels?: string;
@@ -56,12 +59,56 @@ function importanceTable(importance: Array<{ feature: string; gain: number }>): 
   return importance.map((i) => `  ${i.feature.padEnd(width)}  ${pct(i.gain).padStart(6)}  ${"#".repeat(Math.round(i.gain * 40))}`).join("\n");
 }
 
+/** One `--dataset` value: `DIR` (split from --split) or `DIR:SPLIT`. */
+export interface DatasetArg {
+  dir: string;
+  split: string;
+}
+
+/**
+ * Parses `DIR[:SPLIT]`. A value that is itself an existing path is a folder (so a folder
+ * whose name has a colon still works); otherwise the text after the last colon is the split.
+ */
+export function parseDatasetArg(value: string, defaultSplit: string): DatasetArg {
+  const m = /^(.+):([A-Za-z0-9_.-]+)$/.exec(value);
+  if (!m || existsSync(value) || /^[A-Za-z]$/.test(m[1])) return { dir: value, split: defaultSplit };
+  return { dir: m[1], split: m[2] };
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * Pools several prepared datasets into one training set. Query ids are prefixed with the
+ * dataset's name ("cranfield/1") so that two collections' query "1" stay two queries in
+ * folds, validation and evaluation.
+ */
+function pooled(parts: ReadonlyArray<{ label: string; data: PreparedDataset }>): { queries: PreparedQuery[]; qrels: Qrels } {
+  if (parts.length === 1) return { queries: parts[0].data.queries, qrels: parts[0].data.qrels };
+  const queries: PreparedQuery[] = [];
+  const qrels: Qrels = new Map();
+  for (const { label, data } of parts) {
+    for (const p of data.queries) {
+      const id = `${label}/${p.query.id ?? ""}`;
+      queries.push({ ...p, query: { ...p.query, id } });
+      qrels.set(id, data.qrels.get(p.query.id ?? "") ?? new Map());
+    }
+  }
+  return { queries, qrels };
+}
+
+/** Distinct short names for the datasets (folder names, numbered when two share one). */
+function labelsOf(args: readonly DatasetArg[]): string[] {
+  const names = args.map((a) => basename(resolve(a.dir)));
+  return names.map((n, i) => (names.filter((m) => m === n).length > 1 ? `${n}#${i + 1}` : n));
+}
+
 export function register(program: Command): void {
   program
     .command("train")
-    .description("train a learned (LambdaMART) reranker on a BEIR folder's judgments, or cross-validate one")
-    .requiredOption("--dataset <dir>", "BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)")
-    .option("--split <name>", "judged split to learn from", "train")
+    .description("train a learned (LambdaMART) reranker on one or several BEIR folders' judgments, cross-validate one, or measure it leave-one-collection-out")
+    .option("--dataset <dir[:split]>", "BEIR folder (corpus.jsonl, queries.jsonl, qrels/<split>.tsv); repeat to train on several collections, each as DIR:SPLIT or DIR (then --split)", collect, [])
+    .option("--split <name>", "judged split to learn from (for each --dataset without :SPLIT)", "train")
+    .option("--leave-one-out", "with several --dataset: train on all but one, evaluate on the one left out, for each (nDCG@10 vs BM25); writes a model only with --out (trained on all)", false)
     .option("--out <file>", "where to write the model JSON (required unless --cv)")
     .option("--qrels <file>", "learn from these judgments instead of qrels/<split>.tsv (e.g. from `winnow label`)")
     .option("--validate-split <name>", "early-stop on this split's queries (e.g. dev)")
@@ -84,7 +131,14 @@ export function register(program: Command): void {
     .action(async (flags: TrainFlags) => {
       if (flags.format !== "table" && flags.format !== "json") throw new UsageError(`--format must be table or json, got "${flags.format}"`);
       const cv = numberFlag("--cv", flags.cv, { min: 2, max: 100 });
-      if (cv === undefined && !flags.out) throw new UsageError("--out <file> is required (or use --cv <k> to cross-validate)");
+      if (flags.dataset.length === 0) throw new UsageError("--dataset <dir> is required (repeat it to train on several collections)");
+      const datasetArgs = flags.dataset.map((d) => parseDatasetArg(d, flags.split));
+      const several = datasetArgs.length > 1;
+      if (flags.leaveOneOut && !several) throw new UsageError("--leave-one-out needs at least two --dataset");
+      if (flags.leaveOneOut && cv !== undefined) throw new UsageError("give --leave-one-out or --cv, not both");
+      if (several && flags.qrels) throw new UsageError("--qrels works with one --dataset only (give each collection its judgments as qrels/<split>.tsv)");
+      if (several && flags.validateSplit) throw new UsageError("--validate-split works with one --dataset only (use --validate-fraction)");
+      if (cv === undefined && !flags.leaveOneOut && !flags.out) throw new UsageError("--out <file> is required (or use --cv <k> to cross-validate, or --leave-one-out)");
       if (flags.validateSplit && flags.validateFraction) throw new UsageError("give --validate-split or --validate-fraction, not both");
       const validateFraction = numberFlag("--validate-fraction", flags.validateFraction, { min: 0, max: 0.9, integer: false }) ?? (flags.validateSplit ? 0 : 0.2);
       const candidates = numberFlag("--candidates", flags.candidates, { min: 2, max: 10_000 })!;
@@ -107,19 +161,58 @@ export function register(program: Command): void {
       const tty = process.stderr.isTTY && !json;
       const onQuery = tty ? (done: number, total: number) => process.stderr.write(`\r  features: ${done}/${total} queries${done === total ? "\n" : ""}`) : undefined;
 
-      const data: PreparedDataset = await prepareDataset({
-        dir: flags.dataset,
-        split: flags.split,
-        qrelsFile: flags.qrels,
-        candidates,
-        features,
-        onStage: (s) => log(s === "indexing" ? `indexing ${flags.dataset} with BM25…` : `retrieving ${candidates} candidates per query and computing ${features.length} features…`),
-        onQuery,
-      });
-      log(`  ${data.index.docCount} documents indexed in ${(data.indexMs / 1000).toFixed(1)} s; ${data.queries.length} judged queries prepared in ${(data.featureMs / 1000).toFixed(1)} s`);
+      const labels = labelsOf(datasetArgs);
+      const parts: Array<{ label: string; arg: DatasetArg; data: PreparedDataset }> = [];
+      for (const [i, arg] of datasetArgs.entries()) {
+        const data = await prepareDataset({
+          dir: arg.dir,
+          split: arg.split,
+          qrelsFile: flags.qrels,
+          candidates,
+          features,
+          onStage: (s) => log(s === "indexing" ? `indexing ${arg.dir} with BM25…` : `retrieving ${candidates} candidates per query (${arg.split}) and computing ${features.length} features…`),
+          onQuery,
+        });
+        log(`  ${data.index.docCount} documents indexed in ${(data.indexMs / 1000).toFixed(1)} s; ${data.queries.length} judged queries prepared in ${(data.featureMs / 1000).toFixed(1)} s`);
+        parts.push({ label: labels[i], arg, data });
+      }
+      const data = { ...pooled(parts.map((p) => ({ label: p.label, data: p.data }))), index: parts[0].data.index };
+      const datasetLabel = several ? parts.map((p) => `${p.label}:${p.arg.split}`).join(" + ") : flags.dataset[0];
+      const splitLabel = several ? "several" : datasetArgs[0].split;
 
-      const provenance = { dataset: resolve(flags.dataset), split: flags.split, qrels: flags.qrels ? resolve(flags.qrels) : undefined, candidates, initModel: flags.initModel ? resolve(flags.initModel) : undefined };
-      const output: Record<string, unknown> = { dataset: flags.dataset, split: flags.split, queries: data.queries.length, candidates, features };
+      const collections = parts.map((p) => ({ dataset: resolve(p.arg.dir), split: p.arg.split, queries: p.data.queries.length }));
+      const provenance = several
+        ? { collections, candidates, initModel: flags.initModel ? resolve(flags.initModel) : undefined }
+        : { dataset: resolve(datasetArgs[0].dir), split: datasetArgs[0].split, qrels: flags.qrels ? resolve(flags.qrels) : undefined, candidates, initModel: flags.initModel ? resolve(flags.initModel) : undefined };
+      const output: Record<string, unknown> = several
+        ? { datasets: collections, queries: data.queries.length, candidates, features }
+        : { dataset: flags.dataset[0], split: datasetArgs[0].split, queries: data.queries.length, candidates, features };
+
+      if (flags.leaveOneOut) {
+        // Each collection scored by a model that never saw it: the honest figure for a collection
+        // the shipped model will meet. Fixed tree count (no early stopping), as the final fit.
+        const rows: Array<{ dataset: string; split: string; queries: number; bm25: number; learned: number; delta: number; wins: number; ties: number; losses: number }> = [];
+        log(`leave-one-collection-out over ${parts.length} collections…`);
+        for (const left of parts) {
+          const rest = pooled(parts.filter((p) => p !== left).map((p) => ({ label: p.label, data: p.data })));
+          const trained = trainModel(rest.queries, { features, baseMargin, initModel, marginOnly: true, params: { ...params, earlyStoppingRounds: 0 } });
+          const lift = liftOf(left.data.qrels, runsFor(trained.model, left.data.queries), ["ndcg_cut_10"]);
+          const row = { dataset: left.label, split: left.arg.split, queries: lift.queries, bm25: lift.firstStage.ndcg_cut_10, learned: lift.reranked.ndcg_cut_10, delta: lift.reranked.ndcg_cut_10 - lift.firstStage.ndcg_cut_10, wins: lift.wins, ties: lift.ties, losses: lift.losses };
+          rows.push(row);
+          log(`  ${left.label} left out: nDCG@10 bm25 ${row.bm25.toFixed(4)} → learned ${row.learned.toFixed(4)}`);
+        }
+        output.leaveOneOut = rows;
+        if (!json) {
+          console.log(`nDCG@10, leave-one-collection-out (each row: trained on the other collections, top ${candidates} BM25 candidates)`);
+          console.log(formatMetricsTable(rows.map((r) => ({ label: `${r.dataset} (${r.split})`, metrics: { bm25: r.bm25, learned: r.learned, delta: r.delta } })), { labelHeader: "left out" }));
+          const mean = (k: "bm25" | "learned") => rows.reduce((a, r) => a + r[k], 0) / rows.length;
+          console.log(`mean over the left-out collections: bm25 ${mean("bm25").toFixed(4)} → learned ${mean("learned").toFixed(4)}; wins/ties/losses per query: ${rows.map((r) => `${r.dataset} ${r.wins}/${r.ties}/${r.losses}`).join(", ")}`);
+        }
+        if (!flags.out) {
+          if (json) console.log(JSON.stringify(output, null, 2));
+          return;
+        }
+      }
 
       if (cv !== undefined) {
         const nested = flags.cvSelect === "nested";
@@ -157,7 +250,7 @@ export function register(program: Command): void {
           const rows = result.folds.map((f) => ({ label: `fold ${f.fold}`, metrics: { bm25: f.firstStage, learned: f.reranked, delta: f.reranked - f.firstStage } }));
           if (nested) console.log(`per-fold choices (inner ${innerFolds}-fold CV on the fold's training queries only):\n${result.folds.map((f) => `  fold ${f.fold}: ${describe(f)}`).join("\n")}\n`);
           rows.push({ label: "all queries", metrics: { bm25: result.firstStage, learned: result.reranked, delta: result.reranked - result.firstStage } });
-          console.log(`nDCG@10, ${cv}-fold CV on ${flags.dataset} (${flags.split}, ${data.queries.length} queries, top ${candidates} BM25 candidates)`);
+          console.log(`nDCG@10, ${cv}-fold CV on ${datasetLabel} (${splitLabel}, ${data.queries.length} queries, top ${candidates} BM25 candidates)`);
           console.log(formatMetricsTable(rows, { labelHeader: "fold" }));
           console.log(`per query vs BM25: ${result.wins} wins, ${result.ties} ties, ${result.losses} losses; paired randomization test p = ${result.pValue.toFixed(3)}`);
           console.log(`\nfeature importance (split gain, mean over folds):\n${importanceTable(result.importance)}`);
@@ -173,7 +266,7 @@ export function register(program: Command): void {
       let validationQrels = data.qrels;
       if (flags.validateSplit) {
         log(`preparing validation split ${flags.validateSplit}…`);
-        const v = await prepareDataset({ dir: flags.dataset, split: flags.validateSplit, candidates, features, index: data.index });
+        const v = await prepareDataset({ dir: datasetArgs[0].dir, split: flags.validateSplit, candidates, features, index: data.index });
         validation = v.queries;
         validationQrels = v.qrels;
       } else if (validateFraction > 0) {
@@ -190,7 +283,7 @@ export function register(program: Command): void {
         marginOnly: true,
         params,
         validation,
-        provenance: { ...provenance, validation: flags.validateSplit ?? (validateFraction > 0 ? `${validateFraction} of ${flags.split}` : "none") },
+        provenance: { ...provenance, validation: flags.validateSplit ?? (validateFraction > 0 ? `${validateFraction} of ${several ? "the pooled queries" : datasetArgs[0].split}` : "none") },
         onProgress: (p) => {
           if (tty) process.stderr.write(`\r  tree ${p.tree}/${trees}  train nDCG@10 ${p.trainNdcg.toFixed(4)}${p.validNdcg !== undefined ? `  validation ${p.validNdcg.toFixed(4)}` : ""}   `);
           else if (!json && p.tree % 50 === 0) log(`  tree ${p.tree}/${trees}`);

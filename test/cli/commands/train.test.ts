@@ -5,10 +5,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { register } from "../../../src/cli/commands/train.js";
 import { loadLearnedModel } from "../../../src/rerankers/learned/model-file.js";
 import { runCommand } from "../../support/run-command.js";
-import { sharedDataset } from "../../support/shared-datasets.js";
+import { repoRoot, sharedDataset } from "../../support/shared-datasets.js";
+import { parseDatasetArg } from "../../../src/cli/commands/train.js";
 
 const adi = sharedDataset("adi");
 const ADI = adi.dir;
+const MINI = join(repoRoot, "examples", "scifact-mini");
 
 describe.skipIf(!adi.present)(`winnow train${adi.skipNote}`, () => {
   beforeEach(() => {
@@ -71,7 +73,45 @@ describe.skipIf(!adi.present)(`winnow train${adi.skipNote}`, () => {
     expect(fixed.cv.folds[0].choice).toBeUndefined();
   });
 
+  it("trains on several collections at once, each with its split, and records them in the model", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "winnow-train-"));
+    const out = join(dir, "two.json");
+    const args = ["train", "--dataset", `${ADI}:test`, "--dataset", MINI, "--split", "test", "--out", out, "--trees", "5", "--min-samples-per-leaf", "20", "--candidates", "30", "--validate-fraction", "0", "--format", "json"];
+    const report = JSON.parse(await runCommand(register, args));
+    const miniQueries = (await readFile(join(MINI, "qrels", "test.tsv"), "utf8")).trim().split("\n").slice(1).map((l) => l.split("\t")[0]).filter((q, i, a) => a.indexOf(q) === i).length;
+    expect(report.datasets.map((d: { split: string; queries: number }) => [d.split, d.queries])).toEqual([["test", 35], ["test", miniQueries]]);
+    expect(report.queries).toBe(35 + miniQueries);
+    const model = await loadLearnedModel(out);
+    expect(model.training).toMatchObject({ trainQueries: 35 + miniQueries, collections: [{ split: "test", queries: 35 }, { split: "test", queries: miniQueries }] });
+    expect(String((model.training?.collections as Array<{ dataset: string }>)[0].dataset)).toMatch(/adi$/);
+  });
+
+  it("--leave-one-out scores each collection by a model trained on the others only", async () => {
+    const args = ["train", "--dataset", `${ADI}:test`, "--dataset", `${MINI}:test`, "--leave-one-out", "--trees", "5", "--min-samples-per-leaf", "20", "--candidates", "30", "--format", "json"];
+    const report = JSON.parse(await runCommand(register, args));
+    expect(report.model).toBeUndefined();
+    expect(report.leaveOneOut.map((r: { dataset: string }) => r.dataset)).toEqual(["adi", "scifact-mini"]);
+    const [a] = report.leaveOneOut;
+    expect(a.queries).toBe(35);
+    expect(a.wins + a.ties + a.losses).toBe(35);
+    // ADI's BM25 nDCG@10 over its 35 queries (top 30 candidates) is about 0.47.
+    expect(a.bm25).toBeGreaterThan(0.4);
+    expect(a.delta).toBeCloseTo(a.learned - a.bm25, 12);
+    const table = await runCommand(register, args.slice(0, -2));
+    expect(table).toMatch(/leave-one-collection-out/);
+    expect(table).toMatch(/adi \(test\)/);
+  });
+
+  it("parses --dataset DIR[:split]", () => {
+    expect(parseDatasetArg("../shared/datasets/cisi:test", "train")).toEqual({ dir: "../shared/datasets/cisi", split: "test" });
+    expect(parseDatasetArg("../shared/datasets/cisi", "train")).toEqual({ dir: "../shared/datasets/cisi", split: "train" });
+    expect(parseDatasetArg("C:\\data\\cisi", "train")).toEqual({ dir: "C:\\data\\cisi", split: "train" });
+  });
+
   it("rejects bad flags naming the flag and its limit", async () => {
+    await expect(runCommand(register, ["train", "--dataset", ADI, "--leave-one-out"])).rejects.toThrowError(/--leave-one-out needs at least two --dataset/);
+    await expect(runCommand(register, ["train", "--dataset", ADI, "--dataset", MINI, "--qrels", "x.tsv", "--out", "x.json"])).rejects.toThrowError(/--qrels works with one --dataset only/);
+    await expect(runCommand(register, ["train", "--split", "test", "--out", "x.json"])).rejects.toThrowError(/--dataset <dir> is required/);
     await expect(runCommand(register, ["train", "--dataset", ADI, "--split", "test"])).rejects.toThrowError(/--out <file> is required/);
     await expect(runCommand(register, ["train", "--dataset", ADI, "--cv", "1"])).rejects.toThrowError(/--cv must be an integer from 2 to 100/);
     await expect(runCommand(register, ["train", "--dataset", ADI, "--cv", "5", "--cv-select", "best"])).rejects.toThrowError(/--cv-select must be nested or fixed/);
