@@ -317,10 +317,11 @@ export const PLANS: Record<string, PagePlan> = {
         to: "fixtures/scifact-slice --split test --cv 5",
         why: "budget: nested 5-fold CV takes 1–5 minutes on Cranfield (the page says so); on the slice's test split it takes seconds",
       },
-      { from: "../shared/datasets/<name>", to: "fixtures/scifact-slice", why: "<name> is any collection: the slice, the quickest (nested CV takes half a minute of CPU even on ADI)" },
       { from: "--dataset ../shared/datasets/scifact --split train --out my-model.json", to: "--dataset fixtures/scifact-slice --split train --out my-model.json", why: BUDGET },
     ],
-    commands: [],
+    commands: [
+      { command: "npx tsx scripts/train-default-model.ts --loco", exclude: true, why: "trains four models on the four full collections (1,145 queries, every feature): a minute or more of CPU; its figures are in models/learned-default.json, which a test checks" },
+    ],
     typescript: [
       {
         contains: "await Bm25Index.build(docs)",
