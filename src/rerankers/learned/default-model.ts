@@ -7,5 +7,5 @@ import { fileURLToPath } from "node:url";
  */
 export const PACKAGE_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** The shipped default model (trained on SciFact train only; see models/README.md). */
+/** The shipped default model (trained on SciFact train + Cranfield + CISI + ADI; see models/README.md). */
 export const DEFAULT_LEARNED_MODEL_PATH = fileURLToPath(new URL("../../../models/learned-default.json", import.meta.url));
