@@ -70,6 +70,8 @@ const CANDIDATE_CONFIGS: readonly Config[] = [
   { ...base, name: "SciFact queries weigh 6", scifactWeight: 6 },
   { ...base, name: "SciFact queries weigh 3, + max_idf_matched_ratio", scifactWeight: 3, features: [...DEFAULT_FEATURES, "max_idf_matched_ratio"] },
   { ...base, name: "SciFact queries weigh 3, margin 5", scifactWeight: 3, marginScale: 5 },
+  { ...base, name: "margin 3", marginScale: 3 },
+  { ...base, name: "margin 5, 300 trees", marginScale: 5, params: { ...DEFAULT_MODEL_PARAMS, trees: 300 } },
 ];
 
 /** Published nDCG@10 references (../shared/README.md: Lucene 8 BM25 and Anserini BM25+RM3, trec_eval -c). */
