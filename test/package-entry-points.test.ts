@@ -101,7 +101,7 @@ describe("the package's entry points", () => {
     const expected: Record<string, string[]> = {
       winnow: ["createReranker", "registerReranker", "Bm25Index", "readCorpus", "createPipeline", "loadPipeline", "CrossEncoderReranker", "WinnowError", "createRetriever"],
       "winnow/server": ["createServer", "startServer", "loadServerConfigFile"],
-      "winnow/eval": ["evaluateRun", "runExperiment", "loadBeirDataset", "runSweep", "renderSweepReport", "compareRuns"],
+      "winnow/eval": ["evaluateRun", "runExperiment", "loadBeirDataset", "runSweep", "renderSweepReport", "compareRuns", "perQueryView", "readRequestLog"],
       "winnow/onnx": ["generateModel", "ensureGeneratedModel", "quantizeFile", "fuseFile", "probeInt8Kernels", "measureFidelity"],
     };
     expect(packageEntries().map((e) => e.specifier)).toEqual(Object.keys(expected));
