@@ -80,7 +80,7 @@ process.stdout.write(JSON.stringify({ exports: Object.keys(m), cache }));`;
 }
 
 /** What the root entry must never pull in: the server (Fastify), ONNX Runtime, the report bundle. */
-const HEAVY = [/\/node_modules\/fastify\//, /\/node_modules\/@fastify\//, /\/node_modules\/onnxruntime-node\//, /\/node_modules\/echarts\//, /^dist\/server\//, /^dist\/report\//];
+const HEAVY = [/\/node_modules\/fastify\//, /\/node_modules\/@fastify\//, /\/node_modules\/onnxruntime-node\//, /\/node_modules\/echarts\//, /\/node_modules\/ioredis\//, /\/node_modules\/hnswlib-node\//, /^dist\/server\//, /^dist\/report\//];
 const heavyIn = (loaded: string[]) => loaded.filter((p) => HEAVY.some((re) => re.test(p)));
 
 describe("the package's entry points", () => {

@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis, RedisOptions } from "ioredis";
 import { WinnowError } from "../core/errors.js";
 import type { ScoreCache, ScoreCacheStats } from "../core/score-cache.js";
 
@@ -60,7 +61,9 @@ export class RedisScoreCache implements ScoreCache {
         connectTimeout: Math.max(timeoutMs, 1000),
         retryStrategy: (times) => Math.min(times * 200, 2000),
       };
-      this.client = new Redis(options.url ?? "redis://127.0.0.1:6379", redisOptions);
+      // Required here, not imported at the top: `import "winnow"` must not load ioredis for users who never cache in Redis.
+      const { Redis: RedisClient } = createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
+      this.client = new RedisClient(options.url ?? "redis://127.0.0.1:6379", redisOptions);
       this.ownsClient = true;
       // ioredis emits 'error' on every failed reconnect; without a listener Node would crash.
       this.client.on("error", (err: Error) => this.failed(err));

@@ -1,7 +1,14 @@
 import { replaceFileAtomically } from "../../core/atomic-file.js";
-import hnswlib from "hnswlib-node";
+import { createRequire } from "node:module";
+import type hnswlib from "hnswlib-node";
 import { InvalidInputError, WinnowError } from "../../core/errors.js";
 import type { ExactVectorIndex, VectorHit, VectorSearcher } from "./exact-vector-index.js";
+
+/** The native addon, loaded on first use: `import "winnow"` must not load it for users who never build an ANN index. */
+function newGraph(dim: number): hnswlib.HierarchicalNSW {
+  const addon = createRequire(import.meta.url)("hnswlib-node") as typeof hnswlib;
+  return new addon.HierarchicalNSW("ip", dim);
+}
 
 export interface HnswOptions {
   /** Graph degree (hnswlib M, default 16): higher = better recall, more memory. */
@@ -46,7 +53,7 @@ export class HnswVectorIndex implements VectorSearcher {
     const ef = options.efConstruction ?? 200;
     if (!Number.isInteger(m) || m < 2 || m > 256) throw new InvalidInputError(`hnsw m must be an integer in 2..256, got ${String(m)}`, { field: "m" });
     if (!Number.isInteger(ef) || ef < 1) throw new InvalidInputError(`hnsw efConstruction must be a positive integer`, { field: "efConstruction" });
-    const graph = new hnswlib.HierarchicalNSW("ip", exact.dim);
+    const graph = newGraph(exact.dim);
     graph.initIndex(exact.size, m, ef, options.seed ?? 100);
     for (let i = 0; i < exact.size; i++) graph.addPoint(Array.from(exact.vector(i)), i);
     return new HnswVectorIndex(graph, exact, options.efSearch ?? 100);
@@ -71,7 +78,7 @@ export class HnswVectorIndex implements VectorSearcher {
 
 
   static async load(path: string, exact: ExactVectorIndex, options: Pick<HnswOptions, "efSearch"> = {}): Promise<HnswVectorIndex> {
-    const graph = new hnswlib.HierarchicalNSW("ip", exact.dim);
+    const graph = newGraph(exact.dim);
     try {
       await graph.readIndex(path);
     } catch (err) {
