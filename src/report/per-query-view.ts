@@ -79,6 +79,13 @@ export interface PerQueryPageMeta {
   relevanceLevel?: number;
 }
 
+/** The palette, type and layout both report pages share (the sweep report and the per-query page). */
+export const PAGE_STYLES = `:root { --ink:#1f2933; --muted:#66788a; --line:#e4e7eb; --accent:#2563eb; --good:#16a34a; --bad:#dc2626; --bg:#f7f8fa; }
+* { box-sizing: border-box; }
+body { margin:0; font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--ink); background:var(--bg); }
+main { max-width:1180px; margin:0 auto; padding:28px 24px 48px; }
+h1 { font-size:22px; margin:0 0 4px; } h2 { font-size:15px; margin:0 0 8px; }`;
+
 /** A self-contained page holding only the per-query view (`winnow compare --html`). */
 export function renderPerQueryPage(view: PerQueryView, meta: PerQueryPageMeta = {}): string {
   const title = meta.title ?? `Per query: ${view.before} against ${view.after}`;
@@ -86,11 +93,7 @@ export function renderPerQueryPage(view: PerQueryView, meta: PerQueryPageMeta = 
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>
-:root { --ink:#1f2933; --muted:#66788a; --line:#e4e7eb; --accent:#2563eb; --good:#16a34a; --bad:#dc2626; --bg:#f7f8fa; }
-* { box-sizing: border-box; }
-body { margin:0; font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--ink); background:var(--bg); }
-main { max-width:1180px; margin:0 auto; padding:28px 24px 48px; }
-h1 { font-size:22px; margin:0 0 4px; } h2 { font-size:15px; margin:0 0 8px; }
+${PAGE_STYLES}
 .context { color:var(--muted); margin-bottom:18px; } .note { color:var(--muted); font-size:12px; margin-top:4px; }
 ${PER_QUERY_STYLES}
 </style></head>

@@ -1,6 +1,6 @@
 import type { SweepReport } from "../eval/sweep/sweep.js";
 import { echartsBundle, escapeHtml, scriptJson } from "./echarts-bundle.js";
-import { PER_QUERY_STYLES, renderPerQuerySection } from "./per-query-view.js";
+import { PAGE_STYLES, PER_QUERY_STYLES, renderPerQuerySection } from "./per-query-view.js";
 
 export interface SweepReportMeta {
   title?: string;
@@ -89,11 +89,7 @@ export function renderSweepReport(report: SweepReport, meta: SweepReportMeta = {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>
-:root { --ink:#1f2933; --muted:#66788a; --line:#e4e7eb; --accent:#2563eb; --good:#16a34a; --bad:#dc2626; --bg:#f7f8fa; }
-* { box-sizing: border-box; }
-body { margin:0; font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--ink); background:var(--bg); }
-main { max-width:1180px; margin:0 auto; padding:28px 24px 48px; }
-h1 { font-size:22px; margin:0 0 4px; } h2 { font-size:15px; margin:0 0 8px; }
+${PAGE_STYLES}
 .context { color:var(--muted); margin-bottom:18px; }
 .reason { background:#eef4ff; border-left:4px solid var(--accent); padding:10px 14px; border-radius:4px; margin-bottom:18px; }
 .cards { display:grid; grid-template-columns:repeat(4,1fr); gap:12px; margin-bottom:18px; }

@@ -81,16 +81,22 @@ class Bm25Retriever implements FirstStageRetriever {
   }
 
   describe(): Record<string, unknown> {
-    const { index, folder, built } = this.opened;
-    return {
-      type: this.name,
-      k1: this.searchParams.k1 ?? index.params.k1,
-      b: this.searchParams.b ?? index.params.b,
-      index: folder ?? null,
-      // Documents indexed by this run (null when a saved index was loaded).
-      documents: built ? index.docCount : null,
-    };
+    return describeBm25(this.name, this.opened, this.searchParams);
   }
+}
+
+/** What a BM25-backed first stage reports (`winnow eval --format json`'s `retriever`); `extra` holds a row's own settings. */
+export function describeBm25(type: string, opened: OpenedBm25, searchParams: Partial<Bm25Params>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const { index, folder, built } = opened;
+  return {
+    type,
+    k1: searchParams.k1 ?? index.params.k1,
+    b: searchParams.b ?? index.params.b,
+    ...extra,
+    index: folder ?? null,
+    // Documents indexed by this run (null when a saved index was loaded).
+    documents: built ? index.docCount : null,
+  };
 }
 
 function params(spec: { k1?: number; b?: number }): Partial<Bm25Params> {

@@ -2,7 +2,7 @@ import type { Candidate, QueryInput, SearchOptions } from "../../core/types.js";
 import type { FirstStageRetriever, RetrieverContext, RetrieverSpec } from "../registry.js";
 import type { Bm25Rm3RetrieverSpec } from "../retriever-schemas.js";
 import type { Bm25Index, Bm25Params } from "./bm25-index.js";
-import { openBm25Index, type OpenedBm25 } from "./bm25-retriever-factory.js";
+import { describeBm25, openBm25Index, type OpenedBm25 } from "./bm25-retriever-factory.js";
 import { Rm3Retriever } from "./rm3.js";
 
 /** BM25+RM3 as a first stage: the same index sources as the `bm25` row, searched with RM3 expansion. */
@@ -25,16 +25,7 @@ class Bm25Rm3FirstStage implements FirstStageRetriever {
   }
 
   describe(): Record<string, unknown> {
-    const { index, folder, built } = this.opened;
-    return {
-      type: this.name,
-      k1: this.searchParams.k1 ?? index.params.k1,
-      b: this.searchParams.b ?? index.params.b,
-      ...this.rm3.params,
-      index: folder ?? null,
-      // Documents indexed by this run (null when a saved index was loaded).
-      documents: built ? index.docCount : null,
-    };
+    return describeBm25(this.name, this.opened, this.searchParams, { ...this.rm3.params });
   }
 }
 
