@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the services the test suite needs (redis-server for the shared score cache,
 # chromium for the HTML report tests, and on x86-64 qemu-user, whose qemu-x86_64 runs the
-# int8 tests on an emulated CPU without VNNI: test/onnx/int8-emulated.test.ts) from Debian
+# int8 tests on an emulated CPU without VNNI: test/onnx/int8-emulated.test.ts, postgresql-15
+# for the PostgreSQL first stage, python3-torch for `winnow finetune`'s trainer) from Debian
 # packages. Idempotent: when all are already on PATH it does nothing, so `npm test` stays
 # fast on a prepared machine.
 set -euo pipefail
@@ -9,6 +10,10 @@ set -euo pipefail
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# Debian's server binaries live outside PATH; tests find them under /usr/lib/postgresql/15/bin.
+[ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
+# The trainer runs on Debian's python3 (not a pyenv or venv one), which is where python3-torch lands.
+/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || missing+=(python3-torch)
 if [ "$(uname -m)" = "x86_64" ]; then
   command -v qemu-x86_64 >/dev/null 2>&1 || missing+=(qemu-user)
 fi
