@@ -22,6 +22,7 @@ import { saveModel } from "./onnx-graph.js";
 import { quantizeModel, resolveWeightScheme } from "./quantize.js";
 import type { Int8WeightScheme } from "./int8-kernel-probe.js";
 import { bertUncasedTokenizerFiles, xlmrStyleTokenizerFiles } from "./tokenizer-files.js";
+import { addColbertProjection, colbertArtifactMetadata, colbertProjectionWeight, COLBERT_PROJECTION } from "./colbert-graph.js";
 
 /** Bump when generated files change, so cached folders are rebuilt. */
 export const GENERATOR_VERSION = 4;
@@ -63,7 +64,8 @@ function checkSeed(seed: number): void {
 function hfConfig(name: ModelPresetName, preset: ModelPreset, vocabSize: number, padTokenId: number): Record<string, unknown> {
   const classification = preset.head === "sequence-classification";
   const isXlmr = preset.family === "xlmr";
-  const arch = isXlmr ? (classification ? "XLMRobertaForSequenceClassification" : "XLMRobertaModel") : classification ? "BertForSequenceClassification" : "BertModel";
+  // ColBERT checkpoints name their class HF_ColBERT (colbert-ir/colbertv2.0's config.json).
+  const arch = preset.head === "colbert" ? "HF_ColBERT" : isXlmr ? (classification ? "XLMRobertaForSequenceClassification" : "XLMRobertaModel") : classification ? "BertForSequenceClassification" : "BertModel";
   const labels = Array.from({ length: preset.numLabels }, (_, i) => i);
   return {
     _name_or_path: `winnow-generated/${name}`,
@@ -113,10 +115,16 @@ export async function generateModel(options: GenerateModelOptions): Promise<stri
   if (tokenizer["vocab.txt"] !== undefined) await writeFileAtomic(join(dir, "vocab.txt"), tokenizer["vocab.txt"]);
 
   const weights = options.weights?.map ?? createWeights(preset, tokenizer.vocabSize, tokenizer.padTokenId, seed);
-  const model = buildModel(preset, weights, { padTokenId: tokenizer.padTokenId });
+  let model = buildModel(preset, weights, { padTokenId: tokenizer.padTokenId });
+  const files = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "onnx/model.onnx"];
+  if (preset.colbert) {
+    if (!weights.has(COLBERT_PROJECTION)) weights.set(COLBERT_PROJECTION, colbertProjectionWeight(preset, preset.colbert.dims, seed));
+    model = addColbertProjection(model, weights, preset.colbert.dims);
+    await writeFileAtomic(join(dir, "artifact.metadata"), json(colbertArtifactMetadata(options.preset, preset.colbert)));
+    files.push("artifact.metadata");
+  }
   const modelPath = join(dir, "onnx", "model.onnx");
   await saveModel(modelPath, model);
-  const files = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "onnx/model.onnx"];
   if (tokenizer["vocab.txt"] !== undefined) files.push("vocab.txt");
   let int8: { int8Weights: Int8WeightScheme; int8Reason: string } | undefined;
   if (options.quantized ?? true) {

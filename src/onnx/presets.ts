@@ -4,8 +4,8 @@
  * minilm-l6 times like cross-encoder/ms-marco-MiniLM-L-6-v2.
  */
 export type ModelFamily = "bert" | "xlmr";
-/** `sequence-classification` outputs `logits` [batch, num_labels]; `encoder` outputs `last_hidden_state`. */
-export type ModelHead = "sequence-classification" | "encoder";
+/** `sequence-classification` outputs `logits` [batch, num_labels]; `encoder` outputs `last_hidden_state`; `colbert` outputs projected token vectors (src/onnx/colbert-graph.ts). */
+export type ModelHead = "sequence-classification" | "encoder" | "colbert";
 
 export interface ModelPreset {
   family: ModelFamily;
@@ -19,6 +19,8 @@ export interface ModelPreset {
   numLabels: number;
   layerNormEps: number;
   description: string;
+  /** `colbert` head only: token-vector dims and the query/doc lengths its artifact.metadata records. */
+  colbert?: { dims: number; queryMaxLength: number; docMaxLength: number };
 }
 
 const tiny = { layers: 2, hidden: 128, heads: 2, intermediate: 512 };
@@ -48,6 +50,21 @@ export const MODEL_PRESETS = {
   "minilm-l6-bi-encoder": {
     family: "bert", head: "encoder", ...minilm, maxPositionEmbeddings: 512, numLabels: 0, layerNormEps: 1e-12,
     description: "MiniLM-L6-H384 encoder (the all-MiniLM-L6-v2 architecture), outputs last_hidden_state",
+  },
+  "tiny-colbert": {
+    family: "bert", head: "colbert", ...tiny, maxPositionEmbeddings: 512, numLabels: 0, layerNormEps: 1e-12,
+    colbert: { dims: 32, queryMaxLength: 32, docMaxLength: 180 },
+    description: "2-layer BERT ColBERT encoder (hidden 128), 32-dim token vectors (tests)",
+  },
+  "minilm-l12-colbert": {
+    family: "bert", head: "colbert", ...minilm, layers: 12, maxPositionEmbeddings: 512, numLabels: 0, layerNormEps: 1e-12,
+    colbert: { dims: 96, queryMaxLength: 32, docMaxLength: 300 },
+    description: "MiniLM-L12-H384 ColBERT, 96-dim token vectors (the answerai-colbert-small-v1 architecture)",
+  },
+  "bert-base-colbert": {
+    family: "bert", head: "colbert", layers: 12, hidden: 768, heads: 12, intermediate: 3072, maxPositionEmbeddings: 512, numLabels: 0, layerNormEps: 1e-12,
+    colbert: { dims: 128, queryMaxLength: 32, docMaxLength: 180 },
+    description: "BERT-base ColBERT, 128-dim token vectors (the colbert-ir/colbertv2.0 architecture)",
   },
 } as const satisfies Record<string, ModelPreset>;
 
