@@ -4,6 +4,7 @@ import type { CorpusIndex, StoredVectors } from "../core/reranker-spec.js";
 import type { Retriever } from "../core/types.js";
 import type { Bm25Index } from "./bm25/bm25-index.js";
 import { builtinRetrieverSchemas } from "./retriever-schemas.js";
+import { elasticsearchSchema, opensearchSchema } from "./search-engines/search-engine-schema.js";
 
 /**
  * A first stage described as data, as it comes from `--retriever`, a pipeline config
@@ -30,6 +31,8 @@ export interface RetrieverContext {
   cacheDir?: string;
   /** Progress lines for a terminal (indexing, embedding); silent when absent. */
   progress?: (message: string) => void;
+  /** Where a first stage reports partial or degraded answers (failed shards); default: stderr. */
+  warn?: (message: string) => void;
 }
 
 /** A retriever as a registry row builds it: searchable, and able to say what it is. */
@@ -86,6 +89,16 @@ const builtins: Record<string, Entry> = {
     nested: "retrievers",
     description: "reciprocal rank fusion of several retrievers (`retrievers: [...]`; default bm25 + dense, with `model` when given)",
     load: async () => (await import("./fusion/hybrid-retriever-factory.js")).createHybridRetriever,
+  },
+  opensearch: {
+    schema: opensearchSchema,
+    description: "an OpenSearch index (`node`, `index`): multi_match over `fields` or a `query` template, kNN/hybrid, search_after beyond pageSize",
+    load: async () => (await import("./opensearch/opensearch-retriever-factory.js")).createOpenSearchRetriever,
+  },
+  elasticsearch: {
+    schema: elasticsearchSchema,
+    description: "an Elasticsearch 8 index (`node`, `index`): multi_match over `fields` or a `query` template, kNN/hybrid, search_after beyond pageSize",
+    load: async () => (await import("./elasticsearch/elasticsearch-retriever-factory.js")).createElasticsearchRetriever,
   },
 };
 
