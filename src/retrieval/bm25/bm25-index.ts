@@ -5,6 +5,8 @@ import type { Candidate, Document, QueryInput, Retriever, SearchOptions } from "
 import { EnglishAnalyzer } from "../analysis/english-analyzer.js";
 import { TokenMemo } from "../analysis/token-memo.js";
 import { smallestK } from "./smallest-k.js";
+import { blockMaxMaxScoreTopK } from "./pruning/block-max-maxscore.js";
+import { MemoryPostings } from "./pruning/memory-postings.js";
 import { matchesMetadataFilter, validateMetadataFilter } from "../pools/metadata-filter.js";
 import {
   bytesOf,
@@ -250,6 +252,8 @@ export class Bm25Index implements Retriever {
    * bigger ones use the heap. Tests lower it to exercise the heap.
    */
   static packedTopKLimit = MAX_PACKED_DOCS;
+  /** @internal Off makes every search exhaustive (tests compare the two; both are exact). */
+  static dynamicPruning = true;
   readonly analyzer: EnglishAnalyzer;
   readonly params: Bm25Params;
   /** Documents with at least one indexed term (Lucene's docCount, the N of idf). */
@@ -272,6 +276,8 @@ export class Bm25Index implements Retriever {
   /** Document index by id rank (inverse of idRank); only kept when ranks fit the packed sort keys. */
   private readonly idOrder: Uint32Array | undefined;
   private keyScratch: Float64Array | undefined;
+  /** Block-max bounds for pruned search, built term by term on first use. */
+  private memoryPostings: MemoryPostings | undefined;
 
   private constructor(data: IndexData, params: Bm25Params, analyzer: EnglishAnalyzer) {
     this.data = data;
@@ -481,6 +487,13 @@ export class Bm25Index implements Retriever {
   /** Scores the documents matching any clause (term id → boost; BM25 weight = boost · idf in float), keeps the best k. */
   private topKOfClauses(boosts: Map<number, number>, k: number, normInverse: Float32Array, mask: Uint8Array | undefined): [Uint32Array, Float32Array] {
     const { postingsOffsets, postingsDocs, postingsFreqs, norms, idRank } = this.data;
+    // Bounds are for the index's own k1/b; other parameters are scored exhaustively.
+    if (Bm25Index.dynamicPruning && normInverse === this.defaultNormCache) {
+      this.memoryPostings ??= new MemoryPostings({ offsets: postingsOffsets, docs: postingsDocs, freqs: postingsFreqs, norms }, normInverse);
+      const cursors = [];
+      for (const [t, boost] of boosts) cursors.push(this.memoryPostings.cursor(t, Math.fround(boost * this.idfs[t])));
+      return blockMaxMaxScoreTopK(cursors, k, idRank, mask);
+    }
     const acc = this.accumulator;
     const flags = this.touchedFlags;
     const touched = this.touched;
