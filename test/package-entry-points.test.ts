@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageEntries, packageManifest } from "./support/package-entries.js";
 
 const repo = resolve(import.meta.dirname, "..");
+/** The package's npm name, as users import it (`${NAME}/server`…). */
+const NAME = packageManifest().name;
+const at = (subpath: string) => (subpath === "." ? NAME : `${NAME}/${subpath}`);
 let pkg: string;
 
 /**
@@ -79,15 +82,15 @@ process.stdout.write(JSON.stringify({ exports: Object.keys(m), cache }));`;
   return { exports: out.exports, loaded: [...new Set([...resolved, ...out.cache])].map((p) => (p.startsWith(pkg) ? relative(pkg, p) : p)) };
 }
 
-/** What the root entry must never pull in: the server (Fastify), ONNX Runtime, the report bundle. */
-const HEAVY = [/\/node_modules\/fastify\//, /\/node_modules\/@fastify\//, /\/node_modules\/onnxruntime-node\//, /\/node_modules\/echarts\//, /\/node_modules\/ioredis\//, /\/node_modules\/hnswlib-node\//, /^dist\/server\//, /^dist\/report\//];
+/** What the root entry must never pull in: the server (Fastify), ONNX Runtime, the report bundle, any framework. */
+const FRAMEWORKS = [/\/node_modules\/ai\//, /\/node_modules\/@ai-sdk\//, /\/node_modules\/@langchain\//, /\/node_modules\/llamaindex\//, /\/node_modules\/@llamaindex\//, /^dist\/integrations\//];
+const HEAVY = [/\/node_modules\/fastify\//, /\/node_modules\/@fastify\//, /\/node_modules\/onnxruntime-node\//, /\/node_modules\/echarts\//, /\/node_modules\/ioredis\//, /\/node_modules\/hnswlib-node\//, /^dist\/server\//, /^dist\/report\//, ...FRAMEWORKS];
 const heavyIn = (loaded: string[]) => loaded.filter((p) => HEAVY.some((re) => re.test(p)));
 
 describe("the package's entry points", () => {
-  it("package.json exports ., ./server, ./eval and ./onnx, each {types, import} into files the build creates", () => {
-    const { name, exports } = packageManifest();
-    expect(name).toBe("winnow");
-    expect(Object.keys(exports).filter((k) => k !== "./package.json")).toEqual([".", "./server", "./eval", "./onnx"]);
+  it("package.json exports ., ./server, ./eval, ./onnx and the three framework adapters, each {types, import} into files the build creates", () => {
+    const { exports } = packageManifest();
+    expect(Object.keys(exports).filter((k) => k !== "./package.json")).toEqual([".", "./server", "./eval", "./onnx", "./ai-sdk", "./langchain", "./llamaindex"]);
     for (const e of packageEntries()) {
       expect(e.import, e.specifier).toMatch(/^\.\/dist\/.+\.js$/);
       expect(e.types, e.specifier).toBe(e.import.replace(/\.js$/, ".d.ts"));
@@ -99,10 +102,13 @@ describe("the package's entry points", () => {
 
   it("each subpath resolves through the package's own name and exports what its docs use", () => {
     const expected: Record<string, string[]> = {
-      winnow: ["createReranker", "registerReranker", "Bm25Index", "readCorpus", "createPipeline", "loadPipeline", "CrossEncoderReranker", "WinnowError", "createRetriever"],
-      "winnow/server": ["createServer", "startServer", "loadServerConfigFile"],
-      "winnow/eval": ["evaluateRun", "runExperiment", "loadBeirDataset", "runSweep", "renderSweepReport", "compareRuns", "perQueryView", "readRequestLog"],
-      "winnow/onnx": ["generateModel", "ensureGeneratedModel", "quantizeFile", "fuseFile", "probeInt8Kernels", "measureFidelity"],
+      [at(".")]: ["createReranker", "registerReranker", "Bm25Index", "readCorpus", "createPipeline", "loadPipeline", "CrossEncoderReranker", "WinnowError", "createRetriever"],
+      [at("server")]: ["createServer", "startServer", "loadServerConfigFile"],
+      [at("eval")]: ["evaluateRun", "runExperiment", "loadBeirDataset", "runSweep", "renderSweepReport", "compareRuns", "perQueryView", "readRequestLog"],
+      [at("onnx")]: ["generateModel", "ensureGeneratedModel", "quantizeFile", "fuseFile", "probeInt8Kernels", "measureFidelity"],
+      [at("ai-sdk")]: ["winnow", "createWinnow", "WinnowRerankingModel"],
+      [at("langchain")]: ["WinnowRerank"],
+      [at("llamaindex")]: ["WinnowNodePostprocessor"],
     };
     expect(packageEntries().map((e) => e.specifier)).toEqual(Object.keys(expected));
     for (const [specifier, names] of Object.entries(expected)) {
@@ -116,17 +122,27 @@ describe("the package's entry points", () => {
     mkdirSync(consumer, { recursive: true });
     writeFileSync(
       join(consumer, "use.ts"),
-      `import { createReranker, type RankedResult, type RerankerSpec } from "winnow";
-import { createServer, type ServerConfigInput } from "winnow/server";
-import { evaluateRun, type Run } from "winnow/eval";
-import { quantizeFile, type QuantizeReport } from "winnow/onnx";
+      `import { createReranker, type RankedResult, type RerankerSpec } from "${NAME}";
+import { createServer, type ServerConfigInput } from "${NAME}/server";
+import { evaluateRun, type Run } from "${NAME}/eval";
+import { quantizeFile, type QuantizeReport } from "${NAME}/onnx";
+import { winnow } from "${NAME}/ai-sdk";
+import { WinnowRerank } from "${NAME}/langchain";
+import { WinnowNodePostprocessor } from "${NAME}/llamaindex";
+import type { RerankingModelV3 } from "@ai-sdk/provider";
+import type { BaseDocumentCompressor } from "@langchain/core/retrievers/document_compressors";
+import type { BaseNodePostprocessor } from "@llamaindex/core/postprocessor";
 const spec: RerankerSpec = { type: "learned" };
 const config: ServerConfigInput = { models: [{ id: "m", reranker: spec }] };
-export const uses = [createReranker, createServer, evaluateRun, quantizeFile, config];
+// Each adapter is what its framework asks for.
+const model: RerankingModelV3 = winnow.reranking({ type: "cross-encoder", model: "cross-encoder/ms-marco-MiniLM-L6-v2" });
+const compressor: BaseDocumentCompressor = new WinnowRerank({ reranker: "learned" });
+const postprocessor: BaseNodePostprocessor = new WinnowNodePostprocessor({ reranker: spec });
+export const uses = [createReranker, createServer, evaluateRun, quantizeFile, config, model, compressor, postprocessor];
 export type Uses = [RankedResult, Run, QuantizeReport];
 // A name the server entry does not export must not type-check.
 // @ts-expect-error DynamicBatcher is internal
-import { DynamicBatcher } from "winnow/server";
+import { DynamicBatcher } from "${NAME}/server";
 export const internal = DynamicBatcher;
 `,
     );
@@ -139,8 +155,8 @@ export const internal = DynamicBatcher;
     expect(r.status).toBe(0);
   });
 
-  it("importing winnow loads neither the server (Fastify), ONNX Runtime nor the report bundle", () => {
-    const root = importInChild("winnow");
+  it("importing the root loads neither the server (Fastify), ONNX Runtime, the report bundle nor any framework", () => {
+    const root = importInChild(NAME);
     // The log is real: the entry and the BM25 code it exports were seen loading.
     expect(root.loaded).toContain("dist/index.js");
     expect(root.loaded).toContain("dist/retrieval/bm25/bm25-index.js");
@@ -153,7 +169,19 @@ export const internal = DynamicBatcher;
   });
 
   it("the subpaths that should load them do, so the check above can fail", () => {
-    expect(heavyIn(importInChild("winnow/server").loaded).some((p) => /node_modules\/fastify\//.test(p))).toBe(true);
-    expect(importInChild("winnow/eval").loaded).toContain("dist/report/echarts-bundle.js");
+    expect(heavyIn(importInChild(at("server")).loaded).some((p) => /node_modules\/fastify\//.test(p))).toBe(true);
+    expect(importInChild(at("eval")).loaded).toContain("dist/report/echarts-bundle.js");
+    // Each adapter loads its own framework and no other, and none loads ONNX Runtime until a model is used.
+    for (const [subpath, own, family] of [
+      ["ai-sdk", /\/node_modules\/@ai-sdk\/provider\//, /\/node_modules\/@ai-sdk\//],
+      ["langchain", /\/node_modules\/@langchain\/core\//, /\/node_modules\/@langchain\//],
+      ["llamaindex", /\/node_modules\/@llamaindex\/core\//, /\/node_modules\/@llamaindex\//],
+    ] as const) {
+      const loaded = importInChild(at(subpath)).loaded;
+      expect(loaded.some((p) => own.test(p)), `${subpath} did not load its framework`).toBe(true);
+      const otherFrameworks = loaded.filter((p) => FRAMEWORKS.slice(0, 5).some((re) => re.test(p)) && !family.test(p));
+      expect(otherFrameworks, subpath).toEqual([]);
+      expect(loaded.filter((p) => /onnxruntime-node|\/fastify\//.test(p)), subpath).toEqual([]);
+    }
   });
 });
