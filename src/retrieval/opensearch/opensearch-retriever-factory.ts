@@ -30,6 +30,8 @@ export function openSearchClient(connection: EngineConnection): EngineClient {
       const params = { ...(request.index !== undefined ? { index: request.index } : {}), ...(request.searchPipeline ? { search_pipeline: request.searchPipeline } : {}), body: request.body };
       // The client's promise carries abort(); it takes no AbortSignal.
       const pending = client.search(params as never) as unknown as Abortable<{ body: SearchResponseBody }>;
+      // abort() rejects the client's inner promise too; observe it so it is not reported unhandled.
+      pending.catch(() => undefined);
       const onAbort = () => pending.abort?.();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {

@@ -179,11 +179,22 @@ export class SearchEngineRetriever implements FirstStageRetriever {
 
   private async call(request: EngineSearchRequest, signal?: AbortSignal): Promise<SearchResponseBody> {
     let response: SearchResponseBody;
+    const node = Array.isArray(this.spec.node) ? this.spec.node.join(",") : this.spec.node;
+    // Our own deadline as well as the client's: the Elasticsearch client's undici timers fire up to a second late.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error("deadline"), { name: "TimeoutError" })), this.spec.timeoutMs);
+    });
     try {
-      response = await this.client.search(request, signal);
+      const searching = this.client.search(request, signal);
+      // The loser of the race settles later; observe it so it is not reported unhandled.
+      searching.catch(() => undefined);
+      response = await Promise.race([searching, deadline]);
     } catch (err) {
       throwIfAborted(signal);
-      throw engineError(this.name, Array.isArray(this.spec.node) ? this.spec.node.join(",") : this.spec.node, err);
+      throw engineError(this.name, node, err);
+    } finally {
+      clearTimeout(timer);
     }
     const warnings = partialResultWarnings(this.name, response);
     if (warnings.length) this.partialResponses++;
