@@ -10,7 +10,7 @@ export { computeLift, type LiftOptions, type LiftReport, type MetricLift } from 
 export { formatMetricsTable, formatLiftTable, type MetricsRow, type MetricsTableOptions } from "./table.js";
 export { runExperiment, type ExperimentOptions, type ExperimentReport, type FirstStage, type LatencySummary } from "./experiment.js";
 export { pairedRandomizationTest, type RandomizationTestOptions } from "./significance.js";
-export { runSweep, recommend, RECALL_RULE_OF_THUMB, type SweepOptions, type SweepReport, type SweepRow, type SweepRecommendation, type RecommendOptions, type RecommendableRow } from "./sweep/sweep.js";
+export { runSweep, recommend, holmAdjusted, RECALL_RULE_OF_THUMB, type SweepOptions, type SweepReport, type SweepRow, type SweepRecommendation, type RecommendOptions, type RecommendableRow } from "./sweep/sweep.js";
 export { renderSweepReport } from "../report/sweep-report.js";
 export { perQueryView, type PerQueryView, type PerQueryViewOptions, type QueryView, type ViewedDocument } from "./per-query-view.js";
 export { renderPerQueryPage } from "../report/per-query-view.js";

@@ -33,7 +33,8 @@ function table(report: SweepReport): string {
   const rows = report.rows
     .map((r) => {
       const rec = isRecommended(report, r);
-      const significant = r.pValue < report.alpha;
+      // The test the recommendation applies: corrected for the rows compared.
+      const significant = (r.pValueAdjusted ?? r.pValue) < report.alpha;
       const cls = [rec ? "rec" : "", r.fitsBudget ? "" : "over"].filter(Boolean).join(" ");
       return `<tr class="${cls}"><td>${escapeHtml(r.reranker)}</td><td class="num">${r.candidates}${rec ? ' <span class="pill">recommended</span>' : ""}</td>
 <td class="num${r.metrics[m] === best ? " best" : ""}">${fmt(r.metrics[m])}</td><td class="num ${r.delta > 0 ? "up" : r.delta < 0 ? "down" : ""}">${signed(r.delta)}</td><td class="num${significant ? " sig" : ""}">${pv(r.pValue)}</td>

@@ -1,11 +1,14 @@
 /**
  * The sweep's recommendation rule on its own: which reranker and candidate count to
  * use, or not to rerank at all. A row is eligible when it fits the budget, beats the
- * first stage on the chosen metric with a paired p-value below alpha, and does not
- * lower nDCG@10; among eligible rows, those within `tolerance` of the best value are
+ * first stage on the chosen metric with a paired p-value below alpha once corrected for
+ * the number of rows compared (Holm–Bonferroni over every row given: the family of
+ * "beats the first stage" tests), and does not lower nDCG@10; among eligible rows, those within `tolerance` of the best value are
  * "as good", and the cheapest of them (lowest end-to-end p95, then fewest candidates)
  * wins. No eligible row: the first stage alone is the recommendation.
  */
+
+import { holmAdjusted } from "./holm-bonferroni.js";
 
 /** A relative move of recall@10 below this is, by a common rule of thumb, not worth reranking's cost. */
 export const RECALL_RULE_OF_THUMB = 0.02;
@@ -61,22 +64,26 @@ export function recommend(
   const { metric, alpha, tolerance, budgetMs } = options;
   const first = firstStage.metrics;
   const value = (r: RecommendableRow) => r.metrics[metric];
+  const adjusted = new Map(holmAdjusted(rows.map((r) => r.pValue)).map((q, i) => [rows[i], q]));
+  const adj = (r: RecommendableRow) => adjusted.get(r)!;
+  // "p=0.0040, Holm-adjusted over 6 rows 0.0240": the raw p, and the one the rule tests.
+  const pv = (r: RecommendableRow) => (rows.length > 1 ? `p=${p(r.pValue)}, Holm-adjusted over ${rows.length} rows ${p(adj(r))}` : `p=${p(r.pValue)}`);
   const budget = budgetMs === undefined ? "no latency budget" : `budget p95 ≤ ${budgetMs} ms`;
   const beats = (r: RecommendableRow) =>
-    value(r) > first[metric] && r.pValue < alpha && r.metrics.ndcg_cut_10 >= first.ndcg_cut_10 - 1e-12;
+    value(r) > first[metric] && adj(r) < alpha && r.metrics.ndcg_cut_10 >= first.ndcg_cut_10 - 1e-12;
   const eligible = rows.filter((r) => r.fitsBudget && beats(r));
   if (eligible.length === 0) {
-    const parts = [`don't rerank: no reranker and candidate count beats the first stage on ${metric} significantly (α=${alpha}; ${budget})`];
+    const parts = [`don't rerank: no reranker and candidate count beats the first stage on ${metric} significantly (α=${alpha}${rows.length > 1 ? `, Holm–Bonferroni over ${rows.length} rows` : ""}; ${budget})`];
     const best = rows.reduce<RecommendableRow | undefined>((b, r) => (b === undefined || value(r) > value(b) ? r : b), undefined);
     const significantOver = rows.filter((r) => !r.fitsBudget && beats(r)).sort((a, b) => value(b) - value(a))[0];
     if (significantOver) {
-      parts.push(`${significantOver.reranker}@${significantOver.candidates} would (${signed(value(significantOver) - first[metric])}, p=${p(significantOver.pValue)}) but its p95 ${ms(significantOver.p95Ms)} ms is over the budget`);
+      parts.push(`${significantOver.reranker}@${significantOver.candidates} would (${signed(value(significantOver) - first[metric])}, ${pv(significantOver)}) but its p95 ${ms(significantOver.p95Ms)} ms is over the budget`);
     } else if (best) {
       const d = value(best) - first[metric];
       parts.push(
         d > 0
-          ? `the best, ${best.reranker}@${best.candidates}, gains ${signed(d)} with p=${p(best.pValue)}${best.metrics.ndcg_cut_10 < first.ndcg_cut_10 && metric !== "ndcg_cut_10" ? " and lowers nDCG@10" : ""}`
-          : `every setting is worse or no better (the best, ${best.reranker}@${best.candidates}: ${signed(d)}, p=${p(best.pValue)})`,
+          ? `the best, ${best.reranker}@${best.candidates}, gains ${signed(d)} with ${pv(best)}${best.metrics.ndcg_cut_10 < first.ndcg_cut_10 && metric !== "ndcg_cut_10" ? " and lowers nDCG@10" : ""}`
+          : `every setting is worse or no better (the best, ${best.reranker}@${best.candidates}: ${signed(d)}, ${pv(best)})`,
       );
       const rule = d > 0 ? recallRule(best, first) : undefined;
       if (rule) parts.push(rule);
@@ -90,7 +97,7 @@ export function recommend(
     .filter((r) => value(r) >= best - tolerance)
     .sort((a, b) => a.p95Ms - b.p95Ms || a.candidates - b.candidates)[0];
   const parts = [
-    `rerank ${pick.candidates} candidates with ${pick.reranker}: ${metric} ${value(pick).toFixed(4)} against ${first[metric].toFixed(4)} for the first stage alone (${signed(value(pick) - first[metric])}, p=${p(pick.pValue)} < α=${alpha})`,
+    `rerank ${pick.candidates} candidates with ${pick.reranker}: ${metric} ${value(pick).toFixed(4)} against ${first[metric].toFixed(4)} for the first stage alone (${signed(value(pick) - first[metric])}, ${pv(pick)} < α=${alpha})`,
   ];
   if (pick !== bestRow) parts.push(`within ${tolerance} of the best (${best.toFixed(4)}, ${bestRow.reranker}@${bestRow.candidates}) at a lower p95`);
   parts.push(budgetMs === undefined ? `p95 ${ms(pick.p95Ms)} ms (no latency budget)` : `p95 ${ms(pick.p95Ms)} ms within the ${budgetMs} ms budget`);

@@ -8,8 +8,10 @@ import { perQueryView, type PerQueryView } from "../per-query-view.js";
 import type { Qrels } from "../readers/qrels.js";
 import type { Run } from "../run.js";
 import { pairedRandomizationTest } from "../significance.js";
+import { holmAdjusted } from "./holm-bonferroni.js";
 import { recommend, type SweepRecommendation } from "./recommendation.js";
 
+export { holmAdjusted } from "./holm-bonferroni.js";
 export { recommend, RECALL_RULE_OF_THUMB, type RecommendableRow, type SweepRecommendation, type RecommendOptions } from "./recommendation.js";
 
 export interface SweepOptions extends EvaluateOptions {
@@ -58,6 +60,11 @@ export interface SweepRow {
   rerankMeanMs: number;
   /** Two-sided paired randomization test of the chosen metric against the first stage. */
   pValue: number;
+  /**
+   * pValue corrected for the number of rows compared (Holm–Bonferroni over every row of
+   * the sweep): what the recommendation tests against alpha.
+   */
+  pValueAdjusted: number;
   /** metrics[metric] − the first stage's. */
   delta: number;
   fitsBudget: boolean;
@@ -193,11 +200,13 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
         rerankP95Ms: r.p95Ms,
         rerankMeanMs: r.meanMs,
         pValue: pairedRandomizationTest(diffs, { seed: options.seed, trials: options.trials }),
+        pValueAdjusted: NaN, // over all rows, below
         delta: evaluation.metrics[metric] - first.metrics[metric],
         fitsBudget: fits(e2e.p95Ms),
       });
     }
   }
+  holmAdjusted(rows.map((r) => r.pValue)).forEach((q, i) => (rows[i].pValueAdjusted = q));
   const firstStage = { metrics: first.metrics, p50Ms: s.p50Ms, p95Ms: s.p95Ms, fitsBudget: fits(s.p95Ms) };
   const recommendation = recommend(rows, firstStage, { metric, alpha, tolerance, budgetMs: options.budgetMs });
   let shown = rows.findIndex((r) => r.reranker === recommendation.reranker && r.candidates === recommendation.candidates);

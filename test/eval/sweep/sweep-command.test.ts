@@ -21,7 +21,7 @@ registerReranker("test-sweep-reversed", async () => ({
   },
 }));
 
-type Row = { reranker: string; candidates: number; metrics: Record<string, number>; p50Ms: number; p95Ms: number; pValue: number };
+type Row = { reranker: string; candidates: number; metrics: Record<string, number>; p50Ms: number; p95Ms: number; pValue: number; pValueAdjusted: number };
 
 describe("winnow sweep", () => {
   it("--out DIR writes sweep.json in the documented shape and sweep.html; the recommendation is never below the first stage", async () => {
@@ -38,6 +38,8 @@ describe("winnow sweep", () => {
       expect(r.p95Ms).toBeGreaterThanOrEqual(r.p50Ms);
       expect(r.pValue).toBeGreaterThan(0);
       expect(r.pValue).toBeLessThanOrEqual(1);
+      expect(r.pValueAdjusted).toBeGreaterThanOrEqual(r.pValue);
+      expect(r.pValueAdjusted).toBeLessThanOrEqual(1);
     }
     const rec = saved.recommendation;
     expect(Object.keys(rec).sort()).toEqual(["candidates", "metrics", "reason", "reranker"]);
@@ -57,7 +59,7 @@ describe("winnow sweep", () => {
     const json = JSON.parse(await run(["--dataset", mini, "--reranker", "test-sweep-reversed", "--candidates", "10,20", "--queries", "30", "--format", "json"]));
     expect(json.rows.every((r: Row) => r.metrics.ndcg_cut_10 < json.firstStage.metrics.ndcg_cut_10)).toBe(true);
     expect(json.recommendation).toMatchObject({ reranker: null, candidates: 0, metrics: json.firstStage.metrics });
-    expect(json.recommendation.reason).toMatch(/^don't rerank: .* \(α=0\.05; no latency budget\)/);
+    expect(json.recommendation.reason).toMatch(/^don't rerank: .* \(α=0\.05, Holm–Bonferroni over 2 rows; no latency budget\)/);
     const table = await run(["--dataset", mini, "--reranker", "test-sweep-reversed", "--candidates", "10", "--queries", "30", "--budget-ms", "1000"]);
     expect(table).toMatch(/^first stage +0 .*← recommended$/m);
     expect(table).toMatch(/^recommendation: don't rerank: .*budget p95 ≤ 1000 ms/m);

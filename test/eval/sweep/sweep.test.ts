@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Candidate, Query } from "../../../src/core/types.js";
-import { recommend, runSweep, type RecommendableRow } from "../../../src/eval/sweep/sweep.js";
+import { holmAdjusted, recommend, runSweep, type RecommendableRow } from "../../../src/eval/sweep/sweep.js";
 import { ScriptedReranker } from "../../support/fake-retrieval.js";
 
 /**
@@ -30,9 +30,10 @@ const reversed = () => new ScriptedReranker("reversed", (d) => (d.id.startsWith(
 
 describe("runSweep", () => {
   it("measures quality, the recall ceiling, latency and the p-value against the first stage per candidate count", async () => {
-    const report = await runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [50, 10, 20, 200] });
+    // α 0.1: with 8 queries and 4 rows compared, Holm's correction needs it (see the next test).
+    const report = await runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [50, 10, 20, 200], alpha: 0.1 });
     expect(report.metric).toBe("ndcg_cut_10");
-    expect(report.alpha).toBe(0.05);
+    expect(report.alpha).toBe(0.1);
     expect(report.rows.map((r) => [r.reranker, r.candidates])).toEqual([["oracle", 10], ["oracle", 20], ["oracle", 50], ["oracle", 200]]);
     // relevant within depth: 10 → ranks 1,3,8,2 = 4/8; 20 → +15 = 5/8; 50 → +40,25 = 7/8; 200 → 8/8
     expect(report.rows.map((r) => r.metrics[`recall_${r.candidates}`])).toEqual([0.5, 0.625, 0.875, 1]);
@@ -56,7 +57,7 @@ describe("runSweep", () => {
     expect(report.firstStage.metrics.recip_rank).toBeCloseTo(placements.reduce((s, r) => s + 1 / r, 0) / 8, 12);
     expect(report.recommendation).toMatchObject({ reranker: "oracle", candidates: 200 });
     expect(report.recommendation.metrics).toBe(report.rows[3].metrics);
-    expect(report.recommendation.reason).toMatch(/^rerank 200 candidates with oracle: ndcg_cut_10 1\.0000 against 0\.\d{4} .*p=0\.\d{4} < α=0\.05.*no latency budget/);
+    expect(report.recommendation.reason).toMatch(/^rerank 200 candidates with oracle: ndcg_cut_10 1\.0000 against 0\.\d{4} .*p=0\.\d{4}, Holm-adjusted over 4 rows 0\.0\d{3} < α=0\.1.*no latency budget/);
     expect(report.perQuery).toMatchObject({ reranker: "oracle", candidates: 200, metric: "ndcg_cut_10", k: 10 });
     const q5 = report.perQuery.queries.find((q) => q.query === "q5")!;
     expect(q5).toMatchObject({ query: "q5", text: "query 5", before: 0, after: 1, delta: 1 });
@@ -68,13 +69,37 @@ describe("runSweep", () => {
     expect(deltas).toEqual([...deltas].sort((a, b) => b - a));
   });
 
+  it("corrects the significance test for the number of rows compared (Holm–Bonferroni)", async () => {
+    const report = await runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [10, 20, 50, 200] });
+    const p = report.rows.map((r) => r.pValue);
+    const adjusted = report.rows.map((r) => r.pValueAdjusted);
+    // 200 candidates help 7 of 8 queries: p = 2/128 alone, but 4 rows were compared: 4 × p > 0.05
+    expect(p[3]).toBeLessThan(0.05);
+    expect(adjusted[3]).toBeCloseTo(4 * p[3], 12);
+    expect(adjusted[3]).toBeGreaterThan(0.05);
+    // step-down: the i-th smallest p times (m − i + 1), non-decreasing in p's order, capped at 1
+    const order = [0, 1, 2, 3].sort((a, b) => p[a] - p[b]);
+    order.forEach((i, rank) => {
+      expect(adjusted[i]).toBeGreaterThanOrEqual(Math.min(1, (4 - rank) * p[i]) - 1e-12);
+      if (rank > 0) expect(adjusted[i]).toBeGreaterThanOrEqual(adjusted[order[rank - 1]]);
+      expect(adjusted[i]).toBeLessThanOrEqual(1);
+    });
+    expect(report.recommendation).toMatchObject({ reranker: null, candidates: 0 });
+    expect(report.recommendation.reason).toMatch(/^don't rerank: .*significantly \(α=0\.05, Holm–Bonferroni over 4 rows; no latency budget\); the best, oracle@200, gains \+0\.\d{4} with p=0\.0\d{3}, Holm-adjusted over 4 rows 0\.0\d{3}/);
+    // one row alone is its own family: no correction
+    const one = await runSweep({ queries, qrels, firstStage, reranker: oracle(), candidates: [200] });
+    expect(one.rows[0].pValueAdjusted).toBe(one.rows[0].pValue);
+    expect(one.recommendation).toMatchObject({ reranker: "oracle", candidates: 200 });
+    expect(one.recommendation.reason).not.toContain("Holm");
+  });
+
   it("recommends not reranking when the reranker makes things worse, with the first stage's measures", async () => {
     const report = await runSweep({ queries, qrels, firstStage, reranker: reversed(), candidates: [10, 50] });
     expect(report.rows.every((r) => r.delta < 0)).toBe(true);
     expect(report.recommendation.reranker).toBeNull();
     expect(report.recommendation.candidates).toBe(0);
     expect(report.recommendation.metrics).toEqual(report.firstStage.metrics);
-    expect(report.recommendation.reason).toMatch(/^don't rerank: no reranker and candidate count beats the first stage on ndcg_cut_10 significantly \(α=0\.05; no latency budget\); every setting is worse/);
+    expect(report.recommendation.reason).toMatch(/^don't rerank: no reranker and candidate count beats the first stage on ndcg_cut_10 significantly \(α=0\.05, Holm–Bonferroni over 2 rows; no latency budget\); every setting is worse/);
     // the per-query view shows the best of the losing settings: why it does not pay
     expect(report.perQuery.candidates).toBe(10);
     expect(report.perQuery.queries.at(-1)!.delta).toBeLessThan(0);
@@ -92,7 +117,8 @@ describe("runSweep", () => {
   });
 
   it("sweeps several rerankers on the same queries and recommends across them", async () => {
-    const report = await runSweep({ queries, qrels, firstStage, rerankers: [reversed(), oracle(), oracle()], candidates: [20, 50] });
+    // α 0.3: 8 queries and 6 rows compared (Holm: the best p ≈ 2/64 times 6)
+    const report = await runSweep({ queries, qrels, firstStage, rerankers: [reversed(), oracle(), oracle()], candidates: [20, 50], alpha: 0.3 });
     expect(report.rerankers).toEqual(["reversed", "oracle", "oracle#2"]);
     expect(report.rows.map((r) => `${r.reranker}@${r.candidates}`)).toEqual(["reversed@20", "reversed@50", "oracle@20", "oracle@50", "oracle#2@20", "oracle#2@50"]);
     expect(report.recommendation.reranker).toMatch(/^oracle/);
@@ -156,10 +182,38 @@ describe("recommend", () => {
     expect(small.reason).toMatch(/r@50 moves recall@10 by \+1\.4% \(under 2%/);
     expect(recommend([row(50, 0.65, 10)], first, options).reason).not.toContain("recall@10");
   });
+  it("tests each row against alpha after Holm–Bonferroni over the rows given", () => {
+    // three rows at p 0.03: each significant alone, none once three are compared (3 × 0.03)
+    const three = [row(20, 0.65, 10, { pValue: 0.03 }), row(50, 0.66, 20, { pValue: 0.03 }), row(100, 0.66, 30, { pValue: 0.03 })];
+    expect(recommend(three.slice(0, 1), first, options).candidates).toBe(20);
+    const rec = recommend(three, first, options);
+    expect(rec.reranker).toBeNull();
+    expect(rec.reason).toContain("Holm–Bonferroni over 3 rows");
+    expect(rec.reason).toMatch(/p=0\.0300, Holm-adjusted over 3 rows 0\.0900/);
+    // step-down: 0.01 × 2 = 0.02 and 0.04 × 1 both pass, the better row wins
+    const two = recommend([row(20, 0.65, 10, { pValue: 0.04 }), row(50, 0.67, 20, { pValue: 0.01 })], first, options);
+    expect(two.candidates).toBe(50);
+    expect(two.reason).toMatch(/p=0\.0100, Holm-adjusted over 2 rows 0\.0200 < α=0\.05/);
+  });
   it("never recommends below the first stage's nDCG@10", () => {
     for (const d of [-0.1, -0.001, 0, 0.001, 0.1]) {
       const rec = recommend([row(20, 0.6 + d, 10)], first, options);
       expect(rec.metrics.ndcg_cut_10).toBeGreaterThanOrEqual(first.metrics.ndcg_cut_10);
     }
+  });
+});
+
+describe("holmAdjusted", () => {
+  it("multiplies the i-th smallest p by m − i + 1, keeps the order non-decreasing and caps at 1", () => {
+    const adjusted = holmAdjusted([0.01, 0.04, 0.03, 0.005]);
+    // sorted: 0.005·4 = 0.02, 0.01·3 = 0.03, 0.03·2 = 0.06, 0.04·1 = 0.04 → raised to 0.06
+    [0.03, 0.06, 0.06, 0.02].forEach((v, i) => expect(adjusted[i]).toBeCloseTo(v, 12));
+    expect(holmAdjusted([0.5, 0.6])).toEqual([1, 1]);
+    expect(holmAdjusted([0.2])).toEqual([0.2]);
+    expect(holmAdjusted([])).toEqual([]);
+    // a missing p stays missing and still counts in the family
+    const withNaN = holmAdjusted([0.01, NaN]);
+    expect(withNaN[0]).toBeCloseTo(0.02, 12);
+    expect(withNaN[1]).toBeNaN();
   });
 });
