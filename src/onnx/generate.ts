@@ -22,6 +22,7 @@ import { saveModel } from "./onnx-graph.js";
 import { quantizeModel, resolveWeightScheme } from "./quantize.js";
 import type { Int8WeightScheme } from "./int8-kernel-probe.js";
 import { bertUncasedTokenizerFiles, xlmrStyleTokenizerFiles } from "./tokenizer-files.js";
+import { newArchitecture } from "./qwen-modernbert-architectures.js";
 import { addColbertProjection, colbertArtifactMetadata, colbertProjectionWeight, COLBERT_PROJECTION } from "./colbert-graph.js";
 
 /** Bump when generated files change, so cached folders are rebuilt. */
@@ -106,16 +107,18 @@ export async function generateModel(options: GenerateModelOptions): Promise<stri
   checkSeed(seed);
   const dir = options.dir;
   await mkdir(join(dir, "onnx"), { recursive: true });
-  const tokenizer = preset.family === "xlmr" ? xlmrStyleTokenizerFiles(512) : bertUncasedTokenizerFiles(512);
+  // ModernBERT and decoder presets bring their own tokenizer, config and graph (qwen-modernbert-architectures.ts).
+  const arch = newArchitecture(options.preset, preset, seed, options.weights?.map);
+  const tokenizer = arch?.tokenizer ?? (preset.family === "xlmr" ? xlmrStyleTokenizerFiles(512) : bertUncasedTokenizerFiles(512));
   const json = (v: unknown) => JSON.stringify(v, null, 2) + "\n";
-  await writeFileAtomic(join(dir, "config.json"), json(hfConfig(options.preset, preset, tokenizer.vocabSize, tokenizer.padTokenId)));
+  await writeFileAtomic(join(dir, "config.json"), json(arch?.config ?? hfConfig(options.preset, preset, tokenizer.vocabSize, tokenizer.padTokenId)));
   await writeFileAtomic(join(dir, "tokenizer.json"), JSON.stringify(tokenizer["tokenizer.json"]));
   await writeFileAtomic(join(dir, "tokenizer_config.json"), json(tokenizer["tokenizer_config.json"]));
   await writeFileAtomic(join(dir, "special_tokens_map.json"), json(tokenizer["special_tokens_map.json"]));
   if (tokenizer["vocab.txt"] !== undefined) await writeFileAtomic(join(dir, "vocab.txt"), tokenizer["vocab.txt"]);
 
-  const weights = options.weights?.map ?? createWeights(preset, tokenizer.vocabSize, tokenizer.padTokenId, seed);
-  let model = buildModel(preset, weights, { padTokenId: tokenizer.padTokenId });
+  const weights = arch ? new Map() : (options.weights?.map ?? createWeights(preset, tokenizer.vocabSize, tokenizer.padTokenId, seed));
+  let model = arch?.model ?? buildModel(preset, weights, { padTokenId: tokenizer.padTokenId });
   const files = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "onnx/model.onnx"];
   if (preset.colbert) {
     if (!weights.has(COLBERT_PROJECTION)) weights.set(COLBERT_PROJECTION, colbertProjectionWeight(preset, preset.colbert.dims, seed));
