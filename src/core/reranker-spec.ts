@@ -45,6 +45,8 @@ export interface RerankerContext {
   index?: CorpusIndex;
   /** Vectors stored with the corpus. */
   vectors?: StoredVectors;
+  /** The saved index folder the first stage reads (`--index`): stores beside it (ColBERT token vectors) are found there. */
+  indexDir?: string;
   /** Folder relative paths in the spec resolve against (a config file's folder); default: the working directory. */
   baseDir?: string;
   logger?: RerankerLogger;
