@@ -279,6 +279,15 @@ export const PLANS: Record<string, PagePlan> = {
     ],
   },
 
+  "docs/frameworks.md": {
+    services: [],
+    substitutions: [],
+    commands: [],
+    typescript: [],
+    files: [],
+    fixtures: [],
+  },
+
   "docs/hosted-and-llm.md": {
     services: ["chat", "cohere", "tei", "infinity"],
     substitutions: [
