@@ -57,6 +57,13 @@ const builtins: Record<string, Entry> = {
     // descheduled (measured: 37 vs 22 ms per pair with one core busy; see pair-session.ts).
     serving: { spinWait: false },
   },
+  colbert: {
+    description: "ColBERT late interaction (MaxSim over token vectors) on ONNX Runtime: a model folder or hub id; reads an index's stored vectors (`winnow index --colbert`)",
+    load: async () => (await import("./colbert/colbert-factory.js")).createColbertReranker,
+    requires: [{ field: "model", hint: "a ColBERT model folder or hub id" }],
+    // As for cross-encoders: ONNX Runtime threads must not spin against the HTTP thread.
+    serving: { spinWait: false },
+  },
   cohere: { description: "Cohere rerank API (v2; -O apiVersion=v1 for v1)", load: apiFactory },
   jina: { description: "Jina AI rerank API", load: apiFactory },
   voyage: { description: "Voyage AI rerank API", load: apiFactory },
