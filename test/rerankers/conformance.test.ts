@@ -86,6 +86,7 @@ function vendorGroup(type: FakeVendor): FixtureGroup {
 }
 
 let bertDir = "";
+let colbertDir = "";
 let modelCalls = 0;
 
 /** type → how to build it. A registered type missing here fails. */
@@ -94,6 +95,11 @@ const FIXTURES: Record<string, FixtureGroup> = {
     start: async () => void (bertDir = await ensureGeneratedModel("tiny-bert")),
     stop: async () => {},
     fixtures: [{ label: "cross-encoder (tiny-bert)", spec: () => ({ type: "cross-encoder", model: bertDir }), upstream: () => modelCalls, instruction: "refused" }],
+  },
+  colbert: {
+    start: async () => void (colbertDir = await ensureGeneratedModel("tiny-colbert")),
+    stop: async () => {},
+    fixtures: [{ label: "colbert (tiny-colbert)", spec: () => ({ type: "colbert", model: colbertDir }), upstream: () => modelCalls, instruction: "refused" }],
   },
   learned: {
     start: async () => {},
