@@ -22,6 +22,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/generate-model.js"),
   () => import("./commands/quantize.js"),
   () => import("./commands/optimize.js"),
+  () => import("./commands/pg.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {

@@ -4,6 +4,7 @@ import type { CorpusIndex, StoredVectors } from "../core/reranker-spec.js";
 import type { Retriever } from "../core/types.js";
 import type { Bm25Index } from "./bm25/bm25-index.js";
 import { builtinRetrieverSchemas } from "./retriever-schemas.js";
+import { postgresSchema } from "./postgres/postgres-schema.js";
 import { elasticsearchSchema, opensearchSchema } from "./search-engines/search-engine-schema.js";
 
 /**
@@ -99,6 +100,11 @@ const builtins: Record<string, Entry> = {
     schema: elasticsearchSchema,
     description: "an Elasticsearch 8 index (`node`, `index`): multi_match over `fields` or a `query` template, kNN/hybrid, search_after beyond pageSize",
     load: async () => (await import("./elasticsearch/elasticsearch-retriever-factory.js")).createElasticsearchRetriever,
+  },
+  postgres: {
+    schema: postgresSchema,
+    description: "a PostgreSQL table (`connection`, `table`, `textColumns`): full-text ranked by ts_rank_cd, or BM25 in SQL from side tables (`winnow pg bm25`)",
+    load: async () => (await import("./postgres/postgres-retriever.js")).createPostgresRetriever,
   },
 };
 
