@@ -143,7 +143,8 @@ export class Pipeline {
   private readonly pools: Pool[];
   private readonly fusion?: FusionSpec;
   private readonly stages: Stage[];
-  private readonly topN: number;
+  /** Results a search returns when the request names no topN. */
+  readonly topN: number;
   private readonly budgetMs?: number;
   private readonly scoring?: WeightedScoring;
   readonly cache?: ScoreCache;

@@ -56,9 +56,23 @@ export class RequestLog {
     private readonly onError: (err: Error, errors: number) => void = () => undefined,
   ) {}
 
-  /** Samples the request and queues its line; returns whether it was taken. */
+  /** Samples the request and queues its line (documents identified by a hash of their text); returns whether it was taken. */
   record(model: string, query: string, texts: readonly string[], results: readonly RankedResult[]): boolean {
-    if (this.closed || !(this.random() < this.options.sample)) return false;
+    if (!this.takeSample()) return false;
+    return this.write(model, query, texts.map((text) => ({ id: documentId(text), text })), results);
+  }
+
+  /**
+   * Whether to log this request, decided before the work: a caller that must ask for more
+   * to log a request (the search route fetches every candidate) asks first, then `write`s.
+   */
+  takeSample(): boolean {
+    return !this.closed && this.random() < this.options.sample;
+  }
+
+  /** Queues the line of a request already sampled; documents carry their own ids, in the first stage's order. */
+  write(model: string, query: string, documents: ReadonlyArray<{ id: string; text: string }>, results: ReadonlyArray<{ index: number; score: number }>): boolean {
+    if (this.closed) return false;
     if (this.queue.length >= this.options.maxQueuedLines) {
       this.dropped++;
       return false;
@@ -69,7 +83,7 @@ export class RequestLog {
       ts: new Date().toISOString(),
       model,
       query,
-      documents: texts.map((text) => (this.options.texts ? { id: documentId(text), text } : { id: documentId(text) })),
+      documents: documents.map((d) => (this.options.texts ? { id: d.id, text: d.text } : { id: d.id })),
       results: results.map((r) => ({ index: r.index, score: r.score })),
     };
     this.queue.push(JSON.stringify(entry) + "\n");

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isWinnowError } from "../../src/core/errors.js";
 import type { CandidateInput, QueryInput, RankedResult, Reranker, RerankOptions } from "../../src/core/types.js";
 import { readCorpus } from "../../src/eval/readers/beir.js";
+import { readRequestLog, requestLogRuns } from "../../src/eval/readers/request-log.js";
+import { register as registerEval } from "../../src/cli/commands/eval.js";
+import { runCommand } from "../support/run-command.js";
 import { createPipeline, type Pipeline } from "../../src/pipeline/pipeline.js";
 import { Bm25Index } from "../../src/retrieval/bm25/bm25-index.js";
 import { loadServerConfigFile, type ServerConfigInput } from "../../src/server/config.js";
@@ -135,6 +138,69 @@ describe("POST /v1/search on createServer", () => {
     expect(text).toContain('winnow_http_requests_total{route="/v1/search",status="200"} 1');
     expect(text).toContain('winnow_http_requests_total{route="/v1/search",status="400"} 1');
     for (const part of ["retrieval", "fusion", "rerank", "scoring", "total"]) expect(text).toContain(`winnow_search_seconds_count{part="${part}"} 1`);
+  });
+
+  it("exports how much reranking moved the first stage's order, per last stage, like the rerank routes", async () => {
+    const a = await server({ pipeline: pipelineOver(byIndex()) });
+    // byIndex reverses the first stage: the top 3 answered are its ranks 10, 9, 8
+    for (let i = 0; i < 2; i++) expect((await search(a, { query: "q", top_n: 3 })).statusCode).toBe(200);
+    const text = (await a.inject({ method: "GET", url: "/metrics" })).body;
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"+]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1]);
+    // none of the 3 answered were among the first 3 sent; their order among themselves is reversed
+    expect(value('winnow_rerank_top_overlap_ratio_sum{model="search:byIndex"}')).toBe(0);
+    expect(value('winnow_rerank_top_overlap_ratio_count{model="search:byIndex"}')).toBe(2);
+    expect(value('winnow_rerank_kendall_tau_sum{model="search:byIndex"}')).toBe(-2);
+    // |0 − 9| + |1 − 8| + |2 − 7| = 21 positions over 3 results, twice
+    expect(value('winnow_rerank_mean_displacement_sum{model="search:byIndex"}')).toBe(14);
+  });
+
+  it("writes the opt-in request log: every candidate in the first stage's order with real ids, the answer as indices; winnow eval reads it", async () => {
+    const work = mkdtempSync(join(tmpdir(), "winnow-search-log-"));
+    try {
+      const file = join(work, "requests.jsonl");
+      const a = await server({ pipeline: pipelineOver(byIndex()), requestLog: { file, sample: 1, texts: true } });
+      const res = await search(a, { query: "coral bleaching", top_n: 3, return_documents: false });
+      expect(res.statusCode).toBe(200);
+      // logging fetched the whole list, the answer is still the requested top 3 without documents
+      expect(res.json().results.map((r: { id: string }) => r.id)).toEqual(["d9", "d8", "d7"]);
+      expect(res.json().results[0].document).toBeUndefined();
+      await a.close();
+      app = undefined;
+      const records = await readRequestLog(file);
+      expect(records).toHaveLength(1);
+      expect(records[0]).toMatchObject({ model: "search:byIndex", query: "coral bleaching" });
+      const raw = JSON.parse(readFileSync(file, "utf8").trim());
+      expect(raw.documents.map((d: { id: string }) => d.id)).toEqual(corpus.map((d) => d.id));
+      expect(raw.documents[0].text).toBe(corpus[0].text);
+      expect(raw.results.map((r: { index: number }) => r.index)).toEqual([9, 8, 7]);
+      const { firstStage, served } = requestLogRuns(records);
+      expect(firstStage.get(records[0].id)!.map((e) => e.docId)).toEqual(corpus.map((d) => d.id));
+      expect([...served.get(records[0].id)!].sort((x, y) => y.score - x.score)[0].docId).toBe("d9");
+      // judged on the real ids: d9 relevant, so the served order (d9 first) beats the first stage's (d9 last)
+      const qrels = join(work, "qrels.tsv");
+      writeFileSync(qrels, `query-id\tcorpus-id\tscore\n${records[0].id}\td9\t1\n`);
+      const json = JSON.parse(await runCommand(registerEval, ["eval", "--request-log", file, "--qrels", qrels, "--metrics", "ndcg_cut_10", "--format", "json"]));
+      expect(json.numQueries).toBe(1);
+      // sent: d9 tenth (nDCG@10 = 1/log2(11)); served: first
+      expect(json.firstStage.ndcg_cut_10).toBeCloseTo(1 / Math.log2(11), 12);
+      expect(json.metrics.ndcg_cut_10).toBe(1);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it("logs nothing at sample 0", async () => {
+    const work = mkdtempSync(join(tmpdir(), "winnow-search-log-"));
+    try {
+      const file = join(work, "requests.jsonl");
+      const a = await server({ pipeline: pipelineOver(byIndex()), requestLog: { file, sample: 0, texts: false } });
+      expect((await search(a, { query: "q" })).statusCode).toBe(200);
+      await a.close();
+      app = undefined;
+      expect(existsSync(file) ? readFileSync(file, "utf8") : "").toBe("");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it("serves a pipeline alone: rerank routes answer that no model is served", async () => {

@@ -3,7 +3,7 @@ import { Histogram } from "prom-client";
 import { WinnowError } from "../../core/errors.js";
 import { isBlankText } from "../../core/inputs.js";
 import type { MetadataFilter } from "../../core/types.js";
-import type { PipelineResult } from "../../pipeline/pipeline.js";
+import type { PipelineHit, PipelineResult } from "../../pipeline/pipeline.js";
 import { HARD_MAX_DOCUMENTS } from "../config.js";
 import { requestSignal } from "../request-signal.js";
 import type { ServedPipeline } from "../served-pipeline.js";
@@ -41,10 +41,33 @@ function searchResponse(r: PipelineResult) {
   };
 }
 
+/** The `model` label of a search's reordering metrics and request-log lines: its last reranking stage. */
+export function searchModelLabel(r: PipelineResult): string {
+  const last = r.stages.at(-1);
+  return last ? `search:${last.name}` : "search";
+}
+
+/**
+ * A search as the request log holds it: every candidate still in the list, in the first
+ * stage's (post-fusion) order, and the answer as indices into them. `all` is the whole
+ * ranked list (fetched only for a sampled request); candidates a stage's threshold
+ * dropped are not in it, so they are not in the log either.
+ */
+function logEntry(all: readonly PipelineHit[], answered: readonly PipelineHit[]) {
+  const documents = [...all].sort((a, b) => a.firstStageRank - b.firstStageRank);
+  const at = new Map(documents.map((h, i) => [h.firstStageRank, i]));
+  return {
+    documents: documents.map((h) => ({ id: h.id, text: h.document ? (h.document.title ? `${h.document.title}\n${h.document.text}` : h.document.text) : "" })),
+    results: answered.map((h) => ({ index: at.get(h.firstStageRank)!, score: h.score })),
+  };
+}
+
 /**
  * `POST /v1/search`: the whole pipeline (retrieve, fuse, rerank within a budget) behind
  * one call. createServer mounts it when the config names a pipeline, so it shares the
- * rerank routes' body limits, API keys, error body, request deadline and metrics.
+ * rerank routes' body limits, API keys, error body, request deadline and metrics,
+ * including how much reranking moved the first stage's order (per last stage, as
+ * `search:<stage>`) and the opt-in sampled request log.
  */
 export const searchRoutes: FastifyPluginAsync<SearchRoutesOptions> = async (app, options) => {
   const state = app.winnow;
@@ -86,13 +109,25 @@ export const searchRoutes: FastifyPluginAsync<SearchRoutesOptions> = async (app,
       const pipeline = options.pipeline.get();
       const deadline = requestSignal(state, reply);
       try {
-        const r = await pipeline.search(b.query, {
-          topN: b.top_n,
+        // A sampled request asks the pipeline for its whole list (the log holds every
+        // candidate in the first stage's order, as the rerank routes log what was sent);
+        // the answer is still the requested top n. Costs nothing extra: the list is ranked anyway.
+        const logged = state.requestLog?.takeSample() ?? false;
+        const topN = b.top_n ?? pipeline.topN;
+        const full = await pipeline.search(b.query, {
+          topN: logged ? HARD_MAX_DOCUMENTS : topN,
           budgetMs: b.budget_ms,
           filter: b.filter,
-          returnDocuments: b.return_documents,
+          returnDocuments: logged ? true : b.return_documents,
           signal: deadline.signal,
         });
+        const answered = logged ? full.results.slice(0, topN) : full.results;
+        const r: PipelineResult = logged ? { ...full, results: b.return_documents === false ? answered.map(({ document: _, ...h }) => h) : answered } : full;
+        if (r.stages.length > 0) state.metrics.observeReordering(searchModelLabel(r), r.results.map((h) => h.firstStageRank - 1));
+        if (logged) {
+          const entry = logEntry(full.results, answered);
+          state.requestLog!.write(searchModelLabel(r), b.query, entry.documents, entry.results);
+        }
         const t = r.timings;
         seconds.observe({ part: "retrieval" }, Math.max(0, ...Object.values(t.retrieval)) / 1000);
         seconds.observe({ part: "fusion" }, t.fusion / 1000);
