@@ -7,6 +7,10 @@ interface IndexFlags {
   k1?: string;
   b?: string;
   quiet?: boolean;
+  colbert?: string;
+  colbertCompression?: string;
+  colbertPooling?: string;
+  colbertDtype?: string;
 }
 
 /** `winnow index`: builds a BM25 index from a BEIR-layout folder and saves it atomically. */
@@ -19,8 +23,14 @@ export function register(program: Command): void {
     .option("--k1 <number>", "BM25 k1 stored as the index default (default 0.9)")
     .option("--b <number>", "BM25 b stored as the index default (default 0.4)")
     .option("-q, --quiet", "no progress or summary")
+    .option("--colbert <model>", "also store every document's ColBERT token vectors beside the index (<out>/colbert; docs/colbert.md)")
+    .option("--colbert-compression <mode>", "fp16 (default) | fp32 | residual-2bit | residual-1bit")
+    .option("--colbert-pooling <factor>", "merge similar document tokens, 1 (none, default) to 8; 2–3 typical")
+    .option("--colbert-dtype <dtype>", "ColBERT model weights: fp32 (default) | int8")
     .action(async (flags: IndexFlags) => {
       const k1 = numberFlag("--k1", flags.k1, { min: 0, max: 100, integer: false });
+      const colbertStore = await import("../../retrieval/colbert/index-store.js");
+      const colbert = flags.colbert === undefined ? undefined : colbertStore.checkIndexStoreFlags(flags.colbert, flags.colbertCompression, flags.colbertPooling, flags.colbertDtype);
       const b = numberFlag("--b", flags.b, { min: 0, max: 1, integer: false });
       // Lazy imports keep `winnow --help` fast.
       const [{ readCorpus }, { Bm25Index }] = await Promise.all([
@@ -48,13 +58,29 @@ export function register(program: Command): void {
         bar?.stop();
       }
       const built = performance.now();
-      await index.save(flags.out);
+      const aside = colbert ? await colbertStore.setAsideStore(flags.out) : undefined;
+      try {
+        await index.save(flags.out);
+      } catch (err) {
+        await aside?.restore();
+        throw err;
+      }
+      await aside?.discard();
       if (!flags.quiet) {
         const skipped = index.skippedBlank > 0 ? ` (${index.skippedBlank} blank skipped)` : "";
         console.log(
           `indexed ${index.size} documents${skipped}, ${index.vocabularySize} terms, avg ${index.avgDocLength.toFixed(1)} terms/doc ` +
             `in ${((built - started) / 1000).toFixed(2)} s; saved to ${flags.out} (k1=${index.params.k1}, b=${index.params.b})`,
         );
+      }
+      if (colbert) {
+        const { manifest, docsPerSecond } = await colbertStore.writeIndexStore(flags.out, index, colbert, showProgress ? (n) => process.stderr.write(`\rcolbert: ${n}/${index.size} documents`) : undefined);
+        if (showProgress) process.stderr.write("\n");
+        if (!flags.quiet) {
+          console.log(
+            `colbert: ${manifest.tokens} token vectors of ${manifest.documents} documents (${manifest.dims} dims, ${manifest.compression.kind}${manifest.compression.kind === "residual" ? ` ${manifest.compression.bits}-bit, ${manifest.compression.centroids} centroids` : ""}${manifest.compression.pooling ? `, pooled ×${manifest.compression.pooling}` : ""}, ${manifest.bytesPerToken} bytes/token) at ${docsPerSecond.toFixed(1)} docs/s; saved to ${flags.out}/colbert`,
+          );
+        }
       }
     });
 }
