@@ -147,7 +147,9 @@ export function register(program: Command): void {
     let reranker;
     try {
       // A family that reads corpus statistics and stored terms (the learned one) takes them from the first stage's index.
-      reranker = spec ? await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors }) : undefined;
+      // indexDir: stores saved beside the index (ColBERT token vectors) are read from it; families say on stderr what they use.
+      const logger = { warn: (m: string) => console.error(`warning: ${m}`), info: (m: string) => console.error(m) };
+      reranker = spec ? await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors, indexDir: flags.index, logger }) : undefined;
     } catch (err) {
       await retriever.close?.();
       throw err;
