@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
@@ -56,16 +57,21 @@ export class ColbertEncoder {
     readonly dtype: "fp32" | "int8",
     private readonly outputName: string,
     private readonly batchTokens: number,
+    private readonly fingerprint: string,
   ) {}
 
   get dims(): number {
     return this.settings.dims;
   }
 
-  /** What makes two encoders' vectors interchangeable: model, revision, graph, dims and lengths. */
+  /**
+   * What makes two encoders' vectors interchangeable: model, revision, graph, dims,
+   * lengths, and a fingerprint of the graph file and settings (graphFingerprint), so a
+   * folder regenerated with other weights under the same path is told apart.
+   */
   get identity(): string {
     const s = this.settings;
-    return `${this.source.id}@${this.source.revision}/${this.onnxFile}/d${s.dims}/q${s.queryMaxLength}/l${s.docMaxLength}/m${s.attendToMaskTokens ? 1 : 0}`;
+    return `${this.source.id}@${this.source.revision}/${this.onnxFile}/d${s.dims}/q${s.queryMaxLength}/l${s.docMaxLength}/m${s.attendToMaskTokens ? 1 : 0}#${this.fingerprint}`;
   }
 
   static async load(options: ColbertModelOptions): Promise<ColbertEncoder> {
@@ -127,7 +133,7 @@ export class ColbertEncoder {
     if (!Number.isInteger(batchTokens) || batchTokens < settings.docMaxLength) {
       throw new WinnowError("CONFIG_INVALID", `batchTokens must be an integer ≥ docMaxLength (${settings.docMaxLength}), got ${String(options.batchTokens)}`, { details: { field: "batchTokens", min: settings.docMaxLength } });
     }
-    const encoder = new ColbertEncoder(ort, session, colbertTokenizer, settings, source, onnxFile, dtype, outputName, batchTokens);
+    const encoder = new ColbertEncoder(ort, session, colbertTokenizer, settings, source, onnxFile, dtype, outputName, batchTokens, graphFingerprint(graphPath, settings.file));
     await encoder.checkProjection(graphPath, typeof config.hidden_size === "number" ? config.hidden_size : undefined);
     return encoder;
   }
@@ -219,11 +225,24 @@ export class ColbertEncoder {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
 
-  /** Size of the graph file (part of a store's model identity). */
-  graphBytes(): number {
-    return statSync(join(this.source.dir, this.onnxFile)).size;
+/** sha256 over the graph's size, its first and last 64 KiB (the projection is the last initializer) and the settings file. */
+function graphFingerprint(graph: string, settingsFile: string): string {
+  const size = statSync(graph).size;
+  const hash = createHash("sha256").update(String(size)).update(readFileSync(settingsFile));
+  const fd = openSync(graph, "r");
+  try {
+    const edge = Math.min(size, 1 << 16);
+    const buf = Buffer.alloc(edge);
+    readSync(fd, buf, 0, edge, 0);
+    hash.update(buf);
+    readSync(fd, buf, 0, edge, size - edge);
+    hash.update(buf);
+  } finally {
+    closeSync(fd);
   }
+  return hash.digest("hex").slice(0, 16);
 }
 
 function checkLength(value: number | undefined, field: string): number | undefined {

@@ -47,6 +47,7 @@ export async function createColbertReranker(spec: RerankerSpec, context: Reranke
   const store = storeDir ? await TokenStore.open(storeDir) : undefined;
   try {
     const reranker = await ColbertReranker.load({ ...(options as ColbertOptions), store });
+    if (!store && context.indexDir && storeOption !== false) context.logger?.info?.(`colbert: ${context.indexDir} has no token-vector store (\`winnow index --colbert\`): documents are encoded on the fly`);
     if (store) context.logger?.info?.(`colbert: document vectors read from ${store.path} (${store.manifest.compression.kind}, ${store.size} documents): no document is re-encoded`);
     return reranker;
   } catch (err) {

@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { WinnowError } from "../../core/errors.js";
 import { documentText } from "../../core/inputs.js";
@@ -32,28 +30,9 @@ export interface BuildTokenStoreOptions {
   signal?: AbortSignal;
 }
 
-/**
- * The model identity a store records and a reranker must match: the encoder's identity
- * (model, graph, dims, lengths) plus a fingerprint of the graph file (size, first and
- * last 64 KiB: the projection is the last initializer) and the settings file, so a
- * folder regenerated with other weights under the same path is told apart.
- */
+/** The model identity a store records and a reranker must match (ColbertEncoder.identity). */
 export function storeModelIdentity(encoder: ColbertEncoder): StoreManifest["model"] {
-  const graph = join(encoder.source.dir, encoder.onnxFile);
-  const size = statSync(graph).size;
-  const hash = createHash("sha256").update(String(size)).update(readFileSync(encoder.settings.file));
-  const fd = openSync(graph, "r");
-  try {
-    const edge = Math.min(size, 1 << 16);
-    const buf = Buffer.alloc(edge);
-    readSync(fd, buf, 0, edge, 0);
-    hash.update(buf);
-    readSync(fd, buf, 0, edge, size - edge);
-    hash.update(buf);
-  } finally {
-    closeSync(fd);
-  }
-  return { identity: `${encoder.identity}#${hash.digest("hex").slice(0, 16)}`, id: encoder.source.id, dims: encoder.dims };
+  return { identity: encoder.identity, id: encoder.source.id, dims: encoder.dims };
 }
 
 export function parseCompression(name: string, pooling: number, centroids: number): StoreCompression {

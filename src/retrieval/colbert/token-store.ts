@@ -209,7 +209,8 @@ export class TokenStore implements StoredTokenVectors {
 
   /** Opens `<indexDir>/colbert` (or `dir` itself when it is a store folder), verifying sizes and checksums. */
   static async open(dir: string, options: { verify?: boolean } = {}): Promise<TokenStore> {
-    const folder = existsSync(join(dir, MANIFEST)) ? dir : join(dir, STORE_FOLDER);
+    // An index folder has its own manifest.json (BM25): its store is the colbert/ inside.
+    const folder = existsSync(join(dir, STORE_FOLDER, MANIFEST)) ? join(dir, STORE_FOLDER) : dir;
     const manifestPath = join(folder, MANIFEST);
     if (!existsSync(manifestPath)) throw storeError(folder, "no ColBERT token-vector store here (manifest.json missing)", "NOT_FOUND");
     let manifest: StoreManifest;
