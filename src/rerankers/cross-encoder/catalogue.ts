@@ -7,11 +7,23 @@
  * that moves them can be served with the `onnxFile` option.
  */
 
-export type Dtype = "fp32" | "int8";
+export type Dtype = "fp32" | "int8" | "fp16";
 
 export interface CatalogueEntry {
   id: string;
-  architecture: "bert" | "xlm-roberta" | "jina-bert" | "deberta-v2";
+  architecture: "bert" | "xlm-roberta" | "jina-bert" | "deberta-v2" | "modernbert" | "jina-xlm-roberta" | "gte-new" | "qwen3" | "qwen2";
+  /** "decoder": a causal LM scored from label-token logits (src/rerankers/decoder); default a sequence classifier. */
+  kind?: "cross-encoder" | "decoder";
+  /** Decoders: the prompt it was trained with (src/rerankers/decoder/decoder-template.ts). */
+  template?: string;
+  /** Licence as stated on the model card. */
+  licence?: string;
+  /** Quality figures as the authors published them (not measured by Winnow), with where. */
+  published?: string;
+  /** Facts not checked against the model's files here (no hub access when this was written). */
+  unverified?: string;
+  /** Other published weight files (e.g. q4), not loaded by a dtype: use `onnxFile`. */
+  otherFiles?: Readonly<Record<string, string>>;
   /** Parameter count, for users choosing by size. */
   params: string;
   /** Longest pair (tokens, specials included) the model takes. */
@@ -172,4 +184,5 @@ export function catalogueEntry(id: string): CatalogueEntry | undefined {
 export const DEFAULT_ONNX_FILES: Record<Dtype, string> = {
   fp32: "onnx/model.onnx",
   int8: "onnx/model_quantized.onnx",
+  fp16: "onnx/model_fp16.onnx",
 };

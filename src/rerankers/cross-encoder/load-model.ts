@@ -10,6 +10,8 @@ import { int8CacheDir, int8Candidates, planInt8, requantizeCached, UNSAFE_INT8_P
 import { DEFAULT_MAX_QUERY_TOKENS, PairEncoder } from "./pair-encoder.js";
 import { PairSession, type PairSessionOptions } from "./pair-session.js";
 import { pairTemplateFromTokenizerJson } from "./pair-template.js";
+import { defaultDtypeFor, resolveExecutionProviders } from "./execution-providers.js";
+import { checkVocabulary } from "./vocab-check.js";
 
 export interface CrossEncoderModelOptions extends PairSessionOptions {
   /** Hub id (`cross-encoder/ms-marco-MiniLM-L-6-v2`) or a local folder in the Hugging Face layout. */
@@ -64,6 +66,8 @@ export const DEFAULT_MAX_LENGTH_CAP = 512;
 
 interface ModelConfigJson {
   model_type?: string;
+  architectures?: string[];
+  vocab_size?: number;
   max_position_embeddings?: number;
   pad_token_id?: number;
   num_labels?: number;
@@ -200,21 +204,29 @@ async function chooseInt8Graph(options: CrossEncoderModelOptions, entry: Catalog
 
 export async function loadCrossEncoder(options: CrossEncoderModelOptions): Promise<LoadedCrossEncoder> {
   const entry = catalogueEntry(options.model);
-  const requested: Dtype = options.dtype ?? entry?.defaultDtype ?? "fp32";
-  if (requested !== "fp32" && requested !== "int8") {
-    throw new WinnowError("CONFIG_INVALID", `dtype must be "fp32" or "int8", got "${String(requested)}"`, { details: { field: "dtype" } });
+  // Without a dtype, the file follows the provider: int8 (where published) on the CPU, fp16 or fp32 on an accelerator.
+  const requested: Dtype = options.dtype ?? defaultDtypeFor(resolveExecutionProviders(options), entry?.defaultDtype, entry?.onnxFiles.fp16 !== undefined);
+  if (requested !== "fp32" && requested !== "int8" && requested !== "fp16") {
+    throw new WinnowError("CONFIG_INVALID", `dtype must be "fp32", "int8" or "fp16", got "${String(requested)}"`, { details: { field: "dtype" } });
   }
   const sourceOptions: ModelSourceOptions = { revision: options.revision, cacheDir: options.cacheDir, offline: options.offline, signal: options.signal, onDownload: options.onDownload };
   let source: ResolvedModel;
   let graph: ChosenGraph;
   if (requested === "int8") ({ source, graph } = await chooseInt8Graph(options, entry, sourceOptions));
   else {
-    const onnxFile = options.onnxFile ?? entry?.onnxFiles.fp32 ?? DEFAULT_ONNX_FILES.fp32;
+    const onnxFile = options.onnxFile ?? entry?.onnxFiles[requested] ?? DEFAULT_ONNX_FILES[requested];
     source = await resolveModelSource(options.model, { required: ["config.json", "tokenizer.json", onnxFile], optional: ["tokenizer_config.json", "special_tokens_map.json"] }, sourceOptions);
-    graph = { path: join(source.dir, onnxFile), onnxFile, dtype: "fp32" };
+    graph = { path: join(source.dir, onnxFile), onnxFile, dtype: requested };
   }
   const config = readJson<ModelConfigJson>(join(source.dir, "config.json"), "model config");
+  const causal = (config.architectures ?? []).find((a) => a.endsWith("ForCausalLM"));
+  if (causal) {
+    throw new WinnowError("MODEL_LOAD_FAILED", `${join(source.dir, "config.json")}: ${causal} is a decoder, not a sequence-classification cross-encoder; load it with the cross-encoder reranker spec (it routes decoders) or DecoderReranker`, {
+      details: { field: "architectures", architecture: causal },
+    });
+  }
   const tokenizerJson = readJson<{ post_processor?: null }>(join(source.dir, "tokenizer.json"), "tokenizer");
+  checkVocabulary(tokenizerJson as Parameters<typeof checkVocabulary>[0], config.vocab_size, join(source.dir, "tokenizer.json"), join(source.dir, "config.json"));
   const tcPath = join(source.dir, "tokenizer_config.json");
   const tokenizerConfig = existsSync(tcPath) ? readJson<{ model_max_length?: number; pad_token?: string | { content: string } }>(tcPath, "tokenizer config") : {};
 

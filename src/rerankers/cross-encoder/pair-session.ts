@@ -6,6 +6,7 @@ import { WinnowError } from "../../core/errors.js";
 import { fuseModel } from "../../onnx/fuse.js";
 import { readModelSkeleton, writeModelWithNodes } from "../../onnx/model-splice.js";
 import type { PairUnit } from "./pair-encoder.js";
+import { floatOutput, ortSessionOptions, resolveExecutionProviders } from "./execution-providers.js";
 
 /**
  * An ONNX Runtime session for a sequence-classification graph, fed padded int64
@@ -18,8 +19,14 @@ import type { PairUnit } from "./pair-encoder.js";
 export interface PairSessionOptions {
   /** Intra-op threads (default: all cores). */
   threads?: number;
-  /** ONNX Runtime execution provider name: "cpu" now; "cuda" etc. where the binary has it. */
+  /** ONNX Runtime execution provider name (the older, single-provider form of `executionProviders`). */
   executionProvider?: string;
+  /**
+   * Providers in order of preference: "cpu" (default), "cuda", "tensorrt", "dml", "coreml",
+   * "webgpu", where this onnxruntime-node build has them; "cpu" is appended as the fallback
+   * for ops a provider lacks. See execution-providers.ts.
+   */
+  executionProviders?: readonly string[];
   /**
    * ONNX Runtime's CPU memory arena and memory-pattern planner (default on). They keep
    * the buffers of the largest batch for reuse; token-budget batching already bounds that
@@ -103,22 +110,9 @@ export class PairSession {
     if (!Number.isInteger(padId) || padId < 0) throw new WinnowError("MODEL_LOAD_FAILED", `pad token id must be a non-negative integer, got ${padId}`, { details: { path } });
     const ort = await loadOrt();
     const threads = options.threads ?? Math.max(1, cpus().length);
-    if (!Number.isInteger(threads) || threads < 1) {
-      throw new WinnowError("CONFIG_INVALID", `threads must be a positive integer, got ${String(options.threads)}`, { details: { field: "threads" } });
-    }
-    const arena = options.memoryArena ?? true;
-    const provider = options.executionProvider ?? "cpu";
-    const sessionOptions: OrtSession.SessionOptions = {
-      executionProviders: [provider],
-      graphOptimizationLevel: "all",
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      enableCpuMemArena: arena,
-      enableMemPattern: arena,
-      // Config entries (onnxruntime_session_options_config_keys.h), flattened by the binding.
-      extra: { session: { intra_op: { allow_spinning: options.spinWait === false ? "0" : "1" }, ...(options.x64QuantPrecision ? { x64quantprecision: "1" } : {}) } },
-    };
+    // Config entries (onnxruntime_session_options_config_keys.h), flattened by the binding.
+    const sessionOptions: OrtSession.SessionOptions = ortSessionOptions(options, threads, options.x64QuantPrecision ? { x64quantprecision: "1" } : {});
+    const provider = resolveExecutionProviders(options)[0];
     let flash: FlashAttentionState;
     let session: OrtSession | undefined;
     if (options.flashAttention === false) flash = { enabled: false, reason: "turned off (flashAttention: false)" };
@@ -209,7 +203,7 @@ export class PairSession {
       throw new WinnowError("INTERNAL", `ONNX Runtime failed on a batch of ${batch.length}×${width}: ${(err as Error).message}`, { cause: err });
     }
     const logits = out[this.outputName];
-    const data = logits.data as Float32Array;
+    const data = floatOutput(logits.data, logits.type);
     if (data.length !== batch.length * this.numLabels) {
       throw new WinnowError("MODEL_LOAD_FAILED", `model output ${this.outputName} has shape [${logits.dims.join(", ")}], expected [${batch.length}, ${this.numLabels}] (num_labels from config.json)`, {
         details: { dims: logits.dims },

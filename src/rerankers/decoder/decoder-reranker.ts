@@ -1,0 +1,136 @@
+import { WinnowError, throwIfAborted } from "../../core/errors.js";
+import { RerankerBase, type InstructionSupport, type RerankerEvents, type ScoringCall, type ScoringOutcome } from "../../core/reranker-base.js";
+import { documentText } from "../../core/inputs.js";
+import type { ScoreCache } from "../../core/score-cache.js";
+import { MemoryScoreCache, type MemoryScoreCacheOptions } from "../../cache/memory-score-cache.js";
+import { planBatches } from "../cross-encoder/batch-plan.js";
+import { sigmoid } from "../cross-encoder/calibration.js";
+import { loadDecoder, type DecoderModelOptions, type LoadedDecoder } from "./load-decoder.js";
+
+export interface DecoderRerankerOptions extends Omit<DecoderModelOptions, "signal"> {
+  /** Padded tokens (rows × longest row) per forward pass (default 2048); bounds activation memory. */
+  batchTokens?: number;
+  /** Score cache: an instance, LRU settings, or false (default none). */
+  cache?: ScoreCache | MemoryScoreCacheOptions | boolean;
+  /** "normalized" (default): the documented relevance, softmax over (no, yes); "logit": its log-odds. */
+  scores?: "normalized" | "logit";
+  maxChunksPerDoc?: number;
+  windowOverlap?: number;
+  truncate?: boolean;
+  events?: RerankerEvents;
+}
+
+export const DEFAULT_DECODER_BATCH_TOKENS = 2048;
+
+function resolveCache(cache: DecoderRerankerOptions["cache"]): ScoreCache | undefined {
+  if (cache === undefined || cache === false) return undefined;
+  if (cache === true) return new MemoryScoreCache();
+  if (typeof (cache as ScoreCache).getMany === "function") return cache as ScoreCache;
+  return new MemoryScoreCache(cache as MemoryScoreCacheOptions);
+}
+
+/**
+ * A decoder-only LLM reranker on ONNX Runtime (Qwen3-Reranker, mxbai-rerank-v2): each
+ * (instruction, query, document) is rendered in the model's documented prompt and scored
+ * by the log-odds of its positive label token against its negative one at the last
+ * position; the reported score is their softmax (Qwen3-Reranker's formula). Reads the
+ * call's instruction (or the template's default); pointwise, so the score cache applies,
+ * keyed on the instruction too.
+ */
+export class DecoderReranker extends RerankerBase {
+  readonly name: string;
+  readonly scoring = "pointwise" as const;
+  override readonly instruction: InstructionSupport = "accepted";
+  private readonly options: DecoderRerankerOptions;
+  private readonly batchTokens: number;
+  private loaded?: LoadedDecoder;
+  private loading?: Promise<LoadedDecoder>;
+
+  constructor(options: DecoderRerankerOptions) {
+    super({ cache: resolveCache(options?.cache), events: options?.events });
+    if (options === null || typeof options !== "object" || typeof options.model !== "string" || options.model.trim() === "") {
+      throw new WinnowError("CONFIG_INVALID", "decoder reranker needs `model`: a hub id or a model folder", { details: { field: "model" } });
+    }
+    this.options = { ...options };
+    this.name = `decoder:${options.model}`;
+    this.batchTokens = options.batchTokens ?? DEFAULT_DECODER_BATCH_TOKENS;
+    if (!Number.isInteger(this.batchTokens) || this.batchTokens < 64) {
+      throw new WinnowError("CONFIG_INVALID", `batchTokens must be an integer ≥ 64, got ${String(options.batchTokens)}`, { details: { field: "batchTokens", min: 64 } });
+    }
+    if (options.scores !== undefined && options.scores !== "normalized" && options.scores !== "logit") {
+      throw new WinnowError("CONFIG_INVALID", `scores must be "normalized" or "logit", got ${JSON.stringify(options.scores)}`, { details: { field: "scores" } });
+    }
+  }
+
+  static async load(options: DecoderRerankerOptions): Promise<DecoderReranker> {
+    const r = new DecoderReranker(options);
+    await r.ready();
+    return r;
+  }
+
+  async ready(): Promise<LoadedDecoder> {
+    if (this.loaded) return this.loaded;
+    this.loading ??= loadDecoder(this.options).then(
+      (m) => (this.loaded = m),
+      (err) => {
+        this.loading = undefined;
+        throw err;
+      },
+    );
+    return this.loading;
+  }
+
+  get model(): LoadedDecoder | undefined {
+    return this.loaded;
+  }
+
+  /** Model id + revision + dtype + max length + template: what makes two scores comparable. */
+  get id(): string {
+    const m = this.loaded;
+    if (!m) throw new WinnowError("INTERNAL", "decoder reranker not loaded yet: await reranker.ready() or DecoderReranker.load()");
+    return `${m.source.id}@${m.source.revision}/${m.dtype}/${m.maxLength}/${m.template.name}`;
+  }
+
+  protected override async cacheIdentity(_call: ScoringCall): Promise<string> {
+    await this.ready();
+    const w = this.options.truncate ? "t" : `${this.options.maxChunksPerDoc ?? 4}/${this.options.windowOverlap ?? "auto"}`;
+    return `${this.id}|w${w}|s${this.options.scores ?? "normalized"}`;
+  }
+
+  /** Log-odds (positive vs negative label) of each prompt, in token-budget batches. */
+  async scorePrompts(instruction: string | undefined, query: string, texts: readonly string[], signal?: AbortSignal): Promise<{ logits: Float64Array; windows: Int32Array }> {
+    const m = await this.ready();
+    const enc = m.encoder.encode(instruction, query, texts, { maxChunksPerDoc: this.options.maxChunksPerDoc, windowOverlap: this.options.windowOverlap, truncate: this.options.truncate, signal });
+    const unitLogits = new Float64Array(enc.units.length);
+    for (const batch of planBatches(enc.units.map((u) => u.tokens), this.batchTokens)) {
+      throwIfAborted(signal);
+      const out = await m.session.run(enc.units, batch, m.labelIds);
+      for (let r = 0; r < batch.length; r++) unitLogits[batch[r]] = out[2 * r + 1] - out[2 * r];
+    }
+    const logits = new Float64Array(texts.length).fill(-Infinity);
+    const windows = new Int32Array(texts.length);
+    for (let u = 0; u < enc.units.length; u++) {
+      const o = enc.owner[u];
+      if (unitLogits[u] > logits[o]) logits[o] = unitLogits[u];
+      windows[o]++;
+    }
+    return { logits, windows };
+  }
+
+  protected async score(call: ScoringCall): Promise<ScoringOutcome> {
+    const texts = call.candidates.map((c) => documentText(c.document));
+    const { logits, windows } = await this.scorePrompts(call.instruction, call.query.text, texts, call.signal);
+    const logit = this.options.scores === "logit";
+    return {
+      scores: Array.from(logits, (l) => (logit ? l : sigmoid(l))),
+      details: (i) => ({ logit: logits[i], windows: windows[i] }),
+    };
+  }
+
+  override async close(): Promise<void> {
+    const m = this.loaded ?? (this.loading ? await this.loading.catch(() => undefined) : undefined);
+    this.loaded = undefined;
+    this.loading = undefined;
+    await m?.session.close();
+  }
+}
