@@ -5,6 +5,7 @@
  *   npm run bench:bm25                      # SciFact test, 3 timed builds, 5 query passes
  *   npm run bench:bm25 -- --quick           # 1 build, 1 query pass (CI smoke)
  *   npm run bench:bm25 -- --dataset ../shared/datasets/cranfield
+ *   npm run bench:bm25 -- --docs 100000     # generated corpus, Winnow and Lucene 8 in the same run (bench/bm25/scale.ts)
  *
  * One thread. Figures are wall-clock medians; the best run by process CPU time is
  * printed too because a shared machine's wall clock includes other people's work. The Lucene figures are
@@ -19,6 +20,7 @@ import type { Document, Query } from "../src/core/types.js";
 import { evaluateRun } from "../src/eval/evaluate.js";
 import { loadBeirDataset, readCorpus } from "../src/eval/readers/beir.js";
 import { Bm25Index } from "../src/retrieval/bm25/bm25-index.js";
+import { runScaleBench } from "./bm25/scale.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
@@ -64,6 +66,7 @@ async function queryPass(index: Bm25Index, queries: Query[], k: number) {
 }
 
 async function main(): Promise<void> {
+  if (args.includes("--docs")) return runScaleBench(root, args);
   const docs: Document[] = [];
   for await (const d of readCorpus(dataset)) docs.push(d);
   const split = existsSync(join(dataset, "qrels", "test.tsv")) ? "test" : "train";
