@@ -47,6 +47,21 @@ export interface CorpusView {
   readonly totalTermCount: number;
   /** Reads candidate c as query-term slots. */
   readDocument(candidate: Candidate, c: number, terms: readonly string[], slotOf: Map<string, number>): AnalyzedDocument;
+  /**
+   * Candidate c's whole term vector (every term, not only the query's): term key → count.
+   * Keys are the view's own (index term ids, or ids of the candidate list's vocabulary),
+   * stable for the view's lifetime; `termKey` maps an analyzed term to the same key.
+   */
+  termCounts(candidate: Candidate, c: number): Map<number, number>;
+  termKey(term: string): number | undefined;
+  /** Document frequency of a term given by its key. */
+  docFreqOfKey(key: number): number;
+}
+
+function countKeys(keys: ArrayLike<number>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (let p = 0; p < keys.length; p++) counts.set(keys[p], (counts.get(keys[p]) ?? 0) + 1);
+  return counts;
 }
 
 function analyzeDocument(analyzer: TextAnalyzer, doc: Candidate["document"], slotOf: Map<string, number>): AnalyzedDocument {
@@ -147,20 +162,45 @@ export function indexCorpusView(index: Bm25FeatureIndex): CorpusView {
       return collectionCounts(index).total;
     },
     readDocument(candidate, _c, terms, slotOf) {
-      const i = index.docIndex(candidate.document.id);
-      // Ids can collide with ad-hoc documents (plain strings get "0", "1"…): only trust the
-      // stored terms when the stored text is the candidate's text.
-      const stored = i === undefined || i < 0 ? undefined : index.document(i);
-      if (i === undefined || i < 0 || !stored || stored.text !== candidate.document.text || (stored.title ?? "") !== (candidate.document.title ?? "")) {
-        return analyzeDocument(index.analyzer, candidate.document, slotOf);
-      }
+      const i = storedIndexOf(candidate);
+      if (i === undefined) return analyzeDocument(index.analyzer, candidate.document, slotOf);
       const idSlot = idSlotsFor(terms);
       const { terms: ids, titleLength } = index.documentTerms(i);
       const slots = new Int16Array(ids.length);
       for (let p = 0; p < ids.length; p++) slots[p] = idSlot.get(ids[p]) ?? -1;
       return { slots, titleLength };
     },
+    termCounts(candidate) {
+      const i = storedIndexOf(candidate);
+      if (i !== undefined) return countKeys(index.documentTerms(i).terms);
+      // Not the stored document: analyze it; terms the index lacks have no key and are left out.
+      const keys: number[] = [];
+      const { title, text } = candidate.document;
+      for (const t of [...(title ? index.analyzer.analyze(title) : []), ...index.analyzer.analyze(text)]) {
+        const id = index.termId(t);
+        if (id !== undefined && id >= 0) keys.push(id);
+      }
+      return countKeys(keys);
+    },
+    termKey(term) {
+      const id = index.termId(term);
+      return id === undefined || id < 0 ? undefined : id;
+    },
+    docFreqOfKey(key) {
+      return index.docFreq(key);
+    },
   };
+
+  /** The candidate's position in the index, when the index holds this very text. */
+  function storedIndexOf(candidate: Candidate): number | undefined {
+    const i = index.docIndex(candidate.document.id);
+    if (i === undefined || i < 0) return undefined;
+    // Ids can collide with ad-hoc documents (plain strings get "0", "1"…): only trust the
+    // stored terms when the stored text is the candidate's text.
+    const stored = index.document(i);
+    if (!stored || stored.text !== candidate.document.text || (stored.title ?? "") !== (candidate.document.title ?? "")) return undefined;
+    return i;
+  }
 }
 
 /**
@@ -184,6 +224,22 @@ export function candidateListView(analyzer: TextAnalyzer, candidates: readonly C
   const sets = analyzed.map((a) => new Set([...a.title, ...a.text]));
   const counts = new Map<string, number>();
   for (const a of analyzed) for (const t of [...a.title, ...a.text]) counts.set(t, (counts.get(t) ?? 0) + 1);
+  // The list's vocabulary as keys for termCounts, with each term's document frequency.
+  const keyOf = new Map<string, number>();
+  const dfOfKey: number[] = [];
+  const keyed = analyzed.map((a) => {
+    const keys = [...a.title, ...a.text].map((t) => {
+      let k = keyOf.get(t);
+      if (k === undefined) {
+        k = dfOfKey.length;
+        keyOf.set(t, k);
+        dfOfKey.push(0);
+      }
+      return k;
+    });
+    for (const k of new Set(keys)) dfOfKey[k]++;
+    return keys;
+  });
   return {
     kind: "candidates",
     analyzer,
@@ -203,6 +259,15 @@ export function candidateListView(analyzer: TextAnalyzer, candidates: readonly C
       for (let i = 0; i < a.title.length; i++) slots[i] = slotOf.get(a.title[i]) ?? -1;
       for (let i = 0; i < a.text.length; i++) slots[a.title.length + i] = slotOf.get(a.text[i]) ?? -1;
       return { slots, titleLength: a.title.length };
+    },
+    termCounts(_candidate, c) {
+      return countKeys(keyed[c]);
+    },
+    termKey(term) {
+      return keyOf.get(term);
+    },
+    docFreqOfKey(key) {
+      return dfOfKey[key] ?? 0;
     },
   };
 }

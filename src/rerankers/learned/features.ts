@@ -13,7 +13,8 @@ export interface ExpansionTerm {
 export interface ExtractionContext {
   /**
    * The query's RM3 expansion over the view's index, for `rm3_ratio_max` when candidates do
-   * not carry `scores["bm25-rm3"]` (a BM25 first stage). Without either, that feature is NaN.
+   * not carry `scores["bm25-rm3"]` (a BM25 first stage), and for `rm3_similarity_ratio_max`.
+   * Without either, those features are NaN.
    */
   rm3Terms?: readonly ExpansionTerm[];
 }
@@ -59,7 +60,17 @@ export const FEATURE_DESCRIPTIONS = {
   rm3_ratio_max: "BM25+RM3 score (Anserini's -bm25 -rm3 defaults) / the largest among the candidates: scores[\"bm25-rm3\"] when the first stage was RM3, else the query's RM3 expansion scored on the candidate (NaN without an index)",
   ql_dirichlet: "query likelihood with Dirichlet smoothing (mu = the collection's average document length), minus the best candidate's, per query term (0 for the best, negative below)",
   dph_ratio_max: "DFR DPH score (Terrier's parameter-free hypergeometric model) / the largest among the candidates",
+  bm25f_ratio_max: "BM25F of title + text (title term counts and length weighted 2) / the largest among the candidates (NaN when the document has no title)",
+  centroid_similarity: "cosine of the candidate's (1 + log tf)·idf vector with the centroid of the first stage's top 10 (the candidate itself left out of it)",
+  centroid_similarity_ratio_max: "centroid_similarity / the largest among the candidates",
+  rm3_similarity_ratio_max: "cosine of the candidate's (1 + log tf)·idf vector with the query's RM3 relevance model (the expanded query's weights) / the largest among the candidates (NaN without an expansion)",
+  rm3_rank_fraction: "rank of the candidate's BM25+RM3 score within the list / number of candidates (NaN when rm3_ratio_max is)",
 } as const;
+
+/** Weight of title term counts and length in bm25f_ratio_max. */
+export const BM25F_TITLE_WEIGHT = 2;
+/** First-stage top ranks whose centroid centroid_similarity compares with. */
+export const CENTROID_DOCS = 10;
 
 /** Dirichlet smoothing mass, as a multiple of the collection's average document length (scale-free across collections). */
 export const DIRICHLET_MU_PER_AVG_LENGTH = 1;
@@ -227,6 +238,7 @@ export class FeatureExtractor {
       let bm25 = 0;
       let bm25Title = 0;
       let bm25Text = 0;
+      let bm25f = 0;
       let matched = 0;
       let matchedIdf = 0;
       let maxMatchedIdf = 0;
@@ -239,6 +251,7 @@ export class FeatureExtractor {
         bm25 += w * bm25Part(tf, len, view.avgDocLength);
         bm25Title += w * bm25Part(tfTitle[s], titleLength, avgTitle);
         bm25Text += w * bm25Part(tfText[s], len - titleLength, avgText);
+        bm25f += w * bm25fPart(BM25F_TITLE_WEIGHT * tfTitle[s] + tfText[s], BM25F_TITLE_WEIGHT * titleLength + len - titleLength, BM25F_TITLE_WEIGHT * avgTitle + avgText);
         if (tf > 0) {
           matched++;
           matchedIdf += idf[s];
@@ -282,12 +295,16 @@ export class FeatureExtractor {
       all[row + col("dph_ratio_max")] = dph;
       all[row + col("rm3_ratio_max")] = rm3 ? rm3(c, slots.length) : NaN;
       all[row + col("bm25_title_ratio_max")] = hasTitle ? 0 : NaN; // the ratio is filled in below
+      all[row + col("bm25f_ratio_max")] = hasTitle ? bm25f : NaN;
     }
     // Per-query normalized variants.
     normalizeByMax(all, n, B, col("bm25"), col("bm25_ratio_max"));
     normalizeTitleByMax(all, n, B, col("bm25_title"), col("bm25_title_ratio_max"));
     normalizeByMax(all, n, B, col("dph_ratio_max"), col("dph_ratio_max"));
+    normalizeByMax(all, n, B, col("bm25f_ratio_max"), col("bm25f_ratio_max"));
+    rankFraction(all, n, B, col("rm3_ratio_max"), col("rm3_rank_fraction"));
     normalizeByMax(all, n, B, col("rm3_ratio_max"), col("rm3_ratio_max"));
+    this.similarities(view, candidates, context, all, B, col);
     relativeToBest(all, n, B, col("ql_dirichlet"), Math.max(1, m));
     zScore(all, n, B, col("bm25"), col("bm25_zscore"));
     let maxFirst = -Infinity;
@@ -314,9 +331,90 @@ export class FeatureExtractor {
     return out;
   }
 
-  /** Whether the model reads the RM3 feature (callers compute the expansion only then). */
+  /** Whether the model reads an RM3 feature (callers compute the expansion only then). */
   get readsRm3(): boolean {
-    return this.names.includes("rm3_ratio_max");
+    return this.names.some((n) => n === "rm3_ratio_max" || n === "rm3_rank_fraction" || n === "rm3_similarity_ratio_max");
+  }
+
+  /** Whether the model needs the RM3 expansion even when candidates carry RM3 scores. */
+  get readsRm3Model(): boolean {
+    return this.names.includes("rm3_similarity_ratio_max");
+  }
+
+  /**
+   * Pseudo-relevance "cluster" evidence, length-free (cosines of unit vectors): each
+   * candidate's similarity to the first stage's top 10 and to the RM3 relevance model.
+   * Computed only when the model reads one of them: it reads every candidate's whole
+   * term vector, not only the query terms.
+   */
+  private similarities(view: CorpusView, candidates: readonly Candidate[], context: ExtractionContext, all: Float64Array, B: number, col: (name: BuiltinFeature) => number): void {
+    const n = candidates.length;
+    const wanted = this.names.some((x) => x === "centroid_similarity" || x === "centroid_similarity_ratio_max" || x === "rm3_similarity_ratio_max");
+    for (let c = 0; c < n; c++) {
+      all[c * B + col("centroid_similarity")] = NaN;
+      all[c * B + col("centroid_similarity_ratio_max")] = NaN;
+      all[c * B + col("rm3_similarity_ratio_max")] = NaN;
+    }
+    if (!wanted || n === 0) return;
+    const N = Math.max(1, view.docCount);
+    const idfOf = new Map<number, number>();
+    const idf = (k: number) => {
+      let v = idfOf.get(k);
+      if (v === undefined) idfOf.set(k, (v = bm25Idf(N, view.docFreqOfKey(k))));
+      return v;
+    };
+    // Unit (1 + log tf)·idf vectors.
+    const vectors = candidates.map((cand, c) => {
+      const counts = view.termCounts(cand, c);
+      const v = new Map<number, number>();
+      let norm = 0;
+      for (const [k, tf] of counts) {
+        const w = (1 + Math.log(tf)) * idf(k);
+        v.set(k, w);
+        norm += w * w;
+      }
+      norm = Math.sqrt(norm);
+      if (norm > 0) for (const [k, w] of v) v.set(k, w / norm);
+      return v;
+    });
+    const rankOf = (c: number) => (Number.isFinite(candidates[c].rank) ? candidates[c].rank : c + 1);
+    const top: number[] = [];
+    for (let c = 0; c < n; c++) if (rankOf(c) <= CENTROID_DOCS) top.push(c);
+    const centroid = new Map<number, number>();
+    for (const c of top) for (const [k, w] of vectors[c]) centroid.set(k, (centroid.get(k) ?? 0) + w);
+    let centroidSq = 0;
+    for (const w of centroid.values()) centroidSq += w * w;
+    const inTop = new Set(top);
+    for (let c = 0; c < n; c++) {
+      const v = vectors[c];
+      let dot = 0;
+      for (const [k, w] of v) dot += w * (centroid.get(k) ?? 0);
+      // Leave the candidate out of the centroid it is compared with: |S − v|² = |S|² − 2·S·v + 1.
+      let sq = centroidSq;
+      if (inTop.has(c) && v.size > 0) {
+        sq = centroidSq - 2 * dot + 1;
+        dot -= 1;
+      }
+      all[c * B + col("centroid_similarity")] = sq > 1e-12 ? Math.max(0, dot) / Math.sqrt(sq) : 0;
+    }
+    normalizeByMax(all, n, B, col("centroid_similarity"), col("centroid_similarity_ratio_max"));
+    const terms = context.rm3Terms?.filter((t) => t.weight > 0);
+    if (!terms?.length) return;
+    const model = new Map<number, number>();
+    for (const t of terms) {
+      const k = view.termKey(t.term);
+      if (k !== undefined) model.set(k, (model.get(k) ?? 0) + t.weight);
+    }
+    let modelNorm = 0;
+    for (const w of model.values()) modelNorm += w * w;
+    modelNorm = Math.sqrt(modelNorm);
+    if (modelNorm === 0) return;
+    for (let c = 0; c < n; c++) {
+      let dot = 0;
+      for (const [k, w] of model) dot += w * (vectors[c].get(k) ?? 0);
+      all[c * B + col("rm3_similarity_ratio_max")] = dot / modelNorm;
+    }
+    normalizeByMax(all, n, B, col("rm3_similarity_ratio_max"), col("rm3_similarity_ratio_max"));
   }
 
   /**
@@ -362,6 +460,27 @@ export function dphPart(tf: number, len: number, avgLen: number, docCount: numbe
   if (f >= 1) return 0;
   const norm = ((1 - f) * (1 - f)) / (tf + 1);
   return norm * (tf * Math.log2(((tf * avgLen) / len) * (docCount / cf)) + 0.5 * Math.log2(2 * Math.PI * tf * (1 - f)));
+}
+
+/** BM25F's saturation of a field-weighted count over a field-weighted length (no Lucene norm: not a first-stage score). */
+function bm25fPart(tf: number, len: number, avgLen: number): number {
+  if (tf <= 0) return 0;
+  const { k1, b } = FEATURE_BM25;
+  const norm = avgLen > 0 ? 1 - b + (b * len) / avgLen : 1;
+  return tf / (tf + k1 * norm);
+}
+
+/** to = 1-based rank of `from` among the list (descending; ties share the better rank) / n; NaN stays NaN. */
+function rankFraction(all: Float64Array, n: number, B: number, from: number, to: number): void {
+  const order: number[] = [];
+  for (let c = 0; c < n; c++) if (Number.isFinite(all[c * B + from])) order.push(c);
+  order.sort((a, b) => all[b * B + from] - all[a * B + from]);
+  for (let c = 0; c < n; c++) all[c * B + to] = NaN;
+  let rank = 0;
+  for (let i = 0; i < order.length; i++) {
+    if (i === 0 || all[order[i] * B + from] < all[order[i - 1] * B + from]) rank = i + 1;
+    all[order[i] * B + to] = rank / n;
+  }
 }
 
 function containsPhrase(slots: Int16Array, phrase: number[]): boolean {

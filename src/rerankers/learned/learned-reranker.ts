@@ -55,7 +55,7 @@ export class LearnedReranker extends RerankerBase {
    * first stage's score, else the RM3 expansion (one BM25 search for the feedback documents).
    */
   async extractionContext(queryText: string, candidates: Parameters<FeatureExtractor["extract"]>[2]): Promise<ExtractionContext> {
-    if (!this.rm3 || candidates.every((c) => typeof c.scores?.[RM3_SCORE_KEY] === "number")) return {};
+    if (!this.rm3 || (!this.extractor.readsRm3Model && candidates.every((c) => typeof c.scores?.[RM3_SCORE_KEY] === "number"))) return {};
     const rm3Terms: ExpansionTerm[] = await this.rm3.expand({ text: queryText });
     return { rm3Terms };
   }

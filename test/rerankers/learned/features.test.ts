@@ -224,3 +224,66 @@ describe("rm3_ratio_max", () => {
     expect(Array.from(ex.extract(indexCorpusView(index), queries[0].text, cands)).every(Number.isNaN)).toBe(true);
   });
 });
+
+describe("round-3 features: BM25F, pseudo-relevance similarity, RM3 rank", () => {
+  const names = ["bm25f_ratio_max", "centroid_similarity", "centroid_similarity_ratio_max", "rm3_similarity_ratio_max", "rm3_rank_fraction"];
+  const ex = new FeatureExtractor(names);
+  const F = names.length;
+  const get = (m: Float64Array, c: number, name: string) => m[c * F + names.indexOf(name)];
+
+  it("computes BM25F with titles weighted 2 by its definition, missing without a title", () => {
+    const index = tinyIndex(docs);
+    const view = indexCorpusView(index);
+    const m = ex.extract(view, "solar wind", asCandidates(docs));
+    const idf = bm25Idf(4, 3); // solar and wind are each in 3 of the 4 documents
+    const text = (d: Document) => analyzer.analyze(d.text);
+    const avgTitle = view.avgTitleLength;
+    const avg = 2 * avgTitle + (index.avgDocLength - avgTitle);
+    const part = (tf: number, len: number) => tf / (tf + 0.9 * (1 - 0.4 + (0.4 * len) / avg));
+    // a: title "solar wind" (×2) + one of each in its text; b: title "wind farms", text "wind … wind … solar"
+    const a = 2 * idf * part(2 * 1 + 1, 2 * 2 + text(docs[0]).length);
+    const b = idf * part(2 * 1 + 2, 2 * 2 + text(docs[1]).length) + idf * part(1, 2 * 2 + text(docs[1]).length);
+    expect(get(m, 0, "bm25f_ratio_max")).toBeCloseTo(a / Math.max(a, b), 12);
+    expect(get(m, 1, "bm25f_ratio_max")).toBeCloseTo(b / Math.max(a, b), 12);
+    expect(get(m, 2, "bm25f_ratio_max")).toBe(0); // a title, no query term
+    expect(get(m, 3, "bm25f_ratio_max")).toBeNaN(); // no title: missing, not evidence
+  });
+
+  it("compares each candidate with the centroid of the top 10 it is left out of: cosines of (1 + log tf)·idf unit vectors", () => {
+    const pair: Document[] = [
+      { id: "x", text: "coral reefs bleach in warm water" },
+      { id: "y", text: "coral reefs bleach in warm water" },
+      { id: "z", text: "stock markets fell sharply" },
+    ];
+    const view = candidateListView(analyzer, toCandidates(pair));
+    const m = ex.extract(view, "coral", pair.map((d, i) => ({ document: d, score: 3 - i, rank: i + 1 })));
+    // x against (y + z): y is x's unit vector, z is orthogonal → 1 / √2; z shares no term → 0
+    expect(get(m, 0, "centroid_similarity")).toBeCloseTo(1 / Math.SQRT2, 12);
+    expect(get(m, 1, "centroid_similarity")).toBeCloseTo(1 / Math.SQRT2, 12);
+    expect(get(m, 2, "centroid_similarity")).toBe(0);
+    expect(get(m, 0, "centroid_similarity_ratio_max")).toBeCloseTo(1, 12);
+    // a candidate ranked below 10 is compared with the whole top 10 (nothing to leave out)
+    const eleven = Array.from({ length: 11 }, (_, i): Candidate => ({ document: i === 10 ? pair[0] : { id: `t${i}`, text: i % 2 ? pair[0].text : pair[2].text }, score: 11 - i, rank: i + 1 }));
+    const m11 = ex.extract(candidateListView(analyzer, eleven), "coral", eleven);
+    // top 10: five copies of x's text, five of z's (orthogonal): cos = 5 / √(25 + 25)
+    expect(get(m11, 10, "centroid_similarity")).toBeCloseTo(5 / Math.sqrt(50), 12);
+    // t1 (x's text, in the top 10): its four other copies and the five z's → 4 / √(16 + 25)
+    expect(get(m11, 1, "centroid_similarity")).toBeCloseTo(4 / Math.sqrt(41), 12);
+  });
+
+  it("compares each candidate with the RM3 relevance model when there is an expansion, and ranks RM3 scores within the list", () => {
+    const index = tinyIndex(docs);
+    const view = indexCorpusView(index);
+    const cands = asCandidates(docs).map((c, i) => ({ ...c, scores: { "bm25-rm3": [2, 5, 0.5, 5][i] } }));
+    const without = ex.extract(view, "solar wind", cands);
+    expect([0, 1, 2, 3].map((c) => get(without, c, "rm3_similarity_ratio_max")).every(Number.isNaN)).toBe(true);
+    // ties share the better rank; fraction of the list
+    expect([0, 1, 2, 3].map((c) => get(without, c, "rm3_rank_fraction"))).toEqual([3 / 4, 1 / 4, 4 / 4, 1 / 4]);
+    // only "bread" in the model: the recipe is the one candidate that matches it
+    const m = ex.extract(view, "solar wind", cands, undefined, { rm3Terms: [{ term: "bread", weight: 1 }] });
+    expect([0, 1, 2, 3].map((c) => get(m, c, "rm3_similarity_ratio_max"))).toEqual([0, 0, 1, 0]);
+    // the same candidates without any RM3 source: the rank is missing
+    const plain = ex.extract(view, "solar wind", asCandidates(docs));
+    expect(get(plain, 0, "rm3_rank_fraction")).toBeNaN();
+  });
+});
