@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import type { Document } from "../../core/types.js";
 import { quoteIdentifier, statsTables } from "./postgres-schema.js";
-import { bm25RefreshStatements, type TextTable } from "./postgres-sql.js";
+import { bm25MaintenanceStatements, bm25RefreshStatements, type TextTable } from "./postgres-sql.js";
 import { pgError } from "./postgres-retriever.js";
 
 /** The documents table `winnow pg init` creates and `winnow pg load` fills: BEIR's fields, a stored tsvector, a GIN index. */
@@ -86,12 +86,16 @@ export async function loadDocuments(pool: Pool, table: string, documents: AsyncI
 /** Rebuilds a table's BM25 side tables in one transaction (see bm25RefreshStatements); returns N and the average length. */
 export async function refreshBm25Statistics(pool: Pool, table: TextTable): Promise<{ documents: number; avgdl: number; terms: number }> {
   const s = statsTables(table.table, table.statsPrefix);
-  return inTransaction(pool, "winnow pg bm25", async (c) => {
+  const out = await inTransaction(pool, "winnow pg bm25", async (c) => {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`winnow pg bm25 ${table.table}`]);
     for (const statement of bm25RefreshStatements(table)) await c.query(statement);
     const stats = (await c.query(`SELECT n, avgdl, (SELECT count(*) FROM ${s.terms}) AS terms FROM ${s.stats}`)).rows[0];
     return { documents: Number(stats.n), avgdl: Number(stats.avgdl), terms: Number(stats.terms) };
   });
+  for (const statement of bm25MaintenanceStatements(table)) await pool.query(statement).catch((err: unknown) => {
+    throw pgError(err, "winnow pg bm25");
+  });
+  return out;
 }
 
 /** True when the table's BM25 side tables exist (so `pg load` keeps them current). */

@@ -5,7 +5,7 @@ import type { Candidate, Document, MetadataFilter, QueryInput, SearchOptions } f
 import { validateMetadataFilter } from "../pools/metadata-filter.js";
 import type { FirstStageRetriever, RetrieverContext, RetrieverSpec } from "../registry.js";
 import { quoteIdentifier, statsTables, type PostgresRetrieverSpec } from "./postgres-schema.js";
-import { bm25Sql, tsRankSql } from "./postgres-sql.js";
+import { bm25Sql, tsquerySql, tsRankSql } from "./postgres-sql.js";
 
 type PgModule = typeof import("pg");
 
@@ -119,7 +119,9 @@ export class PostgresRetriever implements FirstStageRetriever {
         await this.checkStats();
         rows = (await this.pool.query<Row>(bm25Sql(this.spec, where), [text, k, this.spec.k1, this.spec.b, ...extra])).rows;
       } else {
-        rows = (await this.pool.query<Row>(tsRankSql(this.spec, this.spec.match, where), [text, k, ...extra])).rows;
+        const tsquery = (await this.pool.query<{ query: string | null }>(tsquerySql(this.spec.language, this.spec.match), [text])).rows[0]?.query;
+        // Only stopwords (or nothing) in the query: nothing to match.
+        rows = tsquery ? (await this.pool.query<Row>(tsRankSql(this.spec, where), [tsquery, k, ...extra])).rows : [];
       }
     } catch (err) {
       throw pgError(err, "postgres retriever");
