@@ -4,6 +4,7 @@ import type { CorpusIndex, StoredVectors } from "../core/reranker-spec.js";
 import type { Retriever } from "../core/types.js";
 import type { Bm25Index } from "./bm25/bm25-index.js";
 import { builtinRetrieverSchemas } from "./retriever-schemas.js";
+import { colbertRetrieverSchema } from "./colbert/colbert-retriever-schema.js";
 import { postgresSchema } from "./postgres/postgres-schema.js";
 import { elasticsearchSchema, opensearchSchema } from "./search-engines/search-engine-schema.js";
 
@@ -84,6 +85,11 @@ const builtins: Record<string, Entry> = {
     schema: builtinRetrieverSchemas.dense,
     description: "bi-encoder vectors: an index folder's stored vectors (`winnow embed`), or the dataset embedded with `model` and cached",
     load: async () => (await import("./dense/dense-retriever-factory.js")).createDenseRetriever,
+  },
+  colbert: {
+    schema: colbertRetrieverSchema,
+    description: "ColBERT late interaction, PLAID-style: centroid postings, centroid interaction, exact MaxSim, over an index's residual token store (`winnow index --colbert`)",
+    load: async () => (await import("./colbert/colbert-retriever-factory.js")).createColbertRetriever,
   },
   hybrid: {
     schema: builtinRetrieverSchemas.hybrid,
