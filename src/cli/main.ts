@@ -16,6 +16,7 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/sweep.js"),
   () => import("./commands/compare.js"),
   () => import("./commands/train.js"),
+  () => import("./commands/finetune.js"),
   () => import("./commands/label.js"),
   () => import("./commands/calibrate.js"),
   () => import("./commands/models.js"),

@@ -1,3 +1,4 @@
+import type { ScoreCache } from "../core/score-cache.js";
 import { WinnowError, isWinnowError, throwIfAborted } from "../core/errors.js";
 import { isBatchableReranker } from "../core/batch-scorer.js";
 import type { InstructionSupport } from "../core/reranker-base.js";
@@ -44,6 +45,10 @@ export type ModelState = "loading" | "ready" | "failed";
 /** A whole-request rerank for models that cannot batch: the family's own path, wherever it runs. */
 type DirectBackend = (query: string, texts: readonly string[], options: WorkerRerankOptions, signal: AbortSignal) => Promise<WorkerRerankResult>;
 
+function isScoreCache(x: unknown): x is ScoreCache {
+  return typeof x === "object" && x !== null && typeof (x as ScoreCache).getMany === "function";
+}
+
 function isReranker(x: unknown): x is Reranker {
   return typeof x === "object" && x !== null && typeof (x as Reranker).rerank === "function";
 }
@@ -78,7 +83,8 @@ export class ServedModel {
     private readonly batching: BatchingConfig,
     private readonly metrics: ServerMetrics,
     private readonly useWorker = true,
-    private readonly cacheOptions: boolean | MemoryScoreCacheOptions = false,
+    /** true or LRU settings: an in-memory cache of its own; a ScoreCache: the server's shared one (Redis). */
+    private readonly cacheOptions: boolean | MemoryScoreCacheOptions | ScoreCache = false,
   ) {}
 
   /** The family, for /v1/models. */
@@ -194,7 +200,7 @@ export class ServedModel {
         });
         this.batched_ = new BatchedReranker(this.family ?? this.id, backend, this.batcher);
         // The server's score cache is the shared path's: keys fold in every setting that changes a score.
-        if (this.cacheOptions) this.batched_.useCache(new MemoryScoreCache(this.cacheOptions === true ? {} : this.cacheOptions));
+        if (this.cacheOptions) this.batched_.useCache(isScoreCache(this.cacheOptions) ? this.cacheOptions : new MemoryScoreCache(this.cacheOptions === true ? {} : this.cacheOptions));
       } else {
         this.gate = new ConcurrencyGate(this.limits.maxConcurrentRequests, this.limits.maxQueuedPairs);
       }
