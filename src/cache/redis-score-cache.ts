@@ -152,6 +152,19 @@ export class RedisScoreCache implements ScoreCache {
     }
   }
 
+  /** Whether Redis answers a PING within the timeout now (for readiness probes); never throws. */
+  async ping(): Promise<boolean> {
+    try {
+      await this.ready();
+      const pong = await this.client.ping();
+      this.succeeded();
+      return pong === "PONG";
+    } catch (err) {
+      this.failed(err);
+      return false;
+    }
+  }
+
   stats(): ScoreCacheStats {
     return { hits: this.hits, misses: this.misses, errors: this.errors };
   }

@@ -68,6 +68,23 @@ const requestLogSchema = z
   })
   .strict();
 
+/**
+ * The score cache every batched model shares, in Redis so replicas share it too: a pair
+ * scored on one replica is a hit on the others. A Redis that goes away means no cache
+ * (a warning and winnow_score_cache_up 0), never a failed request.
+ */
+const sharedCacheSchema = z
+  .object({
+    url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"),
+    /** Entry lifetime; 0 keeps entries until Redis evicts them (set maxmemory-policy). */
+    ttlSeconds: z.number().int().min(0).default(86_400),
+    /** Key prefix, so several deployments can share one Redis. */
+    prefix: z.string().default("winnow:score:"),
+    /** Give up on one cache round trip after this long and score instead. */
+    timeoutMs: z.number().int().min(1).max(10_000).default(100),
+  })
+  .strict();
+
 const specSchema = z.looseObject({ type: z.string().min(1) });
 
 const modelSchema = z
@@ -106,6 +123,13 @@ export const serverConfigSchema = z
     auth: authSchema.default(authSchema.parse({})),
     /** How long SIGTERM/SIGINT waits for in-flight requests before exiting. */
     shutdownTimeoutMs: z.number().int().min(0).default(10_000),
+    /**
+     * After SIGTERM, how long /ready answers 503 "draining" while requests are still served,
+     * so a load balancer stops routing here before the listener closes (then shutdownTimeoutMs applies).
+     */
+    drainDelayMs: z.number().int().min(0).max(600_000).default(0),
+    /** The shared score cache (Redis): `winnow serve --cache redis://…`. */
+    cache: sharedCacheSchema.optional(),
     /** Return freed C-heap memory to the OS this often (glibc malloc_trim; 0 = never). */
     mallocTrimIntervalMs: z.number().int().min(0).default(10_000),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -120,6 +144,27 @@ export type ServerLimits = z.infer<typeof limitsSchema>;
 export type BatchingConfig = z.infer<typeof batchingSchema>;
 export type AuthConfig = z.infer<typeof authSchema>;
 export type RequestLogConfig = z.infer<typeof requestLogSchema>;
+export type SharedCacheConfig = z.infer<typeof sharedCacheSchema>;
+
+/**
+ * The environment variables `winnow serve` reads, each standing for one flag. Precedence,
+ * highest first: command-line flag, environment variable, config file, default.
+ */
+export const SERVE_ENVIRONMENT: Readonly<Record<string, string>> = {
+  WINNOW_CONFIG: "--config",
+  WINNOW_MODEL: "--model",
+  WINNOW_MODEL_ID: "--model-id",
+  WINNOW_PIPELINE: "--pipeline",
+  WINNOW_HOST: "--host",
+  WINNOW_PORT: "--port",
+  WINNOW_SCORE_CACHE: "--cache",
+  WINNOW_SCORE_CACHE_TTL: "--cache-ttl",
+  WINNOW_MAX_QUEUED_PAIRS: "--max-queued-pairs",
+  WINNOW_REQUEST_TIMEOUT: "--request-timeout",
+  WINNOW_SHUTDOWN_TIMEOUT: "--shutdown-timeout",
+  WINNOW_DRAIN_DELAY: "--drain-delay",
+  WINNOW_LOG_LEVEL: "--log-level",
+};
 
 /** One served model, as the library accepts it: a registry spec or an already-built reranker. */
 export interface ServedModelConfig {

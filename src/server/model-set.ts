@@ -1,3 +1,4 @@
+import type { ScoreCache } from "../core/score-cache.js";
 import { WinnowError } from "../core/errors.js";
 import { CATCH_ALL_ALIAS, type ServerConfig } from "./config.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -13,8 +14,9 @@ export class ServedModelSet {
   private catchAll: ServedModel | undefined;
   private loading: Promise<void> | undefined;
 
-  constructor(config: ServerConfig, metrics: ServerMetrics) {
-    this.all = config.models.map((m) => new ServedModel(m.id, m.reranker, config.limits, config.batching, metrics, m.worker ?? true, m.cache));
+  /** `sharedCache`: the server's Redis score cache, used by every batched model whose `cache` is not false. */
+  constructor(config: ServerConfig, metrics: ServerMetrics, sharedCache?: ScoreCache) {
+    this.all = config.models.map((m) => new ServedModel(m.id, m.reranker, config.limits, config.batching, metrics, m.worker ?? true, m.cache === false || !sharedCache ? m.cache : sharedCache));
     config.models.forEach((m, i) => {
       this.byName.set(m.id, this.all[i]);
       for (const a of m.aliases ?? []) this.byName.set(a, this.all[i]);

@@ -6,6 +6,7 @@ import type { ServedModelSet } from "./model-set.js";
 import type { ServedPipeline } from "./served-pipeline.js";
 import type { ConnectionGuard } from "./connection-guard.js";
 import type { RequestLog } from "./request-log.js";
+import type { SharedScoreCache } from "./shared-score-cache.js";
 
 /** What every route plugin reaches through `fastify.winnow`. */
 export interface WinnowServerState {
@@ -24,6 +25,10 @@ export interface WinnowServerState {
   shutdown: AbortController;
   /** The HTTP connections: slow clients, drained refusals, closing at shutdown. */
   connections: ConnectionGuard;
+  /** The Redis score cache every batched model shares, when the config names one. */
+  sharedCache?: SharedScoreCache;
+  /** Set when a signal started the drain: /ready answers 503 so load balancers route elsewhere. */
+  draining: boolean;
 }
 
 declare module "fastify" {

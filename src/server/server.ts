@@ -14,6 +14,7 @@ import { ServedModelSet } from "./model-set.js";
 import { cohereRoutes } from "./routes/cohere.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { searchRoutes } from "./routes/search.js";
+import { SharedScoreCache } from "./shared-score-cache.js";
 import { ServedPipeline } from "./served-pipeline.js";
 import { teiRoutes } from "./routes/tei.js";
 import type { WinnowServerState } from "./server-state.js";
@@ -49,7 +50,9 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
     () => (models ? models.all.map((m) => ({ model: m.id, pairs: m.queuedPairs })) : []),
     () => connections.inFlight,
   );
-  models = new ServedModelSet(config, metrics);
+  // Created before the models so every batched model's cache is the shared one.
+  const sharedCache = config.cache ? new SharedScoreCache(config.cache, metrics.registry, { warn: (m) => process.stderr.write(`${m}\n`) }) : undefined;
+  models = new ServedModelSet(config, metrics, sharedCache?.cache);
   const bodyLimit = config.limits.bodyLimitBytes;
   const timeouts = {
     headersTimeoutMs: config.limits.headersTimeoutMs,
@@ -85,7 +88,7 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   const requestLog = config.requestLog
     ? new RequestLog(config.requestLog, Math.random, (err, errors) => app.log.warn({ err, errors, file: config.requestLog!.file }, "request log: cannot write (requests are still answered)"))
     : undefined;
-  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown, connections, pipeline, requestLog };
+  const state: WinnowServerState = { config, models, metrics, apiKeys, shutdown, connections, pipeline, requestLog, sharedCache, draining: false };
   app.decorate("winnow", state);
 
   // JSON parsing after undoing content-encoding (gzip, deflate, br; the decoded size
@@ -215,6 +218,7 @@ export function createServer(input: ServerConfigInput, options: CreateServerOpti
   // Registered before Fastify's own close handler, so it runs after the HTTP server has
   // drained its in-flight requests.
   app.addHook("onClose", async () => {
+    await sharedCache?.close();
     trimmer?.stop();
     await Promise.all([models.closeAll(), pipeline?.close(), requestLog?.close()]);
   });
@@ -277,6 +281,13 @@ export async function startServer(input: ServerConfigInput, options: StartServer
         expire = () => resolve("deadline");
         timer = setTimeout(expire, shutdownTimeoutMs);
       });
+      // Draining: /ready answers 503 while requests are still served, until the load balancer has noticed.
+      app.winnow.draining = true;
+      const { drainDelayMs } = app.winnow.config;
+      if (drainDelayMs > 0) {
+        app.log.info({ drainDelayMs }, "draining: /ready answers 503, still serving");
+        await new Promise((r) => setTimeout(r, drainDelayMs));
+      }
       const closed = app.close();
       const outcome = await Promise.race([closed.then(() => "closed" as const), deadline]);
       clearTimeout(timer);

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { aliasProblem, HARD_MAX_DOCUMENTS, loadServerConfigFile, resolveServerConfig, type ServedModelConfig, type ServerConfigInput } from "../../server/config.js";
+import { aliasProblem, HARD_MAX_DOCUMENTS, SERVE_ENVIRONMENT, loadServerConfigFile, resolveServerConfig, type ServedModelConfig, type ServerConfigInput } from "../../server/config.js";
 import { startServer } from "../../server/server.js";
 import { addRerankerOptions, rerankerSpecFromFlags, type RerankerFlags } from "../reranker-options.js";
 import { UsageError } from "../usage-error.js";
@@ -34,6 +34,24 @@ interface ServeFlags extends RerankerFlags {
   requestLogSample?: string;
   requestLogTexts?: boolean;
   requestLogMaxBytes?: string;
+  cache?: string;
+  cacheTtl?: string;
+  drainDelay?: string;
+}
+
+/**
+ * Fills every flag the command line left unset from its WINNOW_* variable (SERVE_ENVIRONMENT),
+ * so the precedence is flag, then environment, then config file, then default.
+ */
+export function withEnvironment(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeFlags {
+  const out = { ...flags } as unknown as Record<string, unknown>;
+  for (const [name, flag] of Object.entries(SERVE_ENVIRONMENT)) {
+    const value = env[name];
+    if (value === undefined || value === "") continue;
+    const key = flag.replace(/^--/, "").replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (out[key] === undefined) out[key] = value;
+  }
+  return out as unknown as ServeFlags;
 }
 
 /** The server configuration the flags describe: a config file (if any) with flags layered on top. */
@@ -102,6 +120,17 @@ export function serveConfigFromFlags(flags: ServeFlags): ServerConfigInput {
     if (maxBytes !== undefined) log.maxBytes = maxBytes;
     config.requestLog = log;
   }
+  if (flags.cache !== undefined) {
+    if (!/^rediss?:\/\//.test(flags.cache)) throw new UsageError(`--cache must be a redis:// or rediss:// URL, got "${flags.cache}"`);
+    config.cache = { ...(config.cache ?? {}), url: flags.cache };
+  }
+  const ttl = numberFlag("--cache-ttl", flags.cacheTtl, { min: 0 });
+  if (ttl !== undefined) {
+    if (config.cache === undefined) throw new UsageError("--cache-ttl needs --cache redis://… (or cache.url in the config file)");
+    config.cache = { ...config.cache, ttlSeconds: ttl };
+  }
+  const drain = numberFlag("--drain-delay", flags.drainDelay, { min: 0, max: 600_000 });
+  if (drain !== undefined) config.drainDelayMs = drain;
   // Flags are checked above, so what the schema still finds wrong came from the file: name it.
   resolveServerConfig(config, flags.config ?? "command line");
   return config;
@@ -160,10 +189,14 @@ export function register(program: Command): void {
     .option("--request-log <file>", "append a sample of rerank requests to this JSONL file (queries, document ids, the answered order) for `winnow label` and `winnow eval --request-log`")
     .option("--request-log-sample <x>", "share of requests logged, 0..1 (default 0.1)")
     .option("--request-log-texts", "also log document texts (off by default; `winnow label` needs them)")
-    .option("--request-log-max-bytes <n>", "rotate the log to FILE.1 at this size (default 268435456)");
+    .option("--request-log-max-bytes <n>", "rotate the log to FILE.1 at this size (default 268435456)")
+    .option("--cache <url>", "share scores in Redis (redis://host:6379/0) across models and replicas; Redis gone = no cache, never an error")
+    .option("--cache-ttl <s>", "score cache entry lifetime in seconds (default 86400; 0 = until evicted)")
+    .option("--drain-delay <ms>", "after SIGTERM, answer /ready 503 while still serving for this long before closing (default 0)")
+    .addHelpText("after", `\nEnvironment (a flag wins over its variable, a variable over the config file): ${Object.entries(SERVE_ENVIRONMENT).map(([v, f]) => `${v} (${f})`).join(", ")}; WINNOW_API_KEYS adds API keys.`);
   addRerankerOptions(cmd);
   cmd.action(async (flags: ServeFlags) => {
-    const config = serveConfigFromFlags(flags);
+    const config = serveConfigFromFlags(withEnvironment(flags));
     const running = await startServer(config, { handleSignals: true });
     const app = running.app;
     const models = app.winnow.models.all.map((m) => `${m.id} (${m.type}${m.batched ? ", batched" : ""})`).join(", ");
