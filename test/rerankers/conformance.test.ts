@@ -86,15 +86,23 @@ function vendorGroup(type: FakeVendor): FixtureGroup {
 }
 
 let bertDir = "";
+let decoderDir = "";
 let colbertDir = "";
 let modelCalls = 0;
 
 /** type → how to build it. A registered type missing here fails. */
 const FIXTURES: Record<string, FixtureGroup> = {
   "cross-encoder": {
-    start: async () => void (bertDir = await ensureGeneratedModel("tiny-bert")),
+    start: async () => {
+      bertDir = await ensureGeneratedModel("tiny-bert");
+      decoderDir = await ensureGeneratedModel("tiny-qwen3");
+    },
     stop: async () => {},
-    fixtures: [{ label: "cross-encoder (tiny-bert)", spec: () => ({ type: "cross-encoder", model: bertDir }), upstream: () => modelCalls, instruction: "refused" }],
+    fixtures: [
+      { label: "cross-encoder (tiny-bert)", spec: () => ({ type: "cross-encoder", model: bertDir }), upstream: () => modelCalls, instruction: "refused" },
+      // A decoder model (config.json *ForCausalLM) through the same spec: it reads the instruction.
+      { label: "cross-encoder (tiny-qwen3 decoder)", spec: () => ({ type: "cross-encoder", model: decoderDir }), upstream: () => modelCalls, instruction: "accepted" },
+    ],
   },
   colbert: {
     start: async () => void (colbertDir = await ensureGeneratedModel("tiny-colbert")),
