@@ -25,6 +25,7 @@ export function addRerankerOptions(cmd: Command, defaultType?: string, options: 
     .option("--dtype <dtype>", "model weights: fp32 | int8 (ONNX models)")
     .option("--base-url <url>", "endpoint for hosted APIs and LLM servers")
     .option("--offline", "never download; use local folders and caches only")
+    .option("--instruction <text>", "instruction for rerankers that read one (llm, decoder models such as Qwen3-Reranker); others exit 2")
     .option("--reranker-config <file>", "JSON file with the reranker spec ({\"type\": …, …})")
     .option("-O, --option <key=value>", "extra reranker option (repeatable; value parsed as JSON when it can be)", collectOption, [] as string[]);
 }
@@ -52,6 +53,7 @@ export interface RerankerFlags {
   dtype?: string;
   baseUrl?: string;
   offline?: boolean;
+  instruction?: string;
   rerankerConfig?: string;
   option?: string[];
 }
@@ -76,6 +78,7 @@ export function rerankerSpecFromFlags(flags: RerankerFlags): RerankerSpec | unde
   if (flags.dtype !== undefined) spec.dtype = flags.dtype;
   if (flags.baseUrl !== undefined) spec.baseUrl = flags.baseUrl;
   if (flags.offline) spec.offline = true;
+  if (flags.instruction !== undefined) spec.instruction = flags.instruction;
   for (const kv of flags.option ?? []) {
     const eq = kv.indexOf("=");
     if (eq <= 0) throw new UsageError(`--option expects key=value, got "${kv}"`);
@@ -130,7 +133,7 @@ export function rerankerSpecsFromFlags(values: readonly string[], flags: Reranke
     const spec = rerankerSpecFromFlags({ ...flags, reranker: values[0] ?? flags.reranker });
     return spec ? [spec] : [];
   }
-  const refused = [flags.baseUrl !== undefined && "--base-url", (flags.option ?? []).length > 0 && "-O", flags.rerankerConfig !== undefined && "--reranker-config"].filter(Boolean);
+  const refused = [flags.baseUrl !== undefined && "--base-url", flags.instruction !== undefined && "--instruction", (flags.option ?? []).length > 0 && "-O", flags.rerankerConfig !== undefined && "--reranker-config"].filter(Boolean);
   if (refused.length > 0) {
     throw new UsageError(`${refused.join(", ")} cannot be bound to one of several --reranker values: put it in that reranker's JSON spec, e.g. --reranker '{"type":"cohere","baseUrl":"…"}'`);
   }

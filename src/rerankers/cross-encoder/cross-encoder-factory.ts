@@ -29,6 +29,8 @@ const specSchema = z.strictObject({
   executionProviders: z.array(z.string().min(1)).min(1).optional(),
   /** Decoder models only: the rerank prompt (qwen3-reranker, mxbai-rerank-v2). */
   template: z.string().min(1).optional(),
+  /** Decoder models only: the instruction for calls that give none (default: the template's). */
+  instruction: z.string().min(1).optional(),
   memoryArena: z.boolean().optional(),
   spinWait: z.boolean().optional(),
   flashAttention: z.boolean().optional(),
@@ -61,6 +63,9 @@ export async function createCrossEncoderReranker(spec: RerankerSpec, _context: R
     if (options.scores === "calibrated") throw new WinnowError("CONFIG_INVALID", `cross-encoder option scores: "calibrated" is not available for the decoder model ${options.model}`, { details: { field: "scores" } });
     return DecoderReranker.load(options as DecoderRerankerOptions);
   }
+  if (options.instruction !== undefined) {
+    throw new WinnowError("CONFIG_INVALID", `instruction: the cross-encoder family's model ${options.model} does not read an instruction (decoder models such as Qwen3-Reranker do)`, { details: { field: "instruction" } });
+  }
   if (options.template !== undefined) {
     throw new WinnowError("CONFIG_INVALID", `cross-encoder option template: only decoder models (a *ForCausalLM config.json) take a rerank template; ${options.model} is not one`, { details: { field: "template" } });
   }
@@ -69,7 +74,7 @@ export async function createCrossEncoderReranker(spec: RerankerSpec, _context: R
 
 const DECODER_OPTIONS = new Set([
   "model", "dtype", "onnxFile", "template", "revision", "cacheDir", "offline", "maxLength", "maxQueryTokens", "batchTokens", "threads",
-  "executionProvider", "executionProviders", "memoryArena", "spinWait", "cache", "scores", "maxChunksPerDoc", "windowOverlap", "truncate",
+  "executionProvider", "executionProviders", "memoryArena", "spinWait", "cache", "scores", "maxChunksPerDoc", "windowOverlap", "truncate", "instruction",
 ]);
 
 /** Whether `model` is a decoder: by the catalogue, else by its config.json (a local folder, or fetched as the loader would). */

@@ -17,6 +17,8 @@ export interface DecoderRerankerOptions extends Omit<DecoderModelOptions, "signa
   maxChunksPerDoc?: number;
   windowOverlap?: number;
   truncate?: boolean;
+  /** The instruction for calls that give none (default: the template's own, e.g. Qwen3-Reranker's web-search one). */
+  instruction?: string;
   events?: RerankerEvents;
 }
 
@@ -94,7 +96,8 @@ export class DecoderReranker extends RerankerBase {
   protected override async cacheIdentity(_call: ScoringCall): Promise<string> {
     await this.ready();
     const w = this.options.truncate ? "t" : `${this.options.maxChunksPerDoc ?? 4}/${this.options.windowOverlap ?? "auto"}`;
-    return `${this.id}|w${w}|s${this.options.scores ?? "normalized"}`;
+    // The call's instruction is in the key already (RerankerBase); the default one is here.
+    return `${this.id}|w${w}|s${this.options.scores ?? "normalized"}|i${this.options.instruction ?? ""}`;
   }
 
   /** Log-odds (positive vs negative label) of each prompt, in token-budget batches. */
@@ -119,7 +122,7 @@ export class DecoderReranker extends RerankerBase {
 
   protected async score(call: ScoringCall): Promise<ScoringOutcome> {
     const texts = call.candidates.map((c) => documentText(c.document));
-    const { logits, windows } = await this.scorePrompts(call.instruction, call.query.text, texts, call.signal);
+    const { logits, windows } = await this.scorePrompts(call.instruction ?? this.options.instruction, call.query.text, texts, call.signal);
     const logit = this.options.scores === "logit";
     return {
       scores: Array.from(logits, (l) => (logit ? l : sigmoid(l))),
