@@ -40,10 +40,13 @@ async function list(flags: { format: string; cacheDir?: string }): Promise<void>
     e.numLabels === 1 ? "1 (sigmoid)" : "2 (softmax)",
     e.defaultDtype,
     [e.onnxFiles.fp32 ? `fp32:${e.onnxFiles.fp32}` : "", e.int8Files ? `int8:${e.int8Files.map((v) => `${v.file}(${v.weights})`).join(",")}` : e.onnxFiles.int8 ? `int8:${e.onnxFiles.int8}` : ""].filter(Boolean).join(" "),
+    e.languages,
+    e.licence ?? "",
     cachedIds.has(e.id.toLowerCase()) ? "yes" : "",
   ]);
-  process.stdout.write("Cross-encoder catalogue (any Hugging Face sequence-classification model exported to ONNX also works):\n");
-  process.stdout.write(table(["model", "arch", "params", "max len", "token types", "labels", "dtype", "onnx files", "cached"], rows) + "\n\n");
+  process.stdout.write("Cross-encoder catalogue (any Hugging Face sequence-classification model exported to ONNX also works; decoders, arch qwen2/qwen3, score from yes/no logits):\n");
+  process.stdout.write(table(["model", "arch", "params", "max len", "token types", "labels", "dtype", "onnx files", "languages", "licence", "cached"], rows) + "\n\n");
+  process.stdout.write("Published quality (as the authors published it, not measured here) and unchecked facts: winnow models --format json (published, unverified).\n\n");
   if ("error" in int8) process.stdout.write(`int8 kernels: not probed (${int8.error})\n\n`);
   else {
     process.stdout.write(`${formatInt8Probe(int8)}\n`);
