@@ -75,6 +75,7 @@ export class ServedModel {
   private gate: ConcurrencyGate | undefined;
   private closeBackend: (() => Promise<void>) | undefined;
   private heldUnitsOf: (() => Promise<number>) | undefined;
+  private batchTokens: number | undefined;
 
   constructor(
     readonly id: string,
@@ -94,6 +95,16 @@ export class ServedModel {
 
   get batched(): boolean {
     return this.batcher !== undefined;
+  }
+
+  /** The spec this model was built from (undefined for a Reranker instance handed in), for /info and /tokenize. */
+  get spec(): RerankerSpec | undefined {
+    return isReranker(this.source) ? undefined : this.source;
+  }
+
+  /** Tokens per scoring pass, once a batched model is loaded (TEI's max_batch_tokens). */
+  get maxBatchTokens(): number | undefined {
+    return this.batchTokens;
   }
 
   /** Whether the reranker runs in a worker thread. */
@@ -179,6 +190,7 @@ export class ServedModel {
         }
       }
       if (backend) {
+        this.batchTokens = this.batching.maxBatchTokens ?? backend.maxBatchTokens;
         this.batcher = new DynamicBatcher<HandleUnit>(handleScorer(backend), {
           maxBatchTokens: this.batching.maxBatchTokens ?? backend.maxBatchTokens,
           maxBatchPairs: this.batching.maxBatchPairs,
