@@ -107,6 +107,14 @@ export interface TrainOptions {
   validation?: RankingData;
   /** Feature columns no tree may split on (e.g. a raw score used only as the base margin). */
   excludeFromSplits?: readonly number[];
+  /**
+   * Monotone constraints by feature column: +1 = every tree's output is non-decreasing in
+   * that feature, −1 = non-increasing (missing values, the lowest bin, count as lowest).
+   * A split on such a feature is taken only when its two children respect the direction,
+   * and each child's subtree is then bounded by their midpoint (LightGBM's "basic"
+   * method), so the whole tree, not only that split, is monotone.
+   */
+  monotone?: ReadonlyMap<number, 1 | -1>;
   onProgress?: (p: TrainingProgress) => void;
 }
 
@@ -267,7 +275,10 @@ interface Leaf {
   /** Where the parent points at this leaf: node index and side, or -1 for the root. */
   parent: number;
   side: "left" | "right";
-  best?: { gain: number; featureSlot: number; bin: number };
+  /** Bounds on this leaf's value (and its subtree's) from monotone splits above it. */
+  lo: number;
+  hi: number;
+  best?: { gain: number; featureSlot: number; bin: number; leftValue: number; rightValue: number };
 }
 
 /** Fits one regression tree to (grad, hess) over `rows`, growing best-gain leaves first. */
@@ -279,6 +290,7 @@ function growTree(
   features: number[],
   params: LambdaMartParams,
   featureGain: Float64Array,
+  monotone?: ReadonlyMap<number, 1 | -1>,
 ): RegressionTree {
   const B = params.maxBins;
   const nRows = binned.rows;
@@ -298,10 +310,14 @@ function growTree(
     return hist;
   };
   const score = (g: number, h: number) => (g * g) / (h + params.l2);
+  // Newton step clamped to the leaf's bounds, and the loss reduction it buys (= score(g, h) unclamped).
+  const valueIn = (g: number, h: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, -g / (h + params.l2)));
+  const scoreAt = (g: number, h: number, w: number) => -(2 * g * w + (h + params.l2) * w * w);
+  const constrained = monotone !== undefined && monotone.size > 0;
   const findBest = (leaf: Leaf): void => {
     leaf.best = undefined;
     if (leaf.rows.length < 2 * params.minSamplesPerLeaf) return;
-    const parentScore = score(leaf.g, leaf.h);
+    const parentScore = constrained ? scoreAt(leaf.g, leaf.h, valueIn(leaf.g, leaf.h, leaf.lo, leaf.hi)) : score(leaf.g, leaf.h);
     let best: Leaf["best"];
     for (let k = 0; k < features.length; k++) {
       const base = k * B * 3;
@@ -317,8 +333,17 @@ function growTree(
         if (cl < params.minSamplesPerLeaf) continue;
         const cr = leaf.rows.length - cl;
         if (cr < params.minSamplesPerLeaf) break;
-        const gain = score(gl, hl) + score(leaf.g - gl, leaf.h - hl) - parentScore;
-        if (gain > 1e-12 && (best === undefined || gain > best.gain)) best = { gain, featureSlot: k, bin: b };
+        if (!constrained) {
+          const gain = score(gl, hl) + score(leaf.g - gl, leaf.h - hl) - parentScore;
+          if (gain > 1e-12 && (best === undefined || gain > best.gain)) best = { gain, featureSlot: k, bin: b, leftValue: 0, rightValue: 0 };
+          continue;
+        }
+        const lv = valueIn(gl, hl, leaf.lo, leaf.hi);
+        const rv = valueIn(leaf.g - gl, leaf.h - hl, leaf.lo, leaf.hi);
+        const direction = monotone!.get(features[k]);
+        if ((direction === 1 && lv > rv) || (direction === -1 && lv < rv)) continue;
+        const gain = scoreAt(gl, hl, lv) + scoreAt(leaf.g - gl, leaf.h - hl, rv) - parentScore;
+        if (gain > 1e-12 && (best === undefined || gain > best.gain)) best = { gain, featureSlot: k, bin: b, leftValue: lv, rightValue: rv };
       }
     }
     leaf.best = best;
@@ -331,7 +356,7 @@ function growTree(
     g0 += grad[rows[r]];
     h0 += hess[rows[r]];
   }
-  const root: Leaf = { rows, g: g0, h: h0, hist: buildHist(rows), parent: -1, side: "left" };
+  const root: Leaf = { rows, g: g0, h: h0, hist: buildHist(rows), parent: -1, side: "left", lo: -Infinity, hi: Infinity };
   findBest(root);
   const leaves: Leaf[] = [root];
   while (leaves.length < params.maxLeaves) {
@@ -342,8 +367,13 @@ function growTree(
     }
     if (pick < 0) break;
     const leaf = leaves[pick];
-    const { featureSlot, bin, gain } = leaf.best!;
+    const { featureSlot, bin, gain, leftValue, rightValue } = leaf.best!;
     const f = features[featureSlot];
+    // Below a monotone split, the left subtree stays on its side of the midpoint and the right on the other.
+    const direction = monotone?.get(f);
+    const mid = (leftValue + rightValue) / 2;
+    const leftBounds = direction === 1 ? [leaf.lo, mid] : direction === -1 ? [mid, leaf.hi] : [leaf.lo, leaf.hi];
+    const rightBounds = direction === 1 ? [mid, leaf.hi] : direction === -1 ? [leaf.lo, mid] : [leaf.lo, leaf.hi];
     featureGain[f] += gain;
     const col = f * nRows;
     let nLeft = 0;
@@ -372,15 +402,15 @@ function growTree(
     const smallHist = buildHist(leftSmaller ? leftRows : rightRows);
     const bigHist = leaf.hist;
     for (let x = 0; x < bigHist.length; x++) bigHist[x] -= smallHist[x];
-    const left: Leaf = { rows: leftRows, g: gl, h: hl, hist: leftSmaller ? smallHist : bigHist, parent: node, side: "left" };
-    const right: Leaf = { rows: rightRows, g: leaf.g - gl, h: leaf.h - hl, hist: leftSmaller ? bigHist : smallHist, parent: node, side: "right" };
+    const left: Leaf = { rows: leftRows, g: gl, h: hl, hist: leftSmaller ? smallHist : bigHist, parent: node, side: "left", lo: leftBounds[0], hi: leftBounds[1] };
+    const right: Leaf = { rows: rightRows, g: leaf.g - gl, h: leaf.h - hl, hist: leftSmaller ? bigHist : smallHist, parent: node, side: "right", lo: rightBounds[0], hi: rightBounds[1] };
     findBest(left);
     findBest(right);
     leaves.splice(pick, 1, left, right);
   }
   // Leaves become ~index children; leaf values are shrunken Newton steps.
   leaves.forEach((leaf, index) => {
-    tree.leafValue.push((-leaf.g / (leaf.h + params.l2)) * params.learningRate);
+    tree.leafValue.push((constrained ? valueIn(leaf.g, leaf.h, leaf.lo, leaf.hi) : -leaf.g / (leaf.h + params.l2)) * params.learningRate);
     if (leaf.parent >= 0) (leaf.side === "left" ? tree.left : tree.right)[leaf.parent] = ~index;
   });
   return tree;
@@ -447,7 +477,7 @@ export function trainLambdaMart(train: RankingData, paramsIn: Partial<LambdaMart
     }
     const sampled = pool.slice(0, sampledCount).sort((a, b) => a - b);
     const treeGain = new Float64Array(F);
-    const tree = growTree(activeRows, grad, hess, binned, sampled, params, treeGain);
+    const tree = growTree(activeRows, grad, hess, binned, sampled, params, treeGain, options.monotone);
     trees.push(tree);
     gainsPerTree.push(treeGain);
     for (let r = 0; r < activeRows.length; r++) {

@@ -139,6 +139,12 @@ export interface TrainModelOptions {
   /** Keep the base margin's raw feature out of the trees (it varies in scale across collections). */
   marginOnly?: boolean;
   /**
+   * Monotone constraints by feature name (+1: the trees' output never decreases as the
+   * feature grows, −1: never increases): a guard on first-stage evidence, so no tree can
+   * learn "a better BM25 rank is worse" from one collection's quirks.
+   */
+  monotone?: Readonly<Record<string, 1 | -1>>;
+  /**
    * Warm start: continue from this model (same features and margin) — its scores become the
    * starting scores and the new trees are appended to its trees. For adapting the shipped
    * model to a collection with few judgments (or LLM labels) instead of starting from BM25.
@@ -181,7 +187,14 @@ export function trainModel(train: readonly PreparedQuery[], options: TrainModelO
   const data = withInit(toRankingData(train, options.features, options.baseMargin), train);
   const validation = options.validation?.length ? withInit(toRankingData(options.validation, options.features, options.baseMargin), options.validation) : undefined;
   const excluded = options.marginOnly && options.baseMargin ? [options.features.indexOf(options.baseMargin.feature)] : [];
-  const result = trainLambdaMart(data, params, { validation, onProgress: options.onProgress, excludeFromSplits: excluded });
+  const monotone = new Map<number, 1 | -1>();
+  for (const [name, direction] of Object.entries(options.monotone ?? {})) {
+    const f = options.features.indexOf(name);
+    if (f < 0) throw new InvalidInputError(`monotone: "${name}" is not one of the features (${options.features.join(", ")})`, { field: "monotone" });
+    if (direction !== 1 && direction !== -1) throw new InvalidInputError(`monotone.${name} must be 1 or -1, got ${String(direction)}`, { field: `monotone.${name}` });
+    monotone.set(f, direction);
+  }
+  const result = trainLambdaMart(data, params, { validation, onProgress: options.onProgress, excludeFromSplits: excluded, monotone });
   const total = result.featureGain.reduce((a, b) => a + b, 0);
   const importance = options.features
     .map((feature, f) => ({ feature, gain: total > 0 ? result.featureGain[f] / total : 0 }))
@@ -197,6 +210,7 @@ export function trainModel(train: readonly PreparedQuery[], options: TrainModelO
       ...options.provenance,
       params,
       marginOnly: options.marginOnly ?? false,
+      monotone: options.monotone && Object.keys(options.monotone).length > 0 ? { ...options.monotone } : undefined,
       initModelTrees: init ? init.trees.length : undefined,
       trainQueries: train.length,
       validationQueries: options.validation?.length ?? 0,
