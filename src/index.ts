@@ -54,6 +54,17 @@ export { DEFAULT_TEMPLATES, type PromptTemplates, type ChatTemplate } from "./re
 // The learned reranker: LambdaMART over relevance features; the shipped model, training and cross-validation.
 export { LearnedReranker, type LearnedCallOptions, type LearnedRerankerOptions } from "./rerankers/learned/learned-reranker.js";
 export { DEFAULT_LEARNED_MODEL_PATH } from "./rerankers/learned/default-model.js";
+export { ColbertReranker, type ColbertOptions, type StoredTokenVectors } from "./rerankers/colbert/colbert-reranker.js";
+export { ColbertEncoder, type ColbertModelOptions } from "./rerankers/colbert/colbert-encoder.js";
+export { maxSim } from "./rerankers/colbert/maxsim.js";
+export type { TokenMatrix } from "./rerankers/colbert/token-matrix.js";
+export { COLBERT_CATALOGUE, colbertCatalogueEntry, type ColbertCatalogueEntry } from "./rerankers/colbert/catalogue.js";
+export { readColbertSettings, type ColbertSettings } from "./rerankers/colbert/colbert-settings.js";
+export { TokenStore, TokenStoreWriter, type StoreCompression, type StoreManifest } from "./retrieval/colbert/token-store.js";
+export { buildTokenStore, type BuildTokenStoreOptions, type CompressionName } from "./retrieval/colbert/build-token-store.js";
+export { ColbertRetriever, type ColbertRetrieverOptions } from "./retrieval/colbert/colbert-retriever.js";
+export { poolTokens } from "./retrieval/colbert/token-pooling.js";
+export { measureStoreFidelity, type StoreFidelity } from "./retrieval/colbert/store-fidelity.js";
 export { loadLearnedModel, saveLearnedModel, parseLearnedModel, type LearnedModel } from "./rerankers/learned/model-file.js";
 export { BUILTIN_FEATURES, FEATURE_DESCRIPTIONS } from "./rerankers/learned/features.js";
 export { trainLambdaMart, DEFAULT_LAMBDAMART_PARAMS, type LambdaMartParams, type RankingData, type LambdaMartModel } from "./rerankers/learned/lambdamart.js";
