@@ -533,7 +533,7 @@ def run_train(job):
 
     decay = [p for n, p in model.named_parameters() if p.dim() > 1 and "LayerNorm" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.dim() > 1 and "LayerNorm" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": h["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}], lr=h["lr"])
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": h["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}], lr=h["lr"], foreach=True)
     # warmup_steps below 1 is a fraction of the planned steps (the default 0.1).
     w = h["warmup_steps"]
     warmup = max(1, min(total, round(w * total) if w < 1 else int(w)))
