@@ -139,9 +139,9 @@ export const MODEL_RESPONSE = {
 } as const;
 
 /**
- * A route's `response` map and a serializer that leaves bodies as the handler built them
- * (fast-json-stringify would drop fields a schema does not list).
+ * A route's schema with its `response` map, and a serializer that leaves bodies as the
+ * handler built them (fast-json-stringify would drop fields a schema does not list).
  */
-export function documentedResponses(response: Record<string, unknown>) {
-  return { response, serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
+export function documented<S extends object>(schema: S, response: Record<string, unknown>) {
+  return { schema: { ...schema, response }, serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
 }

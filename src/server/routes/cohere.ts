@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { invalid } from "../http-errors.js";
 import { checkDocumentChars, INSTRUCTION_SCHEMA, runRerankCall, TOP_N_SCHEMA } from "../rerank-call.js";
-import { COHERE_ERROR, COHERE_V1_RESPONSE, COHERE_V2_RESPONSE, documentedResponses } from "../openapi-schemas.js";
+import { COHERE_ERROR, COHERE_V1_RESPONSE, COHERE_V2_RESPONSE, documented } from "../openapi-schemas.js";
 import { ignoredFieldWarnings, rerankBody } from "./request-body.js";
 
 type DocumentObject = Record<string, string>;
@@ -93,13 +93,15 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
     {
       config: { errorStyle: "cohere" },
       preValidation: v1.preValidation,
-      ...documentedResponses({ 200: COHERE_V1_RESPONSE, "4xx": COHERE_ERROR, "5xx": COHERE_ERROR }),
-      schema: {
-        tags: ["rerank"],
-        operationId: "rerankCohereV1",
-        summary: "Cohere v1 rerank (also accepts Jina's and Voyage's field names); null means absent, unknown fields are ignored",
-        body: v1.body,
-      },
+      ...documented(
+        {
+          tags: ["rerank"],
+          operationId: "rerankCohereV1",
+          summary: "Cohere v1 rerank (also accepts Jina's and Voyage's field names); null means absent, unknown fields are ignored",
+          body: v1.body,
+        },
+        { 200: COHERE_V1_RESPONSE, "4xx": COHERE_ERROR, "5xx": COHERE_ERROR },
+      ),
     },
     async (request, reply) => {
       const b = request.body;
@@ -160,13 +162,15 @@ export const cohereRoutes: FastifyPluginAsync = async (app) => {
     {
       config: { errorStyle: "cohere" },
       preValidation: v2.preValidation,
-      ...documentedResponses({ 200: COHERE_V2_RESPONSE, "4xx": COHERE_ERROR, "5xx": COHERE_ERROR }),
-      schema: {
-        tags: ["rerank"],
-        operationId: "rerankCohereV2",
-        summary: "Cohere v2 rerank; null means absent, unknown fields are ignored",
-        body: v2.body,
-      },
+      ...documented(
+        {
+          tags: ["rerank"],
+          operationId: "rerankCohereV2",
+          summary: "Cohere v2 rerank; null means absent, unknown fields are ignored",
+          body: v2.body,
+        },
+        { 200: COHERE_V2_RESPONSE, "4xx": COHERE_ERROR, "5xx": COHERE_ERROR },
+      ),
     },
     async (request, reply) => {
       const b = request.body;

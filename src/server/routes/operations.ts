@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { COHERE_ERROR, documentedResponses, MODEL_LIST_RESPONSE, MODEL_RESPONSE } from "../openapi-schemas.js";
+import { COHERE_ERROR, documented, MODEL_LIST_RESPONSE, MODEL_RESPONSE } from "../openapi-schemas.js";
 import type { ServedModel } from "../served-model.js";
 
 const HEALTH = { type: "object", required: ["status"], properties: { status: { type: "string", enum: ["ok"] } } } as const;
@@ -20,11 +20,11 @@ export const operationsRoutes: FastifyPluginAsync = async (app) => {
   const { models, metrics, pipeline } = app.winnow;
 
   // Answers from the event loop alone, so it stays fast while models are busy.
-  app.get("/health", { ...documentedResponses({ 200: HEALTH }), schema: { tags: ["operations"], operationId: "health", summary: "The process is up" } }, async () => ({ status: "ok" }));
+  app.get("/health", documented({ tags: ["operations"], operationId: "health", summary: "The process is up" }, { 200: HEALTH }), async () => ({ status: "ok" }));
 
   app.get(
     "/ready",
-    { ...documentedResponses({ 200: READY, 503: READY }), schema: { tags: ["operations"], operationId: "ready", summary: "Every model (and the pipeline) is loaded and the server is not draining (503 otherwise); reports the shared cache" } },
+    documented({ tags: ["operations"], operationId: "ready", summary: "Every model (and the pipeline) is loaded and the server is not draining (503 otherwise); reports the shared cache" }, { 200: READY, 503: READY }),
     async (_request, reply) => {
       const states = Object.fromEntries(models.all.map((m) => [m.id, m.state]));
       // Draining (after SIGTERM, for drainDelayMs): still serving, but load balancers should route elsewhere.
@@ -48,7 +48,7 @@ export const operationsRoutes: FastifyPluginAsync = async (app) => {
 
   app.get(
     "/v1/models",
-    { ...documentedResponses({ 200: MODEL_LIST_RESPONSE }), schema: { tags: ["operations"], operationId: "listModels", summary: "Served models (Cohere- and OpenAI-style lists)" } },
+    documented({ tags: ["operations"], operationId: "listModels", summary: "Served models (Cohere- and OpenAI-style lists)" }, { 200: MODEL_LIST_RESPONSE }),
     async () => {
       const list = models.all.map(describe);
       return {
@@ -66,13 +66,15 @@ export const operationsRoutes: FastifyPluginAsync = async (app) => {
     "/v1/models/*",
     {
       config: { errorStyle: "cohere" },
-      ...documentedResponses({ 200: MODEL_RESPONSE, "4xx": COHERE_ERROR }),
-      schema: {
-        tags: ["operations"],
-        operationId: "getModel",
-        summary: "One served model by id or alias (404 naming the served ones otherwise)",
-        params: { type: "object", required: ["*"], properties: { "*": { type: "string", minLength: 1, maxLength: 256, description: "A model id or alias" } } },
-      },
+      ...documented(
+        {
+          tags: ["operations"],
+          operationId: "getModel",
+          summary: "One served model by id or alias (404 naming the served ones otherwise)",
+          params: { type: "object", required: ["*"], properties: { "*": { type: "string", minLength: 1, maxLength: 256, description: "A model id or alias" } } },
+        },
+        { 200: MODEL_RESPONSE, "4xx": COHERE_ERROR },
+      ),
     },
     // An alias (or the catch-all "*") answers with the model it names.
     async (request) => ({ object: "model", owned_by: "winnow", ...describe(models.resolve(request.params["*"])) }),

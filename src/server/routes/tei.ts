@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { WinnowError } from "../../core/errors.js";
 import { invalid } from "../http-errors.js";
 import { ModelTokenizer } from "../model-tokenizer.js";
-import { documentedResponses, INFINITY_RERANK_RESPONSE, TEI_ERROR, TEI_INFO_RESPONSE, TEI_RERANK_RESPONSE, TEI_TOKENIZE_RESPONSE } from "../openapi-schemas.js";
+import { documented, INFINITY_RERANK_RESPONSE, TEI_ERROR, TEI_INFO_RESPONSE, TEI_RERANK_RESPONSE, TEI_TOKENIZE_RESPONSE } from "../openapi-schemas.js";
 import { checkDocumentChars, INSTRUCTION_SCHEMA, runRerankCall, TOP_N_SCHEMA } from "../rerank-call.js";
 import type { ServedModel } from "../served-model.js";
 import { rerankBody } from "./request-body.js";
@@ -75,17 +75,19 @@ export const teiRoutes: FastifyPluginAsync = async (app) => {
     {
       config: { errorStyle: "tei" },
       preValidation: rerank.preValidation,
-      ...documentedResponses({
-        200: { description: "TEI's array, or Infinity's object when the body sent `documents`", anyOf: [TEI_RERANK_RESPONSE, INFINITY_RERANK_RESPONSE] },
-        "4xx": TEI_ERROR,
-        "5xx": TEI_ERROR,
-      }),
-      schema: {
-        tags: ["rerank"],
-        operationId: "rerankTei",
-        summary: "TEI- and Infinity-compatible rerank; null means absent, unknown fields are ignored",
-        body: rerank.body,
-      },
+      ...documented(
+        {
+          tags: ["rerank"],
+          operationId: "rerankTei",
+          summary: "TEI- and Infinity-compatible rerank; null means absent, unknown fields are ignored",
+          body: rerank.body,
+        },
+        {
+          200: { description: "TEI's array, or Infinity's object when the body sent `documents`", anyOf: [TEI_RERANK_RESPONSE, INFINITY_RERANK_RESPONSE] },
+          "4xx": TEI_ERROR,
+          "5xx": TEI_ERROR,
+        },
+      ),
     },
     async (request, reply) => {
       const b = request.body;
@@ -150,13 +152,15 @@ export const teiRoutes: FastifyPluginAsync = async (app) => {
     "/info",
     {
       config: { errorStyle: "tei" },
-      ...documentedResponses({ 200: TEI_INFO_RESPONSE, "4xx": TEI_ERROR, "5xx": TEI_ERROR }),
-      schema: {
-        tags: ["operations"],
-        operationId: "teiInfo",
-        summary: "TEI's /info for the default model (or ?model=): id, input and batch limits",
-        querystring: { type: "object", properties: { model: { type: "string", maxLength: 256 } } },
-      },
+      ...documented(
+        {
+          tags: ["operations"],
+          operationId: "teiInfo",
+          summary: "TEI's /info for the default model (or ?model=): id, input and batch limits",
+          querystring: { type: "object", properties: { model: { type: "string", maxLength: 256 } } },
+        },
+        { 200: TEI_INFO_RESPONSE, "4xx": TEI_ERROR, "5xx": TEI_ERROR },
+      ),
     },
     async (request) => {
       const model = app.winnow.models.resolve(request.query.model);
@@ -186,22 +190,24 @@ export const teiRoutes: FastifyPluginAsync = async (app) => {
     "/tokenize",
     {
       config: { errorStyle: "tei" },
-      ...documentedResponses({ 200: TEI_TOKENIZE_RESPONSE, "4xx": TEI_ERROR, "5xx": TEI_ERROR }),
-      schema: {
-        tags: ["operations"],
-        operationId: "teiTokenize",
-        summary: "TEI's /tokenize with the served cross-encoder's tokenizer",
-        body: {
-          type: "object",
-          required: ["inputs"],
-          properties: {
-            inputs: { anyOf: [{ type: "string", maxLength: limits.maxDocumentChars }, { type: "array", minItems: 1, maxItems: limits.maxDocuments, items: { type: "string", maxLength: limits.maxDocumentChars } }] },
-            add_special_tokens: { type: "boolean", default: true },
-            prompt_name: { type: ["string", "null"] },
-            model: { type: "string", maxLength: 256 },
+      ...documented(
+        {
+          tags: ["operations"],
+          operationId: "teiTokenize",
+          summary: "TEI's /tokenize with the served cross-encoder's tokenizer",
+          body: {
+            type: "object",
+            required: ["inputs"],
+            properties: {
+              inputs: { anyOf: [{ type: "string", maxLength: limits.maxDocumentChars }, { type: "array", minItems: 1, maxItems: limits.maxDocuments, items: { type: "string", maxLength: limits.maxDocumentChars } }] },
+              add_special_tokens: { type: "boolean", default: true },
+              prompt_name: { type: ["string", "null"] },
+              model: { type: "string", maxLength: 256 },
+            },
           },
         },
-      },
+        { 200: TEI_TOKENIZE_RESPONSE, "4xx": TEI_ERROR, "5xx": TEI_ERROR },
+      ),
     },
     async (request) => {
       const b = request.body;
