@@ -107,3 +107,6 @@ export { weightedScores, type WeightedScoring } from "./pipeline/weighted-scorin
 export { CachedReranker, type CachedRerankerOptions } from "./cache/cached-reranker.js";
 export { MemoryScoreCache, type MemoryScoreCacheOptions } from "./cache/memory-score-cache.js";
 export { RedisScoreCache, type RedisScoreCacheOptions } from "./cache/redis-score-cache.js";
+
+// Fine-tuning (docs/finetune.md): labels → your own cross-encoder, trained on PyTorch, exported to ONNX.
+export { finetuneCrossEncoder, type FinetuneCrossEncoderOptions, type FinetuneProgress, type FinetuneReport } from "./finetune/finetune-entry.js";
