@@ -15,7 +15,7 @@
  * to the page's fakes, or to a closed port, so nothing reaches the network or another
  * user's server; curl with --fail-with-body.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { normalizeCommand, type Snippet } from "./markdown-snippets.js";
 import { writeSciFactSlice } from "./scifact-slice.js";
@@ -151,6 +151,18 @@ const SLICE: Fixture = {
   build: (c) => writeSciFactSlice(join(c.work, "fixtures/scifact-slice"), join(c.work, "../shared/datasets/scifact"), join(c.work, "examples/scifact-mini")),
   needsShared: true,
 };
+/** The first 60 documents of the bundled sample, with the test queries judged on them. */
+function writeColbertMini(out: string, from: string): void {
+  const docs = readFileSync(join(from, "corpus.jsonl"), "utf8").split("\n").filter(Boolean).slice(0, 60);
+  const ids = new Set(docs.map((l) => (JSON.parse(l) as { _id: string })._id));
+  const [header, ...rows] = readFileSync(join(from, "qrels/test.tsv"), "utf8").split("\n").filter(Boolean);
+  const kept = rows.filter((r) => ids.has(r.split("\t")[1]));
+  const queries = new Set(kept.map((r) => r.split("\t")[0]));
+  mkdirSync(join(out, "qrels"), { recursive: true });
+  writeFileSync(join(out, "corpus.jsonl"), docs.join("\n") + "\n");
+  writeFileSync(join(out, "queries.jsonl"), readFileSync(join(from, "queries.jsonl"), "utf8").split("\n").filter((l) => l && queries.has((JSON.parse(l) as { _id: string })._id)).join("\n") + "\n");
+  writeFileSync(join(out, "qrels/test.tsv"), [header, ...kept].join("\n") + "\n");
+}
 const BUDGET = "budget: the full collection costs minutes of CPU here; the slice runs the same code path in seconds";
 const port: Substitution = { from: /\b8080\b/g, to: (c) => String(c.port), why: "port 8080 → the page's own free port (8080 may be taken on a shared machine)" };
 const BENCH = "a benchmark (minutes of timed runs on an otherwise idle machine); benchmarks are run on purpose (`npm run bench:*`), not inside `npm test`";
@@ -222,6 +234,27 @@ export const PLANS: Record<string, PagePlan> = {
     typescript: [],
     files: [],
     fixtures: [],
+  },
+
+  "docs/colbert.md": {
+    services: ["hub"],
+    substitutions: [],
+    commands: [
+      { command: 'pip install "colbert-export @ git+https://github.com/lightonai/lategrep.git#subdirectory=onnx/python"', exclude: true, why: "installs LightOn's Python exporter from GitHub (no network here; PyTorch and transformers besides)" },
+      { command: "colbert-export lightonai/GTE-ModernColBERT-v1 -o ./models", exclude: true, why: "downloads the checkpoint from the model hub, which is not reachable" },
+      { command: "npx winnow index --dataset fixtures/colbert-mini --out /tmp/colbert-idx --colbert /tmp/colbert", output: /colbert: \d+ token vectors of 60 documents \(32 dims, fp16/, why: "the store's summary line" },
+      { command: "npx winnow eval --dataset fixtures/colbert-mini --index /tmp/colbert-idx --reranker colbert --model /tmp/colbert --candidates 20", output: /document vectors read from .*colbert-idx\/colbert \(fp16, 60 documents\): no document is re-encoded/, why: "eval says it uses the stored vectors" },
+    ],
+    typescript: [],
+    files: [],
+    fixtures: [
+      DOCS_JSONL,
+      {
+        path: "fixtures/colbert-mini",
+        why: "a 60-document BEIR folder cut from examples/scifact-mini (the queries judged on those documents), so a tiny ColBERT store builds in seconds",
+        build: (c) => writeColbertMini(join(c.work, "fixtures/colbert-mini"), join(c.work, "examples/scifact-mini")),
+      },
+    ],
   },
 
   "docs/cross-encoder.md": {
