@@ -70,6 +70,9 @@ const builtins: Record<string, Entry> = {
   mixedbread: { description: "Mixedbread rerank API", load: apiFactory },
   tei: { description: "Hugging Face text-embeddings-inference /rerank server", load: apiFactory },
   infinity: { description: "Infinity /rerank server", load: apiFactory },
+  vllm: { description: "vLLM's rerank API (/v1/rerank) on your own server", load: apiFactory },
+  "vllm-score": { description: "vLLM's score API (/score) on your own server", load: apiFactory },
+  "llama-cpp": { description: "llama.cpp server's /v1/rerank (started with --reranking)", load: apiFactory },
   llm: { description: "LLM reranker over an OpenAI-compatible chat endpoint (listwise, pointwise, pairwise)", load: async () => (await import("./llm/llm-reranker-factory.js")).createLlmReranker },
 };
 

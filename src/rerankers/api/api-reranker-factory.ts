@@ -5,7 +5,8 @@ import type { ProviderName } from "./providers.js";
 
 /**
  * Builds an ApiReranker from a registry spec: `type` names the provider
- * (`cohere`, `jina`, `voyage`, `mixedbread`, `tei`, `infinity`); Cohere takes
+ * (`cohere`, `jina`, `voyage`, `mixedbread`, `tei`, `infinity`, `vllm`, `vllm-score`,
+ * `llama-cpp`); Cohere takes
  * `apiVersion: "v1" | "v2"` (default v2). Flags shared by all families that mean
  * nothing to a hosted API (`offline`, `dtype`) are ignored; any other unknown key is
  * rejected by name.

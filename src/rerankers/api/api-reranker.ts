@@ -90,7 +90,7 @@ export class ApiReranker extends RerankerBase {
     this.provider = s.provider;
     this.row = PROVIDERS[s.provider];
     this.model = s.model ?? this.row.defaultModel;
-    if (this.row.sendsModel && !this.model) {
+    if (this.row.sendsModel && !this.row.modelOptional && !this.model) {
       throw new WinnowError("CONFIG_INVALID", `${s.provider} reranker option \`model\` is required`, { details: { field: "model" } });
     }
     const key = resolveApiKey(s.apiKey, s.apiKeyEnv, this.row.apiKeyEnv);
@@ -170,8 +170,8 @@ export class ApiReranker extends RerankerBase {
 
   private requestBody(query: string, texts: string[]): Record<string, unknown> {
     const f = this.row.fields;
-    const body: Record<string, unknown> = { query, [f.documents]: texts };
-    if (this.row.sendsModel) body.model = this.model;
+    const body: Record<string, unknown> = { [f.query ?? "query"]: query, [f.documents]: texts };
+    if (this.row.sendsModel && this.model !== undefined) body.model = this.model;
     // Every score is needed to merge split requests, so ask for all of them.
     if (f.topN) body[f.topN] = texts.length;
     if (f.returnDocuments) body[f.returnDocuments] = false;

@@ -4,7 +4,9 @@
  * many documents one call may carry. Adding a vendor is adding a row.
  *
  * Shapes checked against the vendors' published references (Cohere v1/v2 and the
- * cohere-ai SDK, Jina, Voyage, Mixedbread, Hugging Face TEI, Infinity).
+ * cohere-ai SDK, Jina, Voyage, Mixedbread, Hugging Face TEI, Infinity, vLLM's rerank and
+ * score APIs, llama.cpp's server). Ollama has no rerank endpoint: rerank with an Ollama
+ * model through the `llm` family (its OpenAI-compatible /v1/chat/completions).
  */
 
 export interface ProviderUsage {
@@ -24,10 +26,14 @@ export interface ProviderRow {
   keyRequired: boolean;
   /** Whether the request carries `model` (TEI serves one model per server and has no such field). */
   sendsModel: boolean;
+  /** The server picks its own model when `model` is left out (vLLM, llama.cpp serve one), so it is sent only when set. */
+  modelOptional?: boolean;
   defaultModel?: string;
   /** Request field names. */
   fields: {
-    documents: "documents" | "texts" | "input";
+    /** The query's field (default `query`; vLLM's score API calls it `text_1`). */
+    query?: "query" | "text_1";
+    documents: "documents" | "texts" | "input" | "text_2";
     /** Absent when the API always scores everything (TEI). */
     topN?: "top_n" | "top_k";
     returnDocuments?: "return_documents" | "return_text" | "return_input";
@@ -159,6 +165,60 @@ export const PROVIDERS = {
     resultsAt: "results",
     scoreField: "relevance_score",
     maxDocumentsPerCall: 1024,
+    usage: tokenUsage,
+  },
+  /**
+   * vLLM's rerank API (vllm serve <reranker>; https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#re-rank-api):
+   * POST /v1/rerank {model?, query, documents, top_n} → {id, model, usage.total_tokens, results: [{index, document, relevance_score}]}.
+   */
+  vllm: {
+    defaultBaseUrl: "http://127.0.0.1:8000",
+    path: "/v1/rerank",
+    apiKeyEnv: ["VLLM_API_KEY"],
+    keyRequired: false,
+    sendsModel: true,
+    modelOptional: true,
+    fields: { documents: "documents", topN: "top_n" },
+    resultsAt: "results",
+    scoreField: "relevance_score",
+    // vLLM sets no per-call cap; this bounds one request's size, larger lists are split.
+    maxDocumentsPerCall: 1000,
+    usage: tokenUsage,
+  },
+  /**
+   * vLLM's score API (https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html#score-api):
+   * POST /score {model?, text_1: query, text_2: documents} → {object: "list", data: [{index, object: "score", score}], usage}
+   * (scores in input order, one per text_2 item).
+   */
+  "vllm-score": {
+    defaultBaseUrl: "http://127.0.0.1:8000",
+    path: "/score",
+    apiKeyEnv: ["VLLM_API_KEY"],
+    keyRequired: false,
+    sendsModel: true,
+    modelOptional: true,
+    fields: { query: "text_1", documents: "text_2" },
+    resultsAt: "data",
+    scoreField: "score",
+    maxDocumentsPerCall: 1000,
+    usage: tokenUsage,
+  },
+  /**
+   * llama.cpp's server started with --reranking (https://github.com/ggml-org/llama.cpp/tree/master/tools/server, POST /v1/rerank):
+   * {model?, query, documents, top_n} → {model, object: "list", usage: {prompt_tokens, total_tokens}, results: [{index, relevance_score}]}.
+   */
+  "llama-cpp": {
+    defaultBaseUrl: "http://127.0.0.1:8080",
+    path: "/v1/rerank",
+    apiKeyEnv: ["LLAMA_API_KEY"],
+    keyRequired: false,
+    sendsModel: true,
+    modelOptional: true,
+    fields: { documents: "documents", topN: "top_n" },
+    resultsAt: "results",
+    scoreField: "relevance_score",
+    // Every document of a call shares the server's batch; keep calls to what a default context holds.
+    maxDocumentsPerCall: 256,
     usage: tokenUsage,
   },
 } satisfies Record<string, ProviderRow>;
