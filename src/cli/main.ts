@@ -24,6 +24,8 @@ const commandModules: Array<() => Promise<{ register(program: Command): void }>>
   () => import("./commands/quantize.js"),
   () => import("./commands/optimize.js"),
   () => import("./commands/pg.js"),
+  () => import("./commands/jobs.js"),
+  () => import("./commands/worker.js"),
 ];
 
 export async function buildProgram(): Promise<Command> {
