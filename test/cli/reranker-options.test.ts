@@ -65,7 +65,7 @@ const API_TYPES = ["cohere", "jina", "voyage", "mixedbread", "tei", "infinity"];
 /** A spec the family would accept but for `field`, set to a value no field takes. */
 function probe(type: string, field: string): Record<string, unknown> {
   const base: Record<string, unknown> =
-    type === "learned" ? {} : type === "cross-encoder" ? { model: join(repo, "no-such-model") } : type === "llm" ? { model: "m", baseUrl: "http://127.0.0.1:9/v1" } : { model: "m", apiKey: "k", baseUrl: "http://127.0.0.1:9" };
+    type === "learned" ? {} : type === "cross-encoder" || type === "colbert" ? { model: join(repo, "no-such-model") } : type === "llm" ? { model: "m", baseUrl: "http://127.0.0.1:9/v1" } : { model: "m", apiKey: "k", baseUrl: "http://127.0.0.1:9" };
   return { type, ...base, [field]: Symbol("probe") };
 }
 
@@ -92,7 +92,7 @@ describe("docs/rerankers.md", () => {
   it("documents only fields the family accepts (the probe does flag an unknown one)", async () => {
     const shared = documentedFields(byHeading.get("Hosted and self-hosted rerank APIs") ?? "");
     expect(shared).toContain("timeoutMs");
-    for (const type of ["learned", "cross-encoder", "llm", ...API_TYPES]) {
+    for (const type of ["learned", "cross-encoder", "colbert", "llm", ...API_TYPES]) {
       expect(await refusedAsUnknown(type, "notAField"), `${type} flags an unknown field`).toBe(true);
       const own = documentedFields(byHeading.get(type) ?? "");
       const fields = API_TYPES.includes(type) ? [...shared, ...own] : own;
