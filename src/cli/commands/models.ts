@@ -6,6 +6,7 @@ import { formatInt8Probe, probeInt8Kernels } from "../../onnx/int8-kernel-probe.
 import { int8Candidates } from "../../rerankers/cross-encoder/int8-model.js";
 import { missingOnly } from "../../rerankers/cross-encoder/load-model.js";
 import { UsageError } from "../usage-error.js";
+import { COLBERT_CATALOGUE } from "../../rerankers/colbert/catalogue.js";
 import { parseFormat } from "./metrics.js";
 
 function mib(bytes: number): string {
@@ -28,7 +29,7 @@ async function list(flags: { format: string; cacheDir?: string }): Promise<void>
   // The listing still works where ONNX Runtime cannot run (the probe's failure is shown instead).
   const int8 = await probeInt8Kernels().catch((err: Error) => ({ error: err.message }));
   if (format === "json") {
-    process.stdout.write(JSON.stringify({ catalogue: CROSS_ENCODER_CATALOGUE.map((e) => ({ ...e, cached: cachedIds.has(e.id.toLowerCase()) })), cached, caches: lookupCacheDirs(flags.cacheDir), int8 }, null, 2) + "\n");
+    process.stdout.write(JSON.stringify({ catalogue: CROSS_ENCODER_CATALOGUE.map((e) => ({ ...e, cached: cachedIds.has(e.id.toLowerCase()) })), colbert: COLBERT_CATALOGUE.map((e) => ({ ...e, cached: cachedIds.has(e.id.toLowerCase()) })), cached, caches: lookupCacheDirs(flags.cacheDir), int8 }, null, 2) + "\n");
     return;
   }
   const rows = CROSS_ENCODER_CATALOGUE.map((e) => [
@@ -46,6 +47,9 @@ async function list(flags: { format: string; cacheDir?: string }): Promise<void>
   ]);
   process.stdout.write("Cross-encoder catalogue (any Hugging Face sequence-classification model exported to ONNX also works; decoders, arch qwen2/qwen3, score from yes/no logits):\n");
   process.stdout.write(table(["model", "arch", "params", "max len", "token types", "labels", "dtype", "onnx files", "languages", "licence", "cached"], rows) + "\n\n");
+  process.stdout.write("ColBERT catalogue (late interaction, --reranker colbert; docs/colbert.md):\n");
+  const colbertRows = COLBERT_CATALOGUE.map((e) => [e.id, e.architecture, e.params, String(e.dims), e.format, e.onnxFiles.fp32 ?? "none published (export)", e.nonCommercial ? `${e.licence} (NON-COMMERCIAL)` : e.licence, cachedIds.has(e.id.toLowerCase()) ? "yes" : ""]);
+  process.stdout.write(table(["model", "arch", "params", "dims", "settings", "onnx", "licence", "cached"], colbertRows) + "\n\n");
   process.stdout.write("Published quality (as the authors published it, not measured here) and unchecked facts: winnow models --format json (published, unverified).\n\n");
   if ("error" in int8) process.stdout.write(`int8 kernels: not probed (${int8.error})\n\n`);
   else {
