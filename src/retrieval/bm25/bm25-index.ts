@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { compareIdsCodePoint } from "../../core/id-order.js";
 import { InvalidInputError, throwIfAborted } from "../../core/errors.js";
 import { toQuery } from "../../core/inputs.js";
@@ -5,18 +6,26 @@ import type { Candidate, Document, QueryInput, Retriever, SearchOptions } from "
 import { EnglishAnalyzer } from "../analysis/english-analyzer.js";
 import { TokenMemo } from "../analysis/token-memo.js";
 import { smallestK } from "./smallest-k.js";
+import { matchesMetadataFilter, validateMetadataFilter } from "../pools/metadata-filter.js";
+import { DiskSegment, MemorySegment, storedDocumentReader, type Bm25Segment, type IndexData } from "./bm25-segment.js";
+import { SegmentReader } from "./segment/segment-reader.js";
+import { SegmentTermPostings } from "./segment/segment-cursor.js";
 import { blockMaxMaxScoreTopK } from "./pruning/block-max-maxscore.js";
 import { MemoryPostings } from "./pruning/memory-postings.js";
-import { matchesMetadataFilter, validateMetadataFilter } from "../pools/metadata-filter.js";
+import type { PostingsCursor } from "./postings-cursor.js";
+import type { StoreTextMode } from "./segment/segment-files.js";
+import { BM25_SEGMENTED_VERSION, readDeletes, readSegmentedManifest, segmentCorrupt, type CommitOptions } from "./segmented-directory.js";
 import {
-  bytesOf,
-  indexCorrupt,
-  readIndexDirectory,
-  toUint32Array,
-  toUint8Array,
-  writeIndexDirectory,
-  type WriteIndexOptions,
-} from "./index-directory.js";
+  ANALYZER_ID,
+  appendToIndex,
+  deleteFromIndex,
+  mergeIndex,
+  saveAnalyzedIndex,
+  writeIndex,
+  type CorpusInput,
+  type IndexWriteOptions,
+  type IndexWriteSummary,
+} from "./segmented-build.js";
 import {
   DEFAULT_BM25_PARAMS,
   lengthToNorm,
@@ -29,6 +38,7 @@ import {
 
 export type { Bm25Params } from "./lucene-bm25.js";
 export { DEFAULT_BM25_PARAMS } from "./lucene-bm25.js";
+export type { CorpusInput, IndexWriteOptions, IndexWriteSummary, IndexProgress } from "./segmented-build.js";
 
 const MAX_PACKED_DOCS = 1 << 21;
 const PACK_SHIFT = 2 ** 21;
@@ -36,10 +46,8 @@ const SCORE_F32 = new Float32Array(1);
 const SCORE_BITS = new Uint32Array(SCORE_F32.buffer);
 
 export const BM25_INDEX_FORMAT = "winnow-bm25";
-/** 2: the manifest carries its own checksum (version 1 indexes are refused with "rebuild it"). */
-export const BM25_INDEX_VERSION = 2;
-/** Describes the analysis chain in the manifest so a future chain cannot silently read old terms. */
-const ANALYZER_ID = "lucene-english-8:standard,possessive,lowercase,stop33,porter";
+/** 3: segmented binary format (docs/bm25-index-format.md); older indexes are refused with how to rebuild them. */
+export const BM25_INDEX_VERSION = BM25_SEGMENTED_VERSION;
 
 export interface Bm25BuildOptions extends Partial<Bm25Params> {
   /** Called every 1,000 documents and once at the end with the number read so far. */
@@ -55,23 +63,8 @@ export interface WeightedTerm {
   weight: number;
 }
 
-/** The arrays an index is made of; the same in memory and on disk. */
-interface IndexData {
-  docs: Document[];
-  terms: string[];
-  /** Postings of term t are [postingsOffsets[t], postingsOffsets[t+1]): doc indexes ascending, with their term frequency. */
-  postingsOffsets: Uint32Array;
-  postingsDocs: Uint32Array;
-  postingsFreqs: Uint32Array;
-  /** Lucene's one-byte length norm per document. */
-  norms: Uint8Array;
-  /** Analyzed term ids of document d are docTerms[docTermOffsets[d] .. docTermOffsets[d+1]), title first. */
-  docTermOffsets: Uint32Array;
-  docTerms: Uint32Array;
-  titleLengths: Uint32Array;
-  /** Position of each document in id order (UTF-8 byte order, as Lucene sorts ids): the tie-breaker. */
-  idRank: Uint32Array;
-  skippedBlank: number;
+export interface Bm25SaveOptions extends CommitOptions {
+  storeText?: StoreTextMode;
 }
 
 function validateParams(p: Partial<Bm25Params>, base: Bm25Params): Bm25Params {
@@ -235,20 +228,41 @@ class IndexBuilder {
   }
 }
 
+/** Statistics across segments, corrected for deleted documents. */
+interface IndexStats {
+  docCount: number;
+  sumTotalTermFreq: number;
+  skippedBlank: number;
+  vocabulary: number;
+  /** Deleted documents containing each term (subtracted from the segments' df). */
+  dfCorrection: Map<string, number>;
+}
+
+/** Scratch space of term-at-a-time scoring over one segment, allocated on its first search. */
+interface SegmentScratch {
+  acc: Float64Array;
+  flags: Uint8Array;
+  touched: Uint32Array;
+  keys?: Float64Array;
+  /** Document by id rank (inverse of idRank), when the segment fits the packed sort keys. */
+  idOrder?: Uint32Array;
+}
+
 /**
- * An in-process BM25 index that scores exactly like Lucene 8 / Anserini (see
- * lucene-bm25.ts) over Lucene's English analysis chain. Documents are stored with
- * the index, so candidates carry the full Document.
+ * A BM25 index that scores exactly like Lucene 8 / Anserini (see lucene-bm25.ts) over
+ * Lucene's English analysis chain, in memory (`build`) or over a saved segmented index
+ * read at offsets (`load`; docs/bm25-index-format.md). Candidates carry the Document
+ * (loaded on first access for saved indexes).
  *
- * Search is term-at-a-time into a dense score array, then a size-k heap; ties go
- * to the smaller document id. Metadata filters are a pre-filter bitmap over the
- * documents, so `k` results come back whenever `k` matching documents contain a
- * query term (no over-fetch guesswork).
+ * Search is term-at-a-time per segment into a dense score array, then the best k; ties
+ * go to the smaller document id (across segments too). Collection statistics (N, avgdl,
+ * df) are the whole index's, with deleted documents taken out, so scores equal those of
+ * a fresh build of the same documents. Metadata filters are a pre-filter bitmap.
  */
 export class Bm25Index implements Retriever {
   readonly name = "bm25";
   /**
-   * @internal Largest index that uses packed-key top-k (capped at 2^21 by the key layout);
+   * @internal Largest segment that uses packed-key top-k (capped at 2^21 by the key layout);
    * bigger ones use the heap. Tests lower it to exercise the heap.
    */
   static packedTopKLimit = MAX_PACKED_DOCS;
@@ -261,52 +275,71 @@ export class Bm25Index implements Retriever {
   readonly avgDocLength: number;
   /** Blank documents skipped at build time. */
   readonly skippedBlank: number;
+  /** The folder a loaded index was read from; undefined for an index built in memory. */
+  readonly directory: string | undefined;
 
-  private readonly data: IndexData;
-  private readonly termIds: Map<string, number>;
-  private readonly docIndexes: Map<string, number>;
+  private readonly segments: Bm25Segment[];
+  /** First global document index of each segment, and the total at the end. */
+  private readonly bases: number[];
+  private readonly liveDocs: number;
+  private readonly stats: IndexStats;
   private readonly sumTotalTermFreq: number;
   private readonly defaultNormCache: Float32Array;
-  private readonly idfs: Float32Array;
-  // Scratch space reused by every search; safe because search never awaits mid-scoring.
-  private readonly accumulator: Float64Array;
-  private readonly touchedFlags: Uint8Array;
-  private readonly touched: Uint32Array;
-  private filterCache = new Map<string, Uint8Array>();
-  /** Document index by id rank (inverse of idRank); only kept when ranks fit the packed sort keys. */
-  private readonly idOrder: Uint32Array | undefined;
-  private keyScratch: Float64Array | undefined;
-  /** Block-max bounds for pruned search, built term by term on first use. */
+  /** Term ids: an in-memory index's own term numbers; a saved index numbers terms as lookups first meet them. */
+  private readonly terms: string[];
+  private readonly termIds: Map<string, number>;
+  private readonly frozenVocabulary: boolean;
+  private readonly idfs: number[] = [];
+  private readonly dfs: number[] = [];
+  /** Ordinal of each interned term in each segment (-1: absent); unused for an in-memory index. */
+  private readonly termOrdinals: Int32Array[] = [];
+  /** Per segment: term id of each ordinal met by documentTerms (-1: not yet). */
+  private readonly ordinalTermIds: Array<Int32Array | undefined>;
+  private readonly scratch: Array<SegmentScratch | undefined>;
+  /** Block-max bounds of an in-memory segment for pruned search, built term by term on first use. */
   private memoryPostings: MemoryPostings | undefined;
+  private filterCache = new Map<string, Uint8Array>();
 
-  private constructor(data: IndexData, params: Bm25Params, analyzer: EnglishAnalyzer) {
-    this.data = data;
+  private constructor(segments: Bm25Segment[], params: Bm25Params, analyzer: EnglishAnalyzer, stats: IndexStats, directory: string | undefined) {
+    this.segments = segments;
     this.params = Object.freeze({ ...params });
     this.analyzer = analyzer;
-    this.skippedBlank = data.skippedBlank;
-    const n = data.docs.length;
-    let docCount = 0;
-    for (let d = 0; d < n; d++) if (data.docTermOffsets[d + 1] > data.docTermOffsets[d]) docCount++;
-    this.docCount = docCount;
-    this.sumTotalTermFreq = data.docTerms.length;
-    this.avgDocLength = luceneAvgFieldLength(this.sumTotalTermFreq, docCount);
-    this.termIds = new Map(data.terms.map((t, i) => [t, i]));
-    this.docIndexes = new Map(data.docs.map((d, i) => [d.id, i]));
+    this.stats = stats;
+    this.directory = directory;
+    this.skippedBlank = stats.skippedBlank;
+    this.docCount = stats.docCount;
+    this.sumTotalTermFreq = stats.sumTotalTermFreq;
+    this.avgDocLength = luceneAvgFieldLength(this.sumTotalTermFreq, this.docCount);
     this.defaultNormCache = normInverseCache(this.params, this.avgDocLength);
-    this.idfs = new Float32Array(data.terms.length);
-    for (let t = 0; t < data.terms.length; t++) {
-      this.idfs[t] = luceneIdf(data.postingsOffsets[t + 1] - data.postingsOffsets[t], docCount);
+    this.bases = [0];
+    let live = 0;
+    for (const seg of segments) {
+      this.bases.push(this.bases[this.bases.length - 1] + seg.maxDoc);
+      live += seg.maxDoc;
+      if (seg.deleted) for (let d = 0; d < seg.maxDoc; d++) live -= seg.deleted[d];
     }
-    this.accumulator = new Float64Array(n);
-    this.touchedFlags = new Uint8Array(n);
-    this.touched = new Uint32Array(n);
-    if (n <= Math.min(MAX_PACKED_DOCS, Bm25Index.packedTopKLimit)) {
-      this.idOrder = new Uint32Array(n);
-      for (let d = 0; d < n; d++) this.idOrder[data.idRank[d]] = d;
+    this.liveDocs = live;
+    this.scratch = new Array(segments.length).fill(undefined);
+    this.ordinalTermIds = new Array(segments.length).fill(undefined);
+    const only = segments.length === 1 ? segments[0] : undefined;
+    if (only instanceof MemorySegment) {
+      this.frozenVocabulary = true;
+      this.terms = only.data.terms;
+      this.termIds = only.termIds;
+      const { postingsOffsets } = only.data;
+      for (let t = 0; t < this.terms.length; t++) {
+        const df = postingsOffsets[t + 1] - postingsOffsets[t];
+        this.dfs.push(df);
+        this.idfs.push(luceneIdf(df, this.docCount));
+      }
+    } else {
+      this.frozenVocabulary = false;
+      this.terms = [];
+      this.termIds = new Map();
     }
   }
 
-  /** Indexes documents (sync or async iterable), skipping blank ones; rejects duplicate ids. */
+  /** Indexes documents (sync or async iterable) in memory, skipping blank ones; rejects duplicate ids. */
   static async build(docs: Iterable<Document> | AsyncIterable<Document>, options: Bm25BuildOptions = {}): Promise<Bm25Index> {
     const params = validateParams(options, DEFAULT_BM25_PARAMS);
     if (docs === null || typeof docs !== "object" || (!(Symbol.iterator in docs) && !(Symbol.asyncIterator in docs))) {
@@ -325,31 +358,94 @@ export class Bm25Index implements Retriever {
     if (Symbol.asyncIterator in docs) for await (const doc of docs) step(doc);
     else for (const doc of docs) step(doc);
     options.onProgress?.(seen);
-    return new Bm25Index(builder.finish(), params, analyzer);
+    return Bm25Index.fromData(builder.finish(), params, analyzer);
   }
 
-  /** Number of documents stored (blank ones excluded). */
+  private static fromData(data: IndexData, params: Bm25Params, analyzer: EnglishAnalyzer): Bm25Index {
+    let docCount = 0;
+    for (let d = 0; d < data.docs.length; d++) if (data.docTermOffsets[d + 1] > data.docTermOffsets[d]) docCount++;
+    const stats: IndexStats = { docCount, sumTotalTermFreq: data.docTerms.length, skippedBlank: data.skippedBlank, vocabulary: data.terms.length, dfCorrection: new Map() };
+    return new Bm25Index([new MemorySegment(data)], params, analyzer, stats, undefined);
+  }
+
+  /**
+   * Builds an index at `dir` from a corpus path (BEIR folder, JSONL, gzip JSONL, TREC) or
+   * documents, streamed in bounded memory, and replaces what was there atomically.
+   */
+  static write(dir: string, corpus: CorpusInput, options: IndexWriteOptions = {}): Promise<IndexWriteSummary> {
+    if (options.k1 !== undefined || options.b !== undefined) validateParams(options, DEFAULT_BM25_PARAMS);
+    return writeIndex(dir, corpus, options);
+  }
+
+  /** Adds (or, by id, replaces) documents in the index at `dir` as a new segment, then merges per policy; atomic. */
+  static append(dir: string, corpus: CorpusInput, options: IndexWriteOptions = {}): Promise<IndexWriteSummary> {
+    return appendToIndex(dir, corpus, options);
+  }
+
+  /** Deletes documents by id from the index at `dir` (deletion marks, merged away per policy); atomic. */
+  static delete(dir: string, ids: Iterable<string>, options: IndexWriteOptions = {}): Promise<IndexWriteSummary & { missing: number }> {
+    return deleteFromIndex(dir, ids, options);
+  }
+
+  /** Merges the index at `dir` down to `maxSegments` (default 1), expunging deleted documents; atomic. */
+  static merge(dir: string, options: IndexWriteOptions & { maxSegments?: number } = {}): Promise<IndexWriteSummary> {
+    return mergeIndex(dir, options);
+  }
+
+  /** Live documents (blank and deleted ones excluded). */
   get size(): number {
-    return this.data.docs.length;
+    return this.liveDocs;
   }
 
-  /** Number of distinct indexed terms. */
+  /** Segments of a saved index (1 for an in-memory one). */
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Document indexes run from 0 to this (deleted documents keep their numbers until a merge). */
+  get maxDocIndex(): number {
+    return this.bases[this.bases.length - 1];
+  }
+
+  /** Distinct indexed terms (for a saved index of several segments or with deletions: an upper bound). */
   get vocabularySize(): number {
-    return this.data.terms.length;
+    return this.stats.vocabulary;
+  }
+
+  /** Interns a term present in some live document of a saved index; undefined when it is in none. */
+  private intern(term: string): number | undefined {
+    const ordinals = new Int32Array(this.segments.length);
+    let df = 0;
+    this.segments.forEach((seg, s) => {
+      const o = seg.termOrdinal(term);
+      ordinals[s] = o ?? -1;
+      if (o !== undefined) df += seg.docFreq(o);
+    });
+    df -= this.stats.dfCorrection.get(term) ?? 0;
+    if (df <= 0) return undefined;
+    const id = this.terms.length;
+    this.terms.push(term);
+    this.termIds.set(term, id);
+    this.termOrdinals.push(ordinals);
+    this.dfs.push(df);
+    this.idfs.push(luceneIdf(df, this.docCount));
+    return id;
   }
 
   termId(term: string): number | undefined {
-    return this.termIds.get(term);
+    const id = this.termIds.get(term);
+    if (id !== undefined || this.frozenVocabulary) return id;
+    return this.intern(term);
   }
 
   term(termId: number): string {
     this.checkTermId(termId);
-    return this.data.terms[termId];
+    return this.terms[termId];
   }
 
   docFreq(termId: number): number {
     this.checkTermId(termId);
-    return this.data.postingsOffsets[termId + 1] - this.data.postingsOffsets[termId];
+    return this.dfs[termId];
   }
 
   /** Lucene's BM25 idf of a term over this index. */
@@ -359,26 +455,75 @@ export class Bm25Index implements Retriever {
   }
 
   docIndex(id: string): number | undefined {
-    return this.docIndexes.get(id);
+    for (let s = this.segments.length - 1; s >= 0; s--) {
+      const seg = this.segments[s];
+      const d = seg.docOfId(id);
+      if (d !== undefined && !seg.deleted?.[d]) return this.bases[s] + d;
+    }
+    return undefined;
+  }
+
+  /** The segment holding a global document index, and the document's number in it. */
+  private locate(docIndex: number): [number, number] {
+    this.checkDocIndex(docIndex);
+    const bases = this.bases;
+    let s = 0;
+    if (bases.length > 2) {
+      let lo = 0;
+      let hi = bases.length - 2;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (bases[mid] <= docIndex) lo = mid;
+        else hi = mid - 1;
+      }
+      s = lo;
+    }
+    const d = docIndex - bases[s];
+    if (this.segments[s].deleted?.[d]) throw new InvalidInputError(`docIndex ${docIndex} is a deleted document`, { field: "docIndex" });
+    return [s, d];
   }
 
   document(docIndex: number): Document {
-    this.checkDocIndex(docIndex);
-    return this.data.docs[docIndex];
+    const [s, d] = this.locate(docIndex);
+    return this.segments[s].document(d);
+  }
+
+  /** Live documents in index order (a saved index reads them block by block). */
+  *documents(): Generator<Document> {
+    for (let s = 0; s < this.segments.length; s++) {
+      const seg = this.segments[s];
+      for (let d = 0; d < seg.maxDoc; d++) if (!seg.deleted?.[d]) yield seg.document(d);
+    }
   }
 
   /** Analyzed term ids of a document in order, title terms first (`titleLength` of them). */
   documentTerms(docIndex: number): { terms: Uint32Array; titleLength: number } {
-    this.checkDocIndex(docIndex);
-    const { docTerms, docTermOffsets, titleLengths } = this.data;
-    return { terms: docTerms.subarray(docTermOffsets[docIndex], docTermOffsets[docIndex + 1]), titleLength: titleLengths[docIndex] };
+    const [s, d] = this.locate(docIndex);
+    const seg = this.segments[s];
+    const { ordinals, titleLength } = seg.docTerms(d);
+    if (this.frozenVocabulary) return { terms: ordinals, titleLength };
+    let map = this.ordinalTermIds[s];
+    if (map === undefined) map = this.ordinalTermIds[s] = new Int32Array((seg as DiskSegment).reader.terms).fill(-1);
+    const out = new Uint32Array(ordinals.length);
+    for (let i = 0; i < ordinals.length; i++) {
+      const o = ordinals[i];
+      let id = map[o];
+      if (id < 0) {
+        const term = seg.termAt(o);
+        id = this.termIds.get(term) ?? this.intern(term) ?? -1;
+        if (id < 0) throw segmentCorrupt(this.directory ?? "(memory)", `document ${docIndex} names term "${term}" that no live document has`);
+        map[o] = id;
+      }
+      out[i] = id;
+    }
+    return { terms: out, titleLength };
   }
 
   /** Term ids of a query's terms known to the index, in query order, repeats kept (a repeat boosts the term). */
   queryTermIds(text: string): number[] {
     const out: number[] = [];
     this.analyzer.forEachTerm(text, (t) => {
-      const id = this.termIds.get(t);
+      const id = this.termId(t);
       if (id !== undefined) out.push(id);
     });
     return out;
@@ -386,7 +531,7 @@ export class Bm25Index implements Retriever {
 
   /** BM25 of one document for a query given as term ids (repeats boost), as `search` would score it. */
   scoreDocument(queryTermIds: ArrayLike<number>, docIndex: number, params: Partial<Bm25Params> = {}): number {
-    this.checkDocIndex(docIndex);
+    const [s, d] = this.locate(docIndex);
     const cache = this.normCacheFor(params);
     const counts = new Map<number, number>();
     for (let i = 0; i < queryTermIds.length; i++) {
@@ -395,7 +540,7 @@ export class Bm25Index implements Retriever {
       counts.set(t, (counts.get(t) ?? 0) + 1);
     }
     const { terms } = this.documentTerms(docIndex);
-    const normInverse = cache[this.data.norms[docIndex]];
+    const normInverse = cache[this.segments[s].norms()[d]];
     let sum = 0;
     for (const [t, count] of counts) {
       let freq = 0;
@@ -413,7 +558,13 @@ export class Bm25Index implements Retriever {
     }
     const cache = this.normCacheFor(options);
     const mask = options.filter === undefined ? undefined : this.filterMask(options.filter);
-    return this.candidatesOf(this.topK(q.text, k, cache, mask));
+    // One SHOULD clause per distinct term, boosted by how often the query repeats it (Anserini's bag of words).
+    const counts = new Map<number, number>();
+    this.analyzer.forEachTerm(q.text, (t) => {
+      const id = this.termId(t);
+      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+    });
+    return this.topKOfClauses(counts, k, cache, mask);
   }
 
   /**
@@ -437,21 +588,16 @@ export class Bm25Index implements Retriever {
       if (typeof t.weight !== "number" || !Number.isFinite(t.weight) || t.weight < 0) {
         throw new InvalidInputError(`terms[${i}].weight must be a finite number >= 0, got ${String(t.weight)}`, { field: `terms[${i}].weight` });
       }
-      const id = this.termIds.get(t.term);
+      const id = this.termId(t.term);
       if (id !== undefined) boosts.set(id, Math.fround((boosts.get(id) ?? 0) + Math.fround(t.weight)));
     });
     const cache = this.normCacheFor(options);
     const mask = options.filter === undefined ? undefined : this.filterMask(options.filter);
-    return this.candidatesOf(this.topKOfClauses(boosts, k, cache, mask));
+    return this.topKOfClauses(boosts, k, cache, mask);
   }
 
-  private candidatesOf([docs, scores]: [Uint32Array, Float32Array]): Candidate[] {
-    const out: Candidate[] = new Array(docs.length);
-    for (let i = 0; i < docs.length; i++) {
-      const score = scores[i];
-      out[i] = { document: this.data.docs[docs[i]], score, rank: i + 1, source: "bm25", scores: { bm25: score } };
-    }
-    return out;
+  private candidate(s: number, d: number, score: number, rank: number): Candidate {
+    return { document: this.segments[s].document(d), score, rank, source: "bm25", scores: { bm25: score } };
   }
 
   private normCacheFor(p: Partial<Bm25Params>): Float32Array {
@@ -459,59 +605,106 @@ export class Bm25Index implements Retriever {
     return normInverseCache(validateParams(p, this.params), this.avgDocLength);
   }
 
+  /** 1 per live document matching the filter, over global document indexes. */
   private filterMask(filter: unknown): Uint8Array {
     const valid = validateMetadataFilter(filter);
     const key = JSON.stringify(valid);
     let mask = this.filterCache.get(key);
     if (mask === undefined) {
-      const docs = this.data.docs;
-      mask = new Uint8Array(docs.length);
-      for (let d = 0; d < docs.length; d++) mask[d] = matchesMetadataFilter(docs[d].metadata, valid) ? 1 : 0;
+      mask = new Uint8Array(this.maxDocIndex);
+      this.segments.forEach((seg, s) => {
+        for (let d = 0; d < seg.maxDoc; d++) {
+          if (!seg.deleted?.[d]) mask![this.bases[s] + d] = matchesMetadataFilter(seg.document(d).metadata, valid) ? 1 : 0;
+        }
+      });
       if (this.filterCache.size >= 32) this.filterCache = new Map();
       this.filterCache.set(key, mask);
     }
     return mask;
   }
 
-  /** Scores every document sharing a term with the query, keeps the best k (ties: smaller id first). */
-  private topK(text: string, k: number, normInverse: Float32Array, mask: Uint8Array | undefined): [Uint32Array, Float32Array] {
-    // One SHOULD clause per distinct term, boosted by how often the query repeats it (Anserini's bag of words).
-    const counts = new Map<number, number>();
-    this.analyzer.forEachTerm(text, (t) => {
-      const id = this.termIds.get(t);
-      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+  /** Scores the documents matching any clause (term id → boost; BM25 weight = boost · idf in float), keeps the best k. */
+  private topKOfClauses(boosts: Map<number, number>, k: number, normInverse: Float32Array, mask: Uint8Array | undefined): Candidate[] {
+    const perSegment: Array<[Uint32Array, Float32Array]> = this.segments.map((_seg, s) => {
+      const clauses: Array<[number, number]> = [];
+      for (const [t, boost] of boosts) {
+        const ordinal = this.frozenVocabulary ? t : this.termOrdinals[t][s];
+        if (ordinal >= 0) clauses.push([ordinal, Math.fround(boost * this.idfs[t])]);
+      }
+      return this.segmentTopK(s, clauses, k, normInverse, mask);
     });
-    return this.topKOfClauses(counts, k, normInverse, mask);
+    if (perSegment.length === 1) {
+      const [docs, scores] = perSegment[0];
+      return Array.from(docs, (d, i) => this.candidate(0, d, scores[i], i + 1));
+    }
+    // Each segment's list is its exact top k, so the union holds the global top k; ties by id.
+    const hits: Array<{ s: number; d: number; score: number; id?: string }> = [];
+    perSegment.forEach(([docs, scores], s) => docs.forEach((d, i) => hits.push({ s, d, score: scores[i] })));
+    const idOf = (h: { s: number; d: number; id?: string }) => (h.id ??= this.segments[h.s].docId(h.d));
+    hits.sort((a, b) => b.score - a.score || compareIdsCodePoint(idOf(a), idOf(b)));
+    return hits.slice(0, k).map((h, i) => this.candidate(h.s, h.d, h.score, i + 1));
   }
 
-  /** Scores the documents matching any clause (term id → boost; BM25 weight = boost · idf in float), keeps the best k. */
-  private topKOfClauses(boosts: Map<number, number>, k: number, normInverse: Float32Array, mask: Uint8Array | undefined): [Uint32Array, Float32Array] {
-    const { postingsOffsets, postingsDocs, postingsFreqs, norms, idRank } = this.data;
-    // Bounds are for the index's own k1/b; other parameters are scored exhaustively.
-    if (Bm25Index.dynamicPruning && normInverse === this.defaultNormCache) {
-      this.memoryPostings ??= new MemoryPostings({ offsets: postingsOffsets, docs: postingsDocs, freqs: postingsFreqs, norms }, normInverse);
-      const cursors = [];
-      for (const [t, boost] of boosts) cursors.push(this.memoryPostings.cursor(t, Math.fround(boost * this.idfs[t])));
-      return blockMaxMaxScoreTopK(cursors, k, idRank, mask);
+  private scratchOf(s: number): SegmentScratch {
+    let sc = this.scratch[s];
+    if (sc === undefined) {
+      const n = this.segments[s].maxDoc;
+      sc = { acc: new Float64Array(n), flags: new Uint8Array(n), touched: new Uint32Array(n) };
+      if (n <= Math.min(MAX_PACKED_DOCS, Bm25Index.packedTopKLimit)) {
+        const idRank = this.segments[s].idRank();
+        sc.idOrder = new Uint32Array(n);
+        for (let d = 0; d < n; d++) sc.idOrder[idRank[d]] = d;
+      }
+      this.scratch[s] = sc;
     }
-    const acc = this.accumulator;
-    const flags = this.touchedFlags;
-    const touched = this.touched;
+    return sc;
+  }
+
+  /** Exhaustive term-at-a-time top k of one segment: [segment document numbers, scores], best first. */
+  private segmentTopK(s: number, clauses: Array<[number, number]>, k: number, normInverse: Float32Array, mask: Uint8Array | undefined): [Uint32Array, Float32Array] {
+    if (clauses.length === 0) return [new Uint32Array(0), new Float32Array(0)];
+    const seg = this.segments[s];
+    const base = this.bases[s];
+    const deleted = seg.deleted;
+    const norms = seg.norms();
+    const idRank = seg.idRank();
+    // Block bounds are for the index's own k1/b; other parameters are scored exhaustively.
+    if (Bm25Index.dynamicPruning && normInverse === this.defaultNormCache) {
+      const segMask = mask === undefined ? undefined : this.segments.length === 1 ? mask : mask.subarray(base, base + seg.maxDoc);
+      let cursors: PostingsCursor[];
+      let exact: PostingsCursor[];
+      if (seg instanceof MemorySegment) {
+        const { postingsOffsets, postingsDocs, postingsFreqs } = seg.data;
+        const mp = (this.memoryPostings ??= new MemoryPostings({ offsets: postingsOffsets, docs: postingsDocs, freqs: postingsFreqs, norms }, normInverse));
+        cursors = clauses.map(([o, w]) => mp.cursor(o, w));
+        exact = clauses.map(([o, w]) => mp.cursor(o, w));
+      } else {
+        const reader = (seg as DiskSegment).reader;
+        const shared = clauses.map(([o, w]) => {
+          const entry = reader.termEntry(o);
+          return new SegmentTermPostings(reader.postingsBytes(entry), entry.df, w, normInverse, norms, deleted);
+        });
+        cursors = shared.map((p) => p.cursor());
+        exact = shared.map((p) => p.cursor());
+      }
+      return blockMaxMaxScoreTopK(cursors, exact, k, idRank, segMask);
+    }
+    const { acc, flags, touched } = this.scratchOf(s);
     let nTouched = 0;
-    for (const [t, boost] of boosts) {
-      const weight = Math.fround(boost * this.idfs[t]);
-      const end = postingsOffsets[t + 1];
-      for (let p = postingsOffsets[t]; p < end; p++) {
-        const d = postingsDocs[p];
-        if (mask !== undefined && mask[d] === 0) continue;
+    for (const [ordinal, weight] of clauses) {
+      const { docs, freqs } = seg.postings(ordinal);
+      for (let p = 0; p < docs.length; p++) {
+        const d = docs[p];
+        if (mask !== undefined && mask[base + d] === 0) continue;
+        if (deleted !== undefined && deleted[d] === 1) continue;
         if (flags[d] === 0) {
           flags[d] = 1;
           touched[nTouched++] = d;
         }
-        acc[d] += luceneBm25Score(weight, postingsFreqs[p], normInverse[norms[d]]);
+        acc[d] += luceneBm25Score(weight, freqs[p], normInverse[norms[d]]);
       }
     }
-    if (this.idOrder !== undefined) return this.packedTopK(k, nTouched);
+    if (this.scratch[s]!.idOrder !== undefined) return this.packedTopK(s, k, nTouched);
     const size = Math.min(k, nTouched);
     const heapDocs = new Uint32Array(size);
     const heapScores = new Float32Array(size);
@@ -537,13 +730,13 @@ export class Bm25Index implements Retriever {
     };
     for (let i = 0; i < nTouched; i++) {
       const d = touched[i];
-      const s = Math.fround(acc[d]); // Lucene sums clause scores in double and reports a float
+      const sc = Math.fround(acc[d]); // Lucene sums clause scores in double and reports a float
       acc[d] = 0;
       flags[d] = 0;
       if (filled < size) {
         let j = filled++;
         heapDocs[j] = d;
-        heapScores[j] = s;
+        heapScores[j] = sc;
         while (j > 0) {
           const parent = (j - 1) >> 1;
           if (!worse(heapScores[j], heapDocs[j], heapScores[parent], heapDocs[parent])) break;
@@ -555,9 +748,9 @@ export class Bm25Index implements Retriever {
           heapScores[j] = ps;
           j = parent;
         }
-      } else if (size > 0 && worse(heapScores[0], heapDocs[0], s, d)) {
+      } else if (size > 0 && worse(heapScores[0], heapDocs[0], sc, d)) {
         heapDocs[0] = d;
-        heapScores[0] = s;
+        heapScores[0] = sc;
         siftDown(0);
       }
     }
@@ -580,15 +773,13 @@ export class Bm25Index implements Retriever {
    * each hit becomes one float64, (inverted float32 score bits) · 2^21 + id rank, so
    * ascending numeric order is score descending, then id ascending. Exact because
    * float32 bits (32) plus rank bits (21) fit a float64's 53-bit integers; larger
-   * collections use the heap in topK.
+   * segments use the heap in segmentTopK.
    */
-  private packedTopK(k: number, nTouched: number): [Uint32Array, Float32Array] {
-    const acc = this.accumulator;
-    const flags = this.touchedFlags;
-    const touched = this.touched;
-    const idRank = this.data.idRank;
-    if (this.keyScratch === undefined) this.keyScratch = new Float64Array(this.data.docs.length);
-    const keys = this.keyScratch;
+  private packedTopK(s: number, k: number, nTouched: number): [Uint32Array, Float32Array] {
+    const sc = this.scratch[s]!;
+    const { acc, flags, touched } = sc;
+    const idRank = this.segments[s].idRank();
+    const keys = (sc.keys ??= new Float64Array(this.segments[s].maxDoc));
     for (let i = 0; i < nTouched; i++) {
       const d = touched[i];
       SCORE_F32[0] = acc[d]; // Lucene sums clause scores in double and reports a float
@@ -599,7 +790,7 @@ export class Bm25Index implements Retriever {
     const size = smallestK(keys, nTouched, k);
     const outDocs = new Uint32Array(size);
     const outScores = new Float32Array(size);
-    const idOrder = this.idOrder!;
+    const idOrder = sc.idOrder!;
     for (let i = 0; i < size; i++) {
       const key = keys[i];
       const high = Math.floor(key / PACK_SHIFT);
@@ -610,132 +801,87 @@ export class Bm25Index implements Retriever {
     return [outDocs, outScores];
   }
 
-  /** Saves atomically: a new segment folder, then a manifest swap by rename (see index-directory.ts). */
-  async save(dir: string, options: WriteIndexOptions = {}): Promise<void> {
-    const d = this.data;
-    const documents =
-      d.docs
-        .map((doc) => {
-          try {
-            return JSON.stringify(doc);
-          } catch (err) {
-            throw new InvalidInputError(`document "${doc.id}" cannot be saved: its metadata is not JSON-serializable (${(err as Error).message})`, {
-              field: "metadata",
-              id: doc.id,
-            });
-          }
-        })
-        .join("\n") + (d.docs.length > 0 ? "\n" : "");
-    await writeIndexDirectory(
-      dir,
-      {
-        format: BM25_INDEX_FORMAT,
-        version: BM25_INDEX_VERSION,
-        analyzer: ANALYZER_ID,
-        params: this.params,
-        stats: {
-          documents: d.docs.length,
-          docCount: this.docCount,
-          sumTotalTermFreq: this.sumTotalTermFreq,
-          terms: d.terms.length,
-          postings: d.postingsDocs.length,
-          skippedBlank: d.skippedBlank,
-        },
-      },
-      {
-        "documents.jsonl": documents,
-        "terms.txt": d.terms.join("\n"),
-        "postings-offsets.u32": bytesOf(d.postingsOffsets),
-        "postings-docs.u32": bytesOf(d.postingsDocs),
-        "postings-freqs.u32": bytesOf(d.postingsFreqs),
-        "norms.u8": bytesOf(d.norms),
-        "doc-term-offsets.u32": bytesOf(d.docTermOffsets),
-        "doc-terms.u32": bytesOf(d.docTerms),
-        "title-lengths.u32": bytesOf(d.titleLengths),
-        "id-rank.u32": bytesOf(d.idRank),
-      },
-      options,
-    );
+  /**
+   * Saves atomically as a one-segment index (docs/bm25-index-format.md): an in-memory
+   * index is written from its analyzed arrays; a loaded one streams its live documents.
+   */
+  async save(dir: string, options: Bm25SaveOptions = {}): Promise<void> {
+    const only = this.segments.length === 1 ? this.segments[0] : undefined;
+    if (only instanceof MemorySegment) {
+      await saveAnalyzedIndex(dir, only.data, this.params, { storeText: options.storeText ?? "compressed", beforeCommit: options.beforeCommit });
+      return;
+    }
+    await writeIndex(dir, this.documents(), { ...this.params, storeText: options.storeText, beforeCommit: options.beforeCommit, workers: 0 });
   }
 
-  /** Loads an index saved by `save`; checksums and structure are verified (INDEX_CORRUPT / INDEX_VERSION_MISMATCH). */
-  static async load(dir: string): Promise<Bm25Index> {
-    const { manifest, files } = await readIndexDirectory(dir, { format: BM25_INDEX_FORMAT, version: BM25_INDEX_VERSION });
+  /**
+   * Opens a saved index: reads its manifest and each segment's sparse indexes (not its
+   * postings or documents), so opening takes about the same time at any size. Large
+   * files are checked by size here and by CRC-32 with `verify: true` (or `verify()`).
+   */
+  static async load(dir: string, options: { verify?: boolean } = {}): Promise<Bm25Index> {
+    const manifest = readSegmentedManifest(dir);
     if (manifest.analyzer !== ANALYZER_ID) {
-      throw indexCorrupt(dir, `it was analyzed with "${String(manifest.analyzer)}", this Winnow uses "${ANALYZER_ID}"`);
+      throw segmentCorrupt(dir, `it was analyzed with "${String(manifest.analyzer)}", this Winnow uses "${ANALYZER_ID}"`);
     }
     let params: Bm25Params;
     try {
       params = validateParams((manifest.params ?? {}) as Partial<Bm25Params>, DEFAULT_BM25_PARAMS);
     } catch (err) {
-      throw indexCorrupt(dir, "its BM25 parameters are invalid", err);
+      throw segmentCorrupt(dir, "its BM25 parameters are invalid", err);
     }
-    const text = (name: string) => {
-      const buf = files.get(name);
-      if (buf === undefined) throw indexCorrupt(dir, `${name} is missing`);
-      return buf.toString("utf8");
-    };
-    const docs: Document[] = [];
-    const docLines = text("documents.jsonl").split("\n");
-    for (let i = 0; i < docLines.length; i++) {
-      if (docLines[i].length === 0) continue;
-      let doc: Document;
-      try {
-        doc = JSON.parse(docLines[i]) as Document;
-      } catch (err) {
-        throw indexCorrupt(dir, `documents.jsonl line ${i + 1} is not valid JSON`, err);
+    const readStored = storedDocumentReader(dir, manifest.storeText as StoreTextMode, manifest.sources ?? []);
+    const segments: DiskSegment[] = [];
+    try {
+      for (const entry of manifest.segments) {
+        const reader = new SegmentReader(join(dir, entry.name), dir, entry, readStored);
+        segments.push(new DiskSegment(reader, entry.deletes ? readDeletes(dir, entry.deletes, entry.maxDoc) : undefined));
+        if (options.verify) reader.verify();
       }
-      if (doc === null || typeof doc !== "object" || typeof doc.id !== "string" || typeof doc.text !== "string") {
-        throw indexCorrupt(dir, `documents.jsonl line ${i + 1} is not a document`);
-      }
-      docs.push(doc);
+    } catch (err) {
+      for (const s of segments) s.reader.close();
+      throw err;
     }
-    const termsText = text("terms.txt");
-    const data: IndexData = {
-      docs,
-      terms: termsText.length === 0 ? [] : termsText.split("\n"),
-      postingsOffsets: toUint32Array(dir, "postings-offsets.u32", files.get("postings-offsets.u32")),
-      postingsDocs: toUint32Array(dir, "postings-docs.u32", files.get("postings-docs.u32")),
-      postingsFreqs: toUint32Array(dir, "postings-freqs.u32", files.get("postings-freqs.u32")),
-      norms: toUint8Array(dir, "norms.u8", files.get("norms.u8")),
-      docTermOffsets: toUint32Array(dir, "doc-term-offsets.u32", files.get("doc-term-offsets.u32")),
-      docTerms: toUint32Array(dir, "doc-terms.u32", files.get("doc-terms.u32")),
-      titleLengths: toUint32Array(dir, "title-lengths.u32", files.get("title-lengths.u32")),
-      idRank: toUint32Array(dir, "id-rank.u32", files.get("id-rank.u32")),
-      skippedBlank: Number((manifest.stats as Record<string, unknown> | undefined)?.skippedBlank ?? 0),
-    };
-    checkStructure(dir, data);
-    return new Bm25Index(data, params, new EnglishAnalyzer());
+    const stats: IndexStats = { docCount: 0, sumTotalTermFreq: 0, skippedBlank: Number(manifest.skippedBlank ?? 0), vocabulary: Number(manifest.vocabulary ?? 0), dfCorrection: new Map() };
+    for (const seg of segments) {
+      stats.docCount += seg.reader.info.docCount;
+      stats.sumTotalTermFreq += seg.reader.info.sumTotalTermFreq;
+      if (!seg.deleted) continue;
+      // Exact statistics without the deleted documents: read back what each one contributed.
+      for (let d = 0; d < seg.maxDoc; d++) {
+        if (!seg.deleted[d]) continue;
+        const { ordinals } = seg.reader.docTerms(d);
+        stats.sumTotalTermFreq -= ordinals.length;
+        if (ordinals.length > 0) stats.docCount--;
+        for (const o of new Set(ordinals)) {
+          const term = seg.reader.termAt(o);
+          stats.dfCorrection.set(term, (stats.dfCorrection.get(term) ?? 0) + 1);
+        }
+      }
+    }
+    return new Bm25Index(segments, params, new EnglishAnalyzer(), stats, dir);
+  }
+
+  /** Full CRC-32 check of every file of a saved index (INDEX_CORRUPT naming the file). */
+  verify(): void {
+    for (const seg of this.segments) if (seg instanceof DiskSegment) seg.reader.verify();
+  }
+
+  /** Closes a saved index's open files (searching reopens them). */
+  close(): void {
+    for (const seg of this.segments) if (seg instanceof DiskSegment) seg.reader.close();
   }
 
   private checkDocIndex(docIndex: number): void {
-    if (!Number.isInteger(docIndex) || docIndex < 0 || docIndex >= this.data.docs.length) {
-      throw new InvalidInputError(`docIndex must be an integer in [0, ${this.data.docs.length}), got ${String(docIndex)}`, { field: "docIndex" });
+    const n = this.maxDocIndex;
+    if (!Number.isInteger(docIndex) || docIndex < 0 || docIndex >= n) {
+      throw new InvalidInputError(`docIndex must be an integer in [0, ${n}), got ${String(docIndex)}`, { field: "docIndex" });
     }
   }
 
   private checkTermId(termId: number): void {
-    if (!Number.isInteger(termId) || termId < 0 || termId >= this.data.terms.length) {
-      throw new InvalidInputError(`termId must be an integer in [0, ${this.data.terms.length}), got ${String(termId)}`, { field: "termId" });
+    if (!Number.isInteger(termId) || termId < 0 || termId >= this.terms.length) {
+      throw new InvalidInputError(`termId must be an integer in [0, ${this.terms.length}), got ${String(termId)}`, { field: "termId" });
     }
   }
-}
-
-/** Checksums catch damaged bytes; this catches files that are intact but inconsistent with each other. */
-function checkStructure(dir: string, d: IndexData): void {
-  const n = d.docs.length;
-  const v = d.terms.length;
-  const fail = (what: string) => {
-    throw indexCorrupt(dir, what);
-  };
-  if (d.postingsOffsets.length !== v + 1 || d.postingsOffsets[0] !== 0 || d.postingsOffsets[v] !== d.postingsDocs.length) {
-    fail("postings offsets do not match the term list");
-  }
-  if (d.postingsFreqs.length !== d.postingsDocs.length) fail("postings frequencies do not match postings");
-  for (let t = 0; t < v; t++) if (d.postingsOffsets[t + 1] < d.postingsOffsets[t]) fail("postings offsets are not ascending");
-  for (let p = 0; p < d.postingsDocs.length; p++) if (d.postingsDocs[p] >= n) fail("a posting names a document that does not exist");
-  if (d.norms.length !== n || d.titleLengths.length !== n || d.idRank.length !== n) fail("per-document arrays do not match the document count");
-  if (d.docTermOffsets.length !== n + 1 || d.docTermOffsets[n] !== d.docTerms.length) fail("document term offsets do not match");
-  for (let p = 0; p < d.docTerms.length; p++) if (d.docTerms[p] >= v) fail("a document names a term that does not exist");
-  for (let i = 0; i < n; i++) if (d.idRank[i] >= n) fail("id order is out of range");
 }

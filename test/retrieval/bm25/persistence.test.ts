@@ -35,7 +35,7 @@ async function withManifestChecksum(manifest: Record<string, unknown>): Promise<
 
 async function segmentFile(dir: string, name: string): Promise<string> {
   const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
-  return join(dir, manifest.segment, name);
+  return join(dir, manifest.segments[0].name, name);
 }
 
 describe("Bm25Index save/load", () => {
@@ -50,7 +50,13 @@ describe("Bm25Index save/load", () => {
     expect(await loaded.search("cats document", 10)).toEqual(await index.search("cats document", 10));
     const a = loaded.docIndex("a")!;
     expect(loaded.document(a)).toEqual(V1[0]);
-    expect(loaded.documentTerms(a)).toEqual(index.documentTerms(index.docIndex("a")!));
+    // Term ids are each index's own numbering; the terms they name are the same.
+    const terms = (i: Bm25Index, d: number) => {
+      const { terms: ids, titleLength } = i.documentTerms(d);
+      return { terms: Array.from(ids, (t) => i.term(t)), titleLength };
+    };
+    expect(terms(loaded, a)).toEqual(terms(index, index.docIndex("a")!));
+    expect(loaded.docFreq(loaded.termId("cat")!)).toBe(index.docFreq(index.termId("cat")!));
   });
 
   it("replaces an existing index and leaves only the new segment", async () => {
@@ -75,32 +81,43 @@ describe("Bm25Index save/load", () => {
     ).rejects.toThrow("simulated crash");
     // A half-written temp folder from another crash, too.
     await mkdir(join(dir, ".tmp-deadbeef"));
-    await writeFile(join(dir, ".tmp-deadbeef", "postings-docs.u32"), "partial");
+    await writeFile(join(dir, ".tmp-deadbeef", "postings.bin"), "partial");
     const still = await Bm25Index.load(dir);
     expect(still.size).toBe(3);
     expect((await still.search("cats", 5)).map((h) => h.document.id).sort()).toEqual(["a", "b"]);
-    expect((await readdir(dir)).length).toBe(4); // manifest, old segment, orphan segment, temp folder
+    // A failed save removes its own segment; the stray temp folder stays until the next commit.
+    expect((await readdir(dir)).length).toBe(3); // manifest, old segment, temp folder
     await v2.save(dir);
     expect((await readdir(dir)).length).toBe(2);
     expect((await Bm25Index.load(dir)).size).toBe(1);
   });
 
-  it("reports a damaged data file as INDEX_CORRUPT", async () => {
+  it("reports a damaged small file at open, and a damaged large file on verify, as INDEX_CORRUPT naming it", async () => {
     const dir = join(tmp, "idx");
     await (await Bm25Index.build(V1)).save(dir);
-    const file = await segmentFile(dir, "postings-docs.u32");
-    const bytes = await readFile(file);
+    const postings = await segmentFile(dir, "postings.bin");
+    const bytes = await readFile(postings);
     bytes[0] ^= 0xff;
-    await writeFile(file, bytes);
-    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("postings-docs.u32") });
+    await writeFile(postings, bytes);
+    // Opening reads only sparse indexes (sizes checked); the full CRC-32 pass is verify.
+    const opened = await Bm25Index.load(dir);
+    expect(() => opened.verify()).toThrow(expect.objectContaining({ code: "INDEX_CORRUPT", message: expect.stringContaining("postings.bin") }));
+    await expect(Bm25Index.load(dir, { verify: true })).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("postings.bin") });
+    bytes[0] ^= 0xff;
+    await writeFile(postings, bytes);
+    const termsIndex = await segmentFile(dir, "terms.idx");
+    const small = await readFile(termsIndex);
+    small[small.length - 1] ^= 0x01;
+    await writeFile(termsIndex, small);
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("terms.idx") });
   });
 
   it("reports a missing file or a garbled manifest as INDEX_CORRUPT", async () => {
     const dir = join(tmp, "idx");
     await (await Bm25Index.build(V1)).save(dir);
     const manifestText = await readFile(join(dir, "manifest.json"), "utf8");
-    await rm(await segmentFile(dir, "documents.jsonl"));
-    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("documents.jsonl") });
+    await rm(await segmentFile(dir, "stored.bin"));
+    await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("stored.bin") });
     await writeFile(join(dir, "manifest.json"), manifestText.slice(0, 40));
     await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("manifest.json") });
     await rm(join(dir, "manifest.json"));
@@ -112,8 +129,8 @@ describe("Bm25Index save/load", () => {
     await (await Bm25Index.build(V1)).save(dir);
     const original = await readFile(join(dir, "manifest.json"), "utf8");
     const edits: Array<(m: Record<string, any>) => void> = [
-      (m) => (m.stats.documents = 1000),
-      (m) => (m.stats.skippedBlank = 7),
+      (m) => (m.segments[0].docCount = 1000),
+      (m) => (m.skippedBlank = 7),
       (m) => (m.params.k1 = 2),
       (m) => delete m.manifestSha256,
     ];
@@ -125,8 +142,8 @@ describe("Bm25Index save/load", () => {
     }
     // Reformatting (other whitespace, other key order) is not an edit.
     const reordered = JSON.parse(original);
-    const { files, ...rest } = reordered;
-    await writeFile(join(dir, "manifest.json"), JSON.stringify({ files, ...rest }));
+    const { segments, ...rest } = reordered;
+    await writeFile(join(dir, "manifest.json"), JSON.stringify({ segments, ...rest }));
     expect((await Bm25Index.load(dir)).size).toBe(3);
   });
 
@@ -138,7 +155,7 @@ describe("Bm25Index save/load", () => {
     const original = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
     for (const name of ["../../outside.txt", "../outside.txt", "/etc/hostname", "sub/norms.u8", ".hidden"]) {
       const manifest = structuredClone(original);
-      manifest.files[name] = { bytes: 6, sha256: createHash("sha256").update("secret").digest("hex") };
+      manifest.segments[0].files[name] = { bytes: 6, crc32: Number.parseInt(createHash("md5").update("secret").digest("hex").slice(0, 8), 16) };
       await writeFile(join(dir, "manifest.json"), JSON.stringify(await withManifestChecksum(manifest)));
       await expect(Bm25Index.load(dir), name).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining(`"${name}"`) });
     }
@@ -153,7 +170,7 @@ describe("Bm25Index save/load", () => {
     await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
     const err = await Bm25Index.load(dir).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "INDEX_VERSION_MISMATCH", details: { found: 1, expected: BM25_INDEX_VERSION } });
-    expect((err as Error).message).toContain("rebuild it with `winnow index`");
+    expect((err as Error).message).toContain("rebuild it with `winnow index");
   });
 
   it("refuses to save over a file, naming it, and leaves the file as it was", async () => {
@@ -164,18 +181,28 @@ describe("Bm25Index save/load", () => {
     await expect((await Bm25Index.build(V1)).save(join(file, "idx"))).rejects.toMatchObject({ code: "INVALID_INPUT", message: expect.stringContaining(join(file, "idx")) });
   });
 
-  it("reports consistent checksums over inconsistent arrays as INDEX_CORRUPT", async () => {
+  it("reports consistent checksums over inconsistent files as INDEX_CORRUPT", async () => {
     const dir = join(tmp, "idx");
     await (await Bm25Index.build(V1)).save(dir);
     const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
     // Rewrite norms with one byte too few and a matching checksum: only the structure check can catch it.
-    const normsPath = join(dir, manifest.segment, "norms.u8");
+    const normsPath = join(dir, manifest.segments[0].name, "norms.u8");
     const short = (await readFile(normsPath)).subarray(1);
     await writeFile(normsPath, short);
-    const { createHash } = await import("node:crypto");
-    manifest.files["norms.u8"] = { bytes: short.byteLength, sha256: createHash("sha256").update(short).digest("hex") };
+    const { crc32 } = await import("node:zlib");
+    manifest.segments[0].files["norms.u8"] = { bytes: short.byteLength, crc32: crc32(short) };
     await writeFile(join(dir, "manifest.json"), JSON.stringify(await withManifestChecksum(manifest)));
     await expect(Bm25Index.load(dir)).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringContaining("per-document") });
+  });
+
+  it("refuses an index in the version 2 format (one JSON documents file) with how to rebuild it", async () => {
+    const dir = join(tmp, "v2");
+    await mkdir(join(dir, "seg-old"), { recursive: true });
+    await writeFile(join(dir, "seg-old", "documents.jsonl"), '{"id":"a","text":"x"}\n');
+    await writeFile(join(dir, "manifest.json"), JSON.stringify(await withManifestChecksum({ format: "winnow-bm25", version: 2, segment: "seg-old", files: {} })));
+    const err = await Bm25Index.load(dir).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "INDEX_VERSION_MISMATCH", details: { found: 2, expected: 3 } });
+    expect((err as Error).message).toMatch(/version 2, this Winnow reads version 3; rebuild it with `winnow index --dataset DIR --out /);
   });
 
   it("reports another format version as INDEX_VERSION_MISMATCH", async () => {
