@@ -121,6 +121,9 @@ const FIXTURES: Record<string, FixtureGroup> = {
   mixedbread: vendorGroup("mixedbread"),
   tei: vendorGroup("tei"),
   infinity: vendorGroup("infinity"),
+  vllm: vendorGroup("vllm"),
+  "vllm-score": vendorGroup("vllm-score"),
+  "llama-cpp": vendorGroup("llama-cpp"),
   llm: {
     start: async () => void servers.set("llm", await startFakeChat({ logprobs: true })),
     stop: async () => servers.get("llm")?.close(),

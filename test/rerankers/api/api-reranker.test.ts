@@ -28,6 +28,8 @@ interface VendorCase {
   vendor: FakeVendor;
   provider: ApiRerankerOptions["provider"];
   docsField: string;
+  /** Default `query`. */
+  queryField?: string;
   topNField?: string;
   keyed: boolean;
   usage: "searchUnits" | "totalTokens" | "none";
@@ -41,6 +43,9 @@ const VENDORS: VendorCase[] = [
   { vendor: "mixedbread", provider: "mixedbread", docsField: "input", topNField: "top_k", keyed: true, usage: "totalTokens" },
   { vendor: "tei", provider: "tei", docsField: "texts", keyed: false, usage: "none" },
   { vendor: "infinity", provider: "infinity", docsField: "documents", topNField: "top_n", keyed: false, usage: "totalTokens" },
+  { vendor: "vllm", provider: "vllm", docsField: "documents", topNField: "top_n", keyed: false, usage: "totalTokens" },
+  { vendor: "vllm-score", provider: "vllm-score", docsField: "text_2", queryField: "text_1", keyed: false, usage: "totalTokens" },
+  { vendor: "llama-cpp", provider: "llama-cpp", docsField: "documents", topNField: "top_n", keyed: false, usage: "totalTokens" },
 ];
 
 const quietLogger = () => {
@@ -68,7 +73,7 @@ describe("ApiReranker protocol, per vendor row", () => {
         const req = server.requests[0];
         const body = req.body as Record<string, unknown>;
         expect(body[c.docsField]).toEqual(DOCS);
-        expect(body.query).toBe(QUERY);
+        expect(body[c.queryField ?? "query"]).toBe(QUERY);
         if (c.topNField) expect(body[c.topNField]).toBe(DOCS.length);
         if (c.keyed) expect(req.headers.authorization).toBe(`Bearer ${KEY}`);
         else expect(req.headers.authorization).toBeUndefined();
@@ -102,7 +107,7 @@ describe("ApiReranker protocol, per vendor row", () => {
 });
 
 function pathOf(v: FakeVendor): string {
-  return { cohere: "/v2/rerank", "cohere-v1": "/v1/rerank", jina: "/v1/rerank", voyage: "/v1/rerank", mixedbread: "/v1/reranking", tei: "/rerank", infinity: "/rerank" }[v];
+  return { cohere: "/v2/rerank", "cohere-v1": "/v1/rerank", jina: "/v1/rerank", voyage: "/v1/rerank", mixedbread: "/v1/reranking", tei: "/rerank", infinity: "/rerank", vllm: "/v1/rerank", "vllm-score": "/score", "llama-cpp": "/v1/rerank" }[v];
 }
 
 describe("ApiReranker failures", () => {

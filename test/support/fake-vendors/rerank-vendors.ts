@@ -7,11 +7,13 @@ import { fakeRelevance, startHarness, type Behaviour, type HarnessServer, type J
  * response layout (results/data/bare array, relevance_score/score, usage).
  * Scores are word overlap (fakeRelevance), so tests can predict the order.
  */
-export type FakeVendor = "cohere" | "cohere-v1" | "jina" | "voyage" | "mixedbread" | "tei" | "infinity";
+export type FakeVendor = "cohere" | "cohere-v1" | "jina" | "voyage" | "mixedbread" | "tei" | "infinity" | "vllm" | "vllm-score" | "llama-cpp";
 
 interface VendorProtocol {
   path: string;
   needsKey: boolean;
+  /** Default `query` (vLLM's score API: `text_1`). */
+  queryField?: string;
   documentsField: string;
   topNField?: string;
   /** Fields the request may carry, with a type check each; required ones listed separately. */
@@ -154,6 +156,62 @@ const PROTOCOLS: Record<FakeVendor, VendorProtocol> = {
       created: 0,
     }),
   },
+  // vLLM's rerank API (pydantic: 400 with an OpenAI-style error object).
+  vllm: {
+    path: "/v1/rerank",
+    needsKey: false,
+    documentsField: "documents",
+    topNField: "top_n",
+    allowed: { model: isStr, query: isStr, documents: isStrArr, top_n: (v) => typeof v === "number" && Number.isInteger(v) && v >= 0, truncate_prompt_tokens: isPosInt },
+    required: ["query", "documents"],
+    maxDocuments: 100_000,
+    invalid: (field, problem) => ({ status: 400, body: { object: "error", message: `${field}: ${problem}`, type: "BadRequestError", param: null, code: 400 } }),
+    unauthorized: () => ({ status: 401, body: { error: "Unauthorized" } }),
+    respond: (q, docs, ranked, req) => ({
+      id: "rerank-fake",
+      model: req.model ?? "BAAI/bge-reranker-base",
+      usage: { total_tokens: tokens(q, docs) },
+      results: ranked.map((r) => ({ index: r.index, document: { text: docs[r.index] }, relevance_score: r.score })),
+    }),
+  },
+  // vLLM's score API: scores in input order (never sorted), one per text_2 item.
+  "vllm-score": {
+    path: "/score",
+    needsKey: false,
+    queryField: "text_1",
+    documentsField: "text_2",
+    allowed: { model: isStr, text_1: isStr, text_2: isStrArr, truncate_prompt_tokens: isPosInt },
+    required: ["text_1", "text_2"],
+    maxDocuments: 100_000,
+    invalid: (field, problem) => ({ status: 400, body: { object: "error", message: `${field}: ${problem}`, type: "BadRequestError", param: null, code: 400 } }),
+    unauthorized: () => ({ status: 401, body: { error: "Unauthorized" } }),
+    respond: (q, docs, ranked, req) => ({
+      id: "score-fake",
+      object: "list",
+      created: 0,
+      model: req.model ?? "BAAI/bge-reranker-base",
+      data: [...ranked].sort((a, b) => a.index - b.index).map((r) => ({ index: r.index, object: "score", score: r.score })),
+      usage: { prompt_tokens: tokens(q, docs), total_tokens: tokens(q, docs), completion_tokens: 0 },
+    }),
+  },
+  // llama.cpp's server with --reranking.
+  "llama-cpp": {
+    path: "/v1/rerank",
+    needsKey: false,
+    documentsField: "documents",
+    topNField: "top_n",
+    allowed: { model: isStr, query: isStr, documents: isStrArr, top_n: isPosInt },
+    required: ["query", "documents"],
+    maxDocuments: 100_000,
+    invalid: (field, problem) => ({ status: 400, body: { error: { code: 400, message: `${field}: ${problem}`, type: "invalid_request_error" } } }),
+    unauthorized: () => ({ status: 401, body: { error: { code: 401, message: "Invalid API Key", type: "authentication_error" } } }),
+    respond: (q, docs, ranked, req) => ({
+      model: req.model ?? "bge-reranker-v2-m3",
+      object: "list",
+      usage: { prompt_tokens: tokens(q, docs), total_tokens: tokens(q, docs) },
+      results: ranked.map((r) => ({ index: r.index, relevance_score: r.score })),
+    }),
+  },
 };
 
 export interface FakeVendorOptions {
@@ -182,7 +240,7 @@ export function answerVendorRequest(vendor: FakeVendor, req: RecordedRequest, op
   const limit = options.maxDocuments ?? p.maxDocuments;
   if (docs.length === 0) return p.invalid(p.documentsField, "must not be empty");
   if (docs.length > limit) return p.invalid(p.documentsField, `has ${docs.length} items, more than the limit of ${limit}`);
-  const query = String(b.query);
+  const query = String(b[p.queryField ?? "query"]);
   const ranked = docs.map((d, index) => ({ index, score: fakeRelevance(query, d) })).sort((x, y) => y.score - x.score || x.index - y.index);
   const topN = p.topNField && typeof b[p.topNField] === "number" ? (b[p.topNField] as number) : ranked.length;
   return { status: 200, body: p.respond(query, docs, ranked.slice(0, topN), b) };
