@@ -19,6 +19,8 @@
  * (default: the generated model's, the scheme exact on this CPU); `--peaks-only` prints the
  * probe and the peaks and stops; `--schemes [--rounds N]` times the whole model with each
  * int8 weight scheme against fp32 and stops.
+ * `--family modernbert,xlmr,qwen3[,minilm]` instead times each family at its real size, fp32 and
+ * int8, beside MiniLM-L6 (bench/rerank-families.ts).
  * `--sweep [--budgets 256,512,…] [--sweep-cases c,b] [--all-workloads] [--arena-off]` instead times Winnow over a range
  * of batchTokens (how the default was chosen).
  */
@@ -409,6 +411,8 @@ function flopsPerPair(L: number): number {
 const LABELS: Record<string, string> = { a: "(a) transformers.js, 1 batch of 100, fp32", b: "(b) Winnow fp32", c: "(c) Winnow int8" };
 
 async function main(): Promise<void> {
+  // --family: the per-family figures (bench/rerank-families.ts), MiniLM-L6 beside them.
+  if (arg("family") !== undefined) return (await import("./rerank-families.js")).main();
   if (has("child")) {
     const bt = arg("batch-tokens");
     const arena = arg("memory-arena");

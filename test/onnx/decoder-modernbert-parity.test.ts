@@ -40,6 +40,22 @@ describe("decoder rerankers vs the float64 reference pass", () => {
     }, 120_000);
   }
 
+  it("tiny-qwen3: the last-position lm_head rewrite runs by default and changes no score", async () => {
+    const dir = await ensureGeneratedModel("tiny-qwen3");
+    const rewritten = await DecoderReranker.load({ model: dir, dtype: "fp32" });
+    const exported = await DecoderReranker.load({ model: dir, dtype: "fp32", lastPositionOnly: false });
+    try {
+      expect(rewritten.model!.session.lastPosition).toEqual({ enabled: true });
+      expect(exported.model!.session.lastPosition.enabled).toBe(false);
+      const a = (await rewritten.scorePrompts(undefined, query, docs)).logits;
+      const b = (await exported.scorePrompts(undefined, query, docs)).logits;
+      for (let i = 0; i < docs.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5);
+    } finally {
+      await rewritten.close();
+      await exported.close();
+    }
+  }, 120_000);
+
   it("tiny-qwen3 int8 stays close to fp32 (error over spread < 0.15)", async () => {
     const dir = await ensureGeneratedModel("tiny-qwen3");
     const fp32 = await DecoderReranker.load({ model: dir, dtype: "fp32" });

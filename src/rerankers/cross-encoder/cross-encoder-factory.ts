@@ -31,6 +31,8 @@ const specSchema = z.strictObject({
   template: z.string().min(1).optional(),
   /** Decoder models only: the instruction for calls that give none (default: the template's). */
   instruction: z.string().min(1).optional(),
+  /** Decoder models only: the lm_head reads the last position only (default true). */
+  lastPositionOnly: z.boolean().optional(),
   memoryArena: z.boolean().optional(),
   spinWait: z.boolean().optional(),
   flashAttention: z.boolean().optional(),
@@ -66,15 +68,15 @@ export async function createCrossEncoderReranker(spec: RerankerSpec, _context: R
   if (options.instruction !== undefined) {
     throw new WinnowError("CONFIG_INVALID", `instruction: the cross-encoder family's model ${options.model} does not read an instruction (decoder models such as Qwen3-Reranker do)`, { details: { field: "instruction" } });
   }
-  if (options.template !== undefined) {
-    throw new WinnowError("CONFIG_INVALID", `cross-encoder option template: only decoder models (a *ForCausalLM config.json) take a rerank template; ${options.model} is not one`, { details: { field: "template" } });
+  for (const k of ["template", "lastPositionOnly"] as const) {
+    if (options[k] !== undefined) throw new WinnowError("CONFIG_INVALID", `cross-encoder option ${k}: only decoder models (a *ForCausalLM config.json) take it; ${options.model} is not one`, { details: { field: k } });
   }
   return CrossEncoderReranker.load(options as CrossEncoderOptions);
 }
 
 const DECODER_OPTIONS = new Set([
   "model", "dtype", "onnxFile", "template", "revision", "cacheDir", "offline", "maxLength", "maxQueryTokens", "batchTokens", "threads",
-  "executionProvider", "executionProviders", "memoryArena", "spinWait", "cache", "scores", "maxChunksPerDoc", "windowOverlap", "truncate", "instruction",
+  "executionProvider", "executionProviders", "memoryArena", "spinWait", "cache", "scores", "maxChunksPerDoc", "windowOverlap", "truncate", "instruction", "lastPositionOnly",
 ]);
 
 /** Whether `model` is a decoder: by the catalogue, else by its config.json (a local folder, or fetched as the loader would). */

@@ -3,6 +3,18 @@ import type { InferenceSession as OrtSession } from "onnxruntime-node";
 import { WinnowError } from "../../core/errors.js";
 import type { PairUnit } from "../cross-encoder/pair-encoder.js";
 import { ortSessionOptions, type RuntimeOptions } from "../cross-encoder/execution-providers.js";
+import { lastPositionGraph } from "../../onnx/decoder-last-position.js";
+
+export interface DecoderSessionOptions extends RuntimeOptions {
+  /**
+   * Rewrite the graph at load so the lm_head reads only the last position (default on;
+   * src/onnx/decoder-last-position.ts): same scores, without [batch, seq, vocab] logits.
+   */
+  lastPositionOnly?: boolean;
+}
+
+/** Whether a session runs the last-position rewrite, and if not, why. */
+export type LastPositionState = { enabled: true } | { enabled: false; reason: string };
 
 type Ort = typeof import("onnxruntime-node");
 let ortModule: Promise<Ort> | undefined;
@@ -39,6 +51,7 @@ export class DecoderSession {
     readonly shape: DecoderGraphShape,
     readonly padId: number,
     readonly path: string,
+    readonly lastPosition: LastPositionState,
   ) {
     const names = session.inputNames;
     for (const required of ["input_ids", "attention_mask"]) {
@@ -50,16 +63,33 @@ export class DecoderSession {
     if (!session.outputNames.includes("logits")) throw new WinnowError("MODEL_LOAD_FAILED", `${path}: decoder graph has no logits output`, { details: { path } });
   }
 
-  static async create(path: string, shape: DecoderGraphShape, padId: number, options: RuntimeOptions = {}): Promise<DecoderSession> {
+  static async create(path: string, shape: DecoderGraphShape, padId: number, options: DecoderSessionOptions = {}): Promise<DecoderSession> {
     const ort = await loadOrt();
     const threads = options.threads ?? Math.max(1, cpus().length);
-    let session: OrtSession;
+    const sessionOptions = ortSessionOptions(options, threads);
+    let session: OrtSession | undefined;
+    let last: LastPositionState;
+    if (options.lastPositionOnly === false) last = { enabled: false, reason: "turned off (lastPositionOnly: false)" };
+    else {
+      const graph = await lastPositionGraph(path);
+      if ("reason" in graph) last = { enabled: false, reason: graph.reason };
+      else {
+        try {
+          session = await ort.InferenceSession.create(graph.path, sessionOptions);
+          last = { enabled: true };
+        } catch (err) {
+          last = { enabled: false, reason: `ONNX Runtime rejected the rewritten graph: ${(err as Error).message}` };
+        } finally {
+          await graph.cleanup();
+        }
+      }
+    }
     try {
-      session = await ort.InferenceSession.create(path, ortSessionOptions(options, threads));
+      session ??= await ort.InferenceSession.create(path, sessionOptions);
     } catch (err) {
       throw new WinnowError("MODEL_LOAD_FAILED", `cannot load ONNX model ${path}: ${(err as Error).message}`, { details: { path }, cause: err });
     }
-    return new DecoderSession(ort, session, shape, padId, path);
+    return new DecoderSession(ort, session, shape, padId, path, last);
   }
 
   /** For each unit of `batch`: the logits of `labelIds` at its last token, row after row. */

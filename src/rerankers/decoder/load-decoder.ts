@@ -7,13 +7,13 @@ import { probeInt8Kernels, type Int8KernelProbe } from "../../onnx/int8-kernel-p
 import { inspectInt8Weights } from "../../onnx/int8-weights.js";
 import { catalogueEntry, DEFAULT_ONNX_FILES, type CatalogueEntry, type Dtype } from "../cross-encoder/catalogue.js";
 import { planInt8 } from "../cross-encoder/int8-model.js";
-import { defaultDtypeFor, resolveExecutionProviders, type RuntimeOptions } from "../cross-encoder/execution-providers.js";
+import { defaultDtypeFor, resolveExecutionProviders } from "../cross-encoder/execution-providers.js";
 import { checkVocabulary } from "../cross-encoder/vocab-check.js";
 import { decoderTemplate, type DecoderTemplate } from "./decoder-template.js";
 import { DecoderPromptEncoder, DEFAULT_DECODER_MAX_QUERY_TOKENS } from "./decoder-prompt-encoder.js";
-import { DecoderSession } from "./decoder-session.js";
+import { DecoderSession, type DecoderSessionOptions } from "./decoder-session.js";
 
-export interface DecoderModelOptions extends RuntimeOptions {
+export interface DecoderModelOptions extends DecoderSessionOptions {
   /** Hub id (`Qwen/Qwen3-Reranker-0.6B` with an ONNX export) or a local folder. */
   model: string;
   /** fp32 (default on the CPU), int8, or fp16; the file per dtype comes from the catalogue, else the HF names. */

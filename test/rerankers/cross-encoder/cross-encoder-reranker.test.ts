@@ -230,7 +230,9 @@ describe("CrossEncoderReranker on generated models", () => {
       await r.close?.();
     }
     await expect(createReranker({ type: "cross-encoder", model: bert, batchToken: 10 })).rejects.toMatchObject({ code: "CONFIG_INVALID", message: expect.stringContaining("batchToken") });
-    await expect(createReranker({ type: "cross-encoder", model: bert, dtype: "fp16" })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "dtype" } });
+    await expect(createReranker({ type: "cross-encoder", model: bert, dtype: "bf16" })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "dtype" } });
+    // fp16 is a dtype (for accelerators); a folder without its file says which one is missing.
+    await expect(createReranker({ type: "cross-encoder", model: bert, dtype: "fp16" })).rejects.toMatchObject({ code: "MODEL_NOT_FOUND", message: expect.stringContaining("onnx/model_fp16.onnx") });
     await expect(createReranker({ type: "cross-encoder", model: bert, maxLength: 4096 })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "maxLength", max: 512 } });
     await expect(createReranker({ type: "cross-encoder", model: bert, spinWait: "no" })).rejects.toMatchObject({ code: "CONFIG_INVALID", details: { field: "spinWait" } });
   });
