@@ -140,7 +140,8 @@ export function register(program: Command): void {
     };
     try {
       // A family that reads corpus statistics (the learned one) takes them from the first stage's index.
-      for (const spec of specs) rerankers.push(await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors }));
+      // indexDir: stores saved beside the index (ColBERT token vectors) are read from it.
+      for (const spec of specs) rerankers.push(await createReranker(spec, { index: retriever.corpusIndex, vectors: retriever.vectors, indexDir: flags.index, logger: { warn: (m) => console.error(`warning: ${m}`), info: (m) => console.error(m) } }));
     } catch (err) {
       await closeAll();
       throw err;
