@@ -9,6 +9,9 @@ interface ConnectionFlags {
   prefix: string;
 }
 
+/** Environment variables `winnow jobs` and `winnow worker` read (a flag wins over its variable). */
+export const JOBS_ENVIRONMENT: Readonly<Record<string, string>> = { WINNOW_JOBS_REDIS: "--redis" };
+
 /** The jobs Redis: --redis, else WINNOW_JOBS_REDIS (what deploy/ sets for workers). */
 export function jobsConnection(flags: ConnectionFlags): { redis: string; prefix: string } {
   const redis = flags.redis ?? process.env.WINNOW_JOBS_REDIS;
