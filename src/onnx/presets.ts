@@ -92,7 +92,7 @@ export const MODEL_PRESETS = {
   "qwen3-0.6b": {
     family: "qwen3", head: "causal-lm", layers: 28, hidden: 1024, heads: 16, intermediate: 3072, maxPositionEmbeddings: 40960, numLabels: 0, layerNormEps: 1e-6,
     decoder: { kvHeads: 8, headDim: 128, ropeTheta: 1000000, tieEmbeddings: true, rerankTemplate: "qwen3-reranker" },
-    description: "Qwen3-0.6B decoder (the Qwen3-Reranker-0.6B architecture; weights in onnx/model.onnx_data)",
+    description: "Qwen3-0.6B decoder (the Qwen3-Reranker-0.6B architecture; tied embeddings, tiny-qwen3's vocabulary: one 1.9 GB file)",
   },
   "tiny-qwen2": {
     family: "qwen2", head: "causal-lm", layers: 2, hidden: 128, heads: 4, intermediate: 256, maxPositionEmbeddings: 32768, numLabels: 0, layerNormEps: 1e-6,
