@@ -39,6 +39,9 @@ export {
 
 // Cross-encoders on ONNX Runtime (loaded on first use), model sources and the hub cache, calibration.
 export { CrossEncoderReranker, DEFAULT_BATCH_TOKENS, type CrossEncoderCallOptions, type CrossEncoderOptions, type ScoreKind } from "./rerankers/cross-encoder/cross-encoder-reranker.js";
+export { DecoderReranker, DEFAULT_DECODER_BATCH_TOKENS, type DecoderRerankerOptions } from "./rerankers/decoder/decoder-reranker.js";
+export { DECODER_TEMPLATES, QWEN3_RERANKER_TEMPLATE, MXBAI_RERANK_V2_TEMPLATE, renderPrompt, type DecoderTemplate } from "./rerankers/decoder/decoder-template.js";
+export { EXECUTION_PROVIDERS, type ExecutionProvider } from "./rerankers/cross-encoder/execution-providers.js";
 export { CROSS_ENCODER_CATALOGUE, catalogueEntry, type CatalogueEntry, type Dtype } from "./rerankers/cross-encoder/catalogue.js";
 export type { Int8State, UnsafeInt8Policy } from "./rerankers/cross-encoder/int8-model.js";
 export { fitPlatt, applyCalibration, loadCalibration, saveCalibration, type PlattCalibration, type PlattFit } from "./rerankers/cross-encoder/calibration.js";
