@@ -167,6 +167,12 @@ const BUDGET = "budget: the full collection costs minutes of CPU here; the slice
 const port: Substitution = { from: /\b8080\b/g, to: (c) => String(c.port), why: "port 8080 → the page's own free port (8080 may be taken on a shared machine)" };
 const BENCH = "a benchmark (minutes of timed runs on an otherwise idle machine); benchmarks are run on purpose (`npm run bench:*`), not inside `npm test`";
 
+/** Part 21's pages: what needs a service the docs harness does not start, and the test that runs it instead. */
+const PG = "needs the reader's PostgreSQL; test/retrieval/postgres runs pg init/load/bm25 and this eval against a PostgreSQL 15 it starts";
+const REPLICAS = "needs the reader's model folder and a Redis at redis:6379; test/server/replicas.test.ts runs winnow serve replicas with --cache against a redis-server it starts";
+const DOCKER = "Docker and Kubernetes cannot run here; test/deploy parses these files and checks them against the code";
+const JOBS = "needs a Redis (the queue) and the reader's paths; test/jobs/jobs-kill.test.ts runs submit, three workers, status and results against a redis-server it starts";
+
 export const PLANS: Record<string, PagePlan> = {
   "README.md": {
     services: ["hub", "chat", "cohere"],
@@ -438,6 +444,47 @@ export const PLANS: Record<string, PagePlan> = {
     files: [],
     fixtures: [],
     env: (c) => ({ MXBAI_API_KEY: c.mixedbreadKey }),
+  },
+
+  "docs/retrievers-external.md": {
+    services: [],
+    substitutions: [],
+    commands: [
+      {
+        command: `npx winnow eval --dataset ./my-collection --retriever '{"type":"elasticsearch","node":"https://search.internal:9200","index":"articles","fields":["title","body"],"sourceFields":{"text":"body","title":"title"},"auth":{"apiKeyEnv":"ES_API_KEY"}}' --reranker cross-encoder --model ./models/minilm`,
+        exclude: true,
+        why: "needs the reader's Elasticsearch cluster; test/retrieval/elasticsearch runs the same retriever against a node speaking the documented JSON",
+      },
+      { command: "npx winnow pg init --table scifact --bm25", exclude: true, why: PG },
+      { command: "npx winnow pg load --table scifact --dataset ../shared/datasets/scifact", exclude: true, why: PG },
+      {
+        command: `npx winnow eval --dataset ../shared/datasets/scifact --retriever '{"type":"postgres","connectionEnv":"WINNOW_PG_URL","table":"scifact","titleColumn":"title","tsvectorColumn":"tsv","ranking":"bm25"}'`,
+        exclude: true,
+        why: PG,
+      },
+      { command: "npx winnow pg bm25 --table articles --id-column article_id --text-columns body --title-column headline", exclude: true, why: PG },
+    ],
+    typescript: [],
+    files: [],
+    fixtures: [],
+  },
+
+  "docs/deploy.md": {
+    services: [],
+    substitutions: [],
+    commands: [
+      { command: "npx winnow serve --model ./models/minilm --cache redis://redis:6379/0 --cache-ttl 86400", exclude: true, why: REPLICAS },
+      { command: "docker build -f deploy/Dockerfile -t winnow .", exclude: true, why: DOCKER },
+      { command: "docker compose -f deploy/compose.yaml up --build", exclude: true, why: DOCKER },
+      { command: "kubectl apply -f deploy/kubernetes/", exclude: true, why: DOCKER },
+      { command: "npx winnow jobs submit eval --dataset /datasets/scifact --reranker cross-encoder --model /models/reranker --candidates 100 --chunk-size 50", exclude: true, why: JOBS },
+      { command: "npx winnow worker --concurrency 1", exclude: true, why: JOBS },
+      { command: "npx winnow jobs status 3f2a9c0d1e4b5a67", exclude: true, why: JOBS },
+      { command: "npx winnow jobs results 3f2a9c0d1e4b5a67 --out runs/scifact-ce.run", exclude: true, why: JOBS },
+    ],
+    typescript: [],
+    files: [],
+    fixtures: [],
   },
 
   "docs/server.md": {
