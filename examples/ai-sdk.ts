@@ -1,9 +1,9 @@
 // Winnow's shipped learned reranker inside the Vercel AI SDK, in process and offline:
 // `rerank()` of package `ai` with a Winnow reranking model.
-// Run from an install (npm install winnow ai): npx tsx examples/ai-sdk.ts
+// Run from an install (npm install @winnow-rerank/winnow ai): npx tsx examples/ai-sdk.ts
 // From a checkout: npm run build && npx tsx examples/ai-sdk.ts
 import { rerank } from "ai";
-import { winnow } from "winnow/ai-sdk";
+import { winnow } from "@winnow-rerank/winnow/ai-sdk";
 
 const documents = [
   "The energy landscape theory explains how proteins fold into native structures.",

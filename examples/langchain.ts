@@ -1,11 +1,11 @@
 // Winnow's shipped learned reranker as a LangChain.js document compressor, in process and
 // offline: a ContextualCompressionRetriever reranks what a first stage returns.
-// Run from an install (npm install winnow @langchain/core @langchain/classic): npx tsx examples/langchain.ts
+// Run from an install (npm install @winnow-rerank/winnow @langchain/core @langchain/classic): npx tsx examples/langchain.ts
 // From a checkout: npm run build && npx tsx examples/langchain.ts
 import { ContextualCompressionRetriever } from "@langchain/classic/retrievers/contextual_compression";
 import { Document } from "@langchain/core/documents";
 import { BaseRetriever } from "@langchain/core/retrievers";
-import { WinnowRerank } from "winnow/langchain";
+import { WinnowRerank } from "@winnow-rerank/winnow/langchain";
 
 const texts = [
   "The energy landscape theory explains how proteins fold into native structures.",

@@ -1,9 +1,9 @@
 // Winnow's shipped learned reranker as a LlamaIndex.TS node postprocessor, in process and
 // offline: postprocessNodes reorders retrieved nodes with Winnow's scores.
-// Run from an install (npm install winnow @llamaindex/core): npx tsx examples/llamaindex.ts
+// Run from an install (npm install @winnow-rerank/winnow @llamaindex/core): npx tsx examples/llamaindex.ts
 // From a checkout: npm run build && npx tsx examples/llamaindex.ts
 import { TextNode, type NodeWithScore } from "@llamaindex/core/schema";
-import { WinnowNodePostprocessor } from "winnow/llamaindex";
+import { WinnowNodePostprocessor } from "@winnow-rerank/winnow/llamaindex";
 
 const texts = [
   "The energy landscape theory explains how proteins fold into native structures.",
