@@ -83,8 +83,8 @@ function checkOptions(options: IndexWriteOptions): void {
     throw new InvalidInputError(`storeText must be compressed, none or source, got ${String(options.storeText)}`, { field: "storeText" });
   }
   const mb = options.memoryBudgetMb;
-  if (mb !== undefined && (!Number.isFinite(mb) || mb < 1 || mb > 65536)) {
-    throw new InvalidInputError(`memoryBudgetMb must be between 1 and 65536, got ${String(mb)}`, { field: "memoryBudgetMb" });
+  if (mb !== undefined && (typeof mb !== "number" || !Number.isFinite(mb) || mb < 0.01 || mb > 65536)) {
+    throw new InvalidInputError(`memoryBudgetMb must be between 0.01 and 65536, got ${String(mb)}`, { field: "memoryBudgetMb" });
   }
   const w = options.workers;
   if (w !== undefined && (!Number.isInteger(w) || w < 0 || w > 64)) throw new InvalidInputError(`workers must be an integer between 0 and 64, got ${String(w)}`, { field: "workers" });
