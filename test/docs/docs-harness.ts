@@ -26,9 +26,12 @@ import { startFakeHub, type FakeHub } from "../models/hub-server.js";
 import { startFakeChat } from "../support/fake-vendors/fake-chat-server.js";
 import { startHarness, type HarnessServer } from "../support/fake-vendors/http-harness.js";
 import { answerVendorRequest, startFakeVendor } from "../support/fake-vendors/rerank-vendors.js";
-import { sourceOfSpecifier } from "../support/package-entries.js";
+import { packageManifest, sourceOfSpecifier } from "../support/package-entries.js";
 import { normalizeCommand, type Snippet } from "./markdown-snippets.js";
 import { HUB_MODEL, planFor, substitute, type CommandStep, type PageContext, type PagePlan, type Step, type TypeScriptStep } from "./docs-plan.js";
+
+/** `from "<name>"` or `from "<name>/<subpath>"` for the package's npm name (package.json), quotes either way. */
+const PACKAGE_IMPORT = new RegExp(`(\\bfrom\\s+)(["'])(${packageManifest().name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}(?:\\/[\\w-]+)?)\\2`, "g");
 
 const repoRoot = realpathSync(join(import.meta.dirname, "../.."));
 const tsxLoader = import.meta.resolve("tsx");
@@ -403,9 +406,9 @@ export class PageRun {
     const dir = join(this.ctx.work, ".docs-snippets");
     mkdirSync(dir, { recursive: true });
     const base = join(dir, `${this.page.replace(/\W+/g, "-")}-L${step.snippet.line}`);
-    // `from "winnow"` and its subpaths (`winnow/server`…) become the source files the exports map builds them from.
+    // `from "<package name>"` and its subpaths (`…/server`…) become the source files the exports map builds them from.
     // Line k of the file is line (snippet.line + k - 1) of the page: nothing is prepended.
-    let code = substitute(step.snippet.text, this.plan, this.ctx).replace(/(\bfrom\s+)(["'])(winnow(?:\/[\w-]+)?)\2/g, (_match, from: string, _quote: string, specifier: string) => {
+    let code = substitute(step.snippet.text, this.plan, this.ctx).replace(PACKAGE_IMPORT, (_match, from: string, _quote: string, specifier: string) => {
       const source = sourceOfSpecifier(specifier);
       if (!source) throw new Error(`${where(step.snippet)}: imports "${specifier}", which package.json "exports" does not list`);
       return `${from}"${pathToFileURL(source).href}"`;
