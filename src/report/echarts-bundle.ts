@@ -16,7 +16,8 @@ export function echartsBundle(): string {
   try {
     path = require.resolve("echarts/dist/echarts.min.js");
   } catch (err) {
-    throw new WinnowError("NOT_FOUND", "echarts is not installed (it renders the HTML report's charts)", { cause: err });
+    // An optional peer dependency (~63 MB): only HTML reports need it.
+    throw new WinnowError("NOT_FOUND", "echarts is not installed: run `npm install echarts` (it draws the HTML report's charts; Winnow lists it as an optional peer dependency)", { cause: err, details: { package: "echarts" } });
   }
   cached = readFileSync(path, "utf8");
   return cached;
