@@ -82,17 +82,17 @@ describe("colbert retriever", () => {
     expect(err.message).toMatch(/fp16\/colbert: the colbert retriever needs a residual store/);
   });
 
-  it("fuses with BM25 by RRF, and cascades ColBERT on 50 → cross-encoder on 10 in a pipeline", async () => {
+  it("fuses with BM25 by RRF, and cascades ColBERT on all 200 → cross-encoder on 50 in a pipeline", async () => {
     writeFileSync(
       join(dir, "cascade.yaml"),
       [
         "retrievers:",
         "  - type: hybrid",
-        "    k: 50",
+        "    k: 200",
         "    retrievers: [{ type: bm25, index: ./idx }, { type: colbert, index: ./idx }]",
         "stages:",
-        `  - { reranker: { type: colbert, model: "${colbertDir}", store: ./idx }, topK: 50 }`,
-        `  - { reranker: { type: cross-encoder, model: "${crossDir}" }, topK: 10 }`,
+        `  - { reranker: { type: colbert, model: "${colbertDir}", store: ./idx }, topK: 200 }`,
+        `  - { reranker: { type: cross-encoder, model: "${crossDir}" }, topK: 50 }`,
         "topN: 5",
       ].join("\n"),
     );
@@ -111,7 +111,7 @@ describe("colbert retriever", () => {
     try {
       const r = await pipeline.search(QUERIES[0]);
       expect(r.results).toHaveLength(5);
-      expect(r.stages.map((s) => [s.name, s.reranked])).toEqual([["colbert", 50], ["cross-encoder", 10]]);
+      expect(r.stages.map((s) => [s.name, s.reranked])).toEqual([["colbert", 200], ["cross-encoder", 50]]);
       for (const h of r.results) expect(h.scores).toHaveProperty("colbert");
       for (const h of r.results) expect(h.scores).toHaveProperty("cross-encoder");
     } finally {
