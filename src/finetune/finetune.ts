@@ -33,7 +33,7 @@ import { findPythonWithTorch } from "./python-runtime.js";
 import { readFloatTensor, readSafetensorsHeader, writeSafetensors } from "./safetensors.js";
 import { runTrainer, type TrainerEvent } from "./trainer-process.js";
 import { TRAINER_LOSSES, TRAINER_PROTOCOL, packedRowTensors, sha256File, writeTensorSet, type TrainerHyper, type TrainerLoss } from "./trainer-protocol.js";
-import { buildTrainingData } from "./training-data.js";
+import { buildTrainingData, labelledTexts } from "./training-data.js";
 import { readTrainingLabels, type TrainingLabels } from "./training-labels.js";
 
 export interface FinetuneProgress {
@@ -268,6 +268,7 @@ export async function finetuneCrossEncoder(o: FinetuneCrossEncoderOptions): Prom
   }
   const seed = o.seed ?? FINETUNE_DEFAULTS.seed;
   const queries = await readQueries(dataset);
+  const texts = await labelledTexts(dataset, queries, labels);
   const validation = await chooseValidation(o, dataset, labels, seed, warn);
   progress({ stage: "prepare", message: "indexing the first stage" });
   const retrieverSpec = o.retriever ?? { type: "bm25" };
@@ -279,6 +280,7 @@ export async function finetuneCrossEncoder(o: FinetuneCrossEncoderOptions): Prom
       dataset,
       queries,
       labels,
+      texts,
       validation,
       retriever,
       encoder,

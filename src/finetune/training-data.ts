@@ -20,6 +20,8 @@ export interface TrainingDataOptions {
   dataset: string;
   queries: Map<string, Query>;
   labels: TrainingLabels;
+  /** labelledTexts' result. */
+  texts: Map<string, string>;
   /** Validation judgments (a split, or held out of the labels); undefined: no validation. */
   validation?: { qrels: Qrels; queryIds: string[] };
   retriever: FirstStageRetriever;
@@ -71,19 +73,23 @@ function pushRow(rows: PackedRows, ids: Int32Array, types: Uint8Array): void {
   rows.offsets.push(rows.ids.length);
 }
 
-export async function buildTrainingData(o: TrainingDataOptions): Promise<TrainingData> {
-  const { labels } = o;
-  const corpusFile = `${o.dataset}/corpus.jsonl`;
+/**
+ * Checks every label against the queries and the corpus (one line naming the labels file
+ * and line for the first that is missing) and returns the labelled documents' texts: only
+ * those are kept in memory, retrieved ones come with their text. Cheap, so it runs before
+ * the first stage is built.
+ */
+export async function labelledTexts(dataset: string, queries: Map<string, Query>, labels: TrainingLabels): Promise<Map<string, string>> {
+  const corpusFile = `${dataset}/corpus.jsonl`;
   for (const [qid] of labels.qrels) {
-    if (!o.queries.has(qid)) {
-      throw new InvalidInputError(`${labels.file}:${labels.firstLine.get(qid)}: query "${qid}" is not in ${o.dataset}/queries.jsonl`, { file: labels.file, field: "query-id", value: qid });
+    if (!queries.has(qid)) {
+      throw new InvalidInputError(`${labels.file}:${labels.firstLine.get(qid)}: query "${qid}" is not in ${dataset}/queries.jsonl`, { file: labels.file, field: "query-id", value: qid });
     }
   }
-  // Only judged documents are kept in memory; retrieved ones come with their text.
   const wanted = new Set<string>();
   for (const docs of labels.qrels.values()) for (const d of docs.keys()) wanted.add(d);
   const texts = new Map<string, string>();
-  for await (const doc of readCorpus(o.dataset)) if (wanted.has(doc.id ?? "")) texts.set(doc.id!, documentText(doc));
+  for await (const doc of readCorpus(dataset)) if (wanted.has(doc.id ?? "")) texts.set(doc.id!, documentText(doc));
   for (const [qid, docs] of labels.qrels) {
     for (const d of docs.keys()) {
       if (!texts.has(d)) {
@@ -91,7 +97,11 @@ export async function buildTrainingData(o: TrainingDataOptions): Promise<Trainin
       }
     }
   }
+  return texts;
+}
 
+export async function buildTrainingData(o: TrainingDataOptions): Promise<TrainingData> {
+  const { labels, texts } = o;
   const heldOut = new Set(o.validation?.queryIds ?? []);
   const trainIds = [...labels.qrels.keys()].filter((q) => !heldOut.has(q));
   const rng = new SeededRandom(o.seed);
