@@ -24,6 +24,13 @@ export interface PostingsCursor {
   readonly docFrequency: number;
   /** Upper bound of score() over all of this term's postings (weight included). */
   maxScore(): number;
+  /**
+   * Optional lower bound of score() over this term's postings (weight included). With
+   * it the pruned search can prove that double sums in any order are exact (no rounding
+   * when the largest possible sum over the smallest contribution is below 2^29) and skip
+   * re-summing in clause order; without it every hit offered is re-summed.
+   */
+  minScore?(): number;
   /** Current document, -1 before the first next()/advance(), NO_MORE_DOCS when exhausted. */
   docId(): number;
   /** Moves to the next posting; returns its document or NO_MORE_DOCS. */

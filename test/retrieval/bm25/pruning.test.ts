@@ -135,11 +135,12 @@ describe("block-max MaxScore", () => {
       const counts = new Map<number, number>();
       for (const t of index.queryTermIds(q.text)) counts.set(t, (counts.get(t) ?? 0) + 1);
       const cursors = [...counts].map(([t, c]) => new CountingCursor(memory.cursor(t, Math.fround(c * index.idf(t)))));
-      const [ids, scores] = blockMaxMaxScoreTopK(cursors, 10, idRank);
+      const exact = [...counts].map(([t, c]) => new CountingCursor(memory.cursor(t, Math.fround(c * index.idf(t)))));
+      const [ids, scores] = blockMaxMaxScoreTopK(cursors, exact, 10, idRank);
       const expected = await exhaustive(() => index.search(q, 10));
       expect([...ids].map((d) => index.document(d).id)).toEqual(expected.map((h) => h.document.id));
       expect([...scores]).toEqual(expected.map((h) => h.score));
-      scored += cursors.reduce((n, c) => n + c.scored, 0);
+      scored += cursors.reduce((n, c) => n + c.scored, 0) + exact.reduce((n, c) => n + c.scored, 0);
       total += [...counts.keys()].reduce((n, t) => n + index.docFreq(t), 0);
     }
     expect(scored).toBeLessThan(total * 0.5);
@@ -162,7 +163,7 @@ describe("block-max MaxScore", () => {
     // Reverse id order: the larger doc number wins a tie.
     const idRank = Uint32Array.from({ length: n }, (_, i) => n - 1 - i);
     const mask = Uint8Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : 0));
-    const [ids] = blockMaxMaxScoreTopK([memory.cursor(0, 1), memory.cursor(1, 2)], 150, idRank, mask);
+    const [ids] = blockMaxMaxScoreTopK([memory.cursor(0, 1), memory.cursor(1, 2)], [memory.cursor(0, 1), memory.cursor(1, 2)], 150, idRank, mask);
     const both = [...docs1].filter((d) => d % 2 === 0).sort((a, b) => b - a);
     const onlyFirst = [...docs0].filter((d) => d % 2 === 0 && d % 7 !== 0).sort((a, b) => b - a);
     expect([...ids]).toEqual([...both, ...onlyFirst].slice(0, 150));

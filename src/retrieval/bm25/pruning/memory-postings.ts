@@ -25,6 +25,8 @@ export interface PostingsArrays {
 export class MemoryPostings {
   private readonly blockBounds = new Map<number, Float32Array>();
   private readonly termBounds = new Map<number, number>();
+  /** Smallest normInverse of any document (the longest one): a floor for every tf ≥ 1 posting's product. */
+  private minNormInverse: number | undefined;
 
   constructor(
     private readonly postings: PostingsArrays,
@@ -35,7 +37,21 @@ export class MemoryPostings {
   /** A cursor over term `termId`'s postings scoring with weight = Math.fround(boost · idf). */
   cursor(termId: number, weight: number): PostingsCursor {
     const bounds = this.boundsOf(termId);
-    return new ArrayPostingsCursor(this.postings, this.normInverse, this.postings.offsets[termId], this.postings.offsets[termId + 1], weight, bounds, this.termBounds.get(termId)!);
+    if (this.minNormInverse === undefined) {
+      let maxNorm = 0;
+      for (const norm of this.postings.norms) if (norm > maxNorm) maxNorm = norm;
+      this.minNormInverse = this.normInverse[maxNorm];
+    }
+    return new ArrayPostingsCursor(
+      this.postings,
+      this.normInverse,
+      this.postings.offsets[termId],
+      this.postings.offsets[termId + 1],
+      weight,
+      bounds,
+      this.termBounds.get(termId)!,
+      this.minNormInverse,
+    );
   }
 
   private boundsOf(termId: number): Float32Array {
@@ -75,6 +91,7 @@ class ArrayPostingsCursor implements PostingsCursor {
   private block = 0;
   private readonly lastBlock: number;
   private readonly max: number;
+  private readonly min: number;
 
   constructor(
     postings: PostingsArrays,
@@ -84,6 +101,7 @@ class ArrayPostingsCursor implements PostingsCursor {
     private readonly weight: number,
     private readonly bounds: Float32Array,
     termBound: number,
+    minNormInverse: number,
   ) {
     this.docs = postings.docs;
     this.freqs = postings.freqs;
@@ -92,6 +110,11 @@ class ArrayPostingsCursor implements PostingsCursor {
     this.pos = start - 1;
     this.lastBlock = bounds.length - 1;
     this.max = end > start ? luceneBm25Score(weight, 1, termBound) : 0;
+    this.min = end > start ? luceneBm25Score(weight, 1, minNormInverse) : 0;
+  }
+
+  minScore(): number {
+    return this.min;
   }
 
   maxScore(): number {
