@@ -5,6 +5,10 @@ import { DecoderReranker } from "../../src/rerankers/decoder/decoder-reranker.js
 import { CrossEncoderReranker } from "../../src/rerankers/cross-encoder/cross-encoder-reranker.js";
 import { planBatches } from "../../src/rerankers/cross-encoder/batch-plan.js";
 import { errorOverSpread } from "./logit-error.js";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fuseFile } from "../../src/onnx/fuse.js";
 
 const query = "what causes scurvy?";
 // Lengths differ by tens of tokens, so one batch holds left-padded (decoder) or right-padded (encoder) rows.
@@ -94,4 +98,45 @@ describe("ModernBERT cross-encoder vs the float64 reference pass", () => {
       await r.close();
     }
   }, 120_000);
+});
+
+describe("graph rewrites on the new graphs never change a score", () => {
+  it("fuseFile (winnow optimize) fuses what it recognizes in ModernBERT (its GELUs) and the decoder (nothing), scores unchanged; int8 ModernBERT stays close", async () => {
+    const work = mkdtempSync(join(tmpdir(), "winnow-fuse-new-"));
+    try {
+      for (const preset of ["tiny-modernbert", "tiny-qwen3"] as const) {
+        const dir = await ensureGeneratedModel(preset);
+        const fused = join(work, preset);
+        cpSync(dir, fused, { recursive: true });
+        const report = await fuseFile(join(dir, "onnx", "model.onnx"), join(fused, "onnx", "model.onnx"));
+        expect(report.attention + report.multiHeadAttention).toBe(0); // attention left as exported
+        if (preset === "tiny-modernbert") expect(report.gelu).toBeGreaterThan(0);
+        const Cls = preset === "tiny-qwen3" ? DecoderReranker : CrossEncoderReranker;
+        const a = await Cls.load({ model: dir, dtype: "fp32", scores: "logit" });
+        const b = await Cls.load({ model: fused, dtype: "fp32", scores: "logit" });
+        try {
+          const byIndex = async (r: typeof a) => (await r.rerank(query, docs)).sort((x, y) => x.index - y.index).map((x) => x.score);
+          const [sa, sb] = [await byIndex(a), await byIndex(b)];
+          for (let i = 0; i < docs.length; i++) expect(Math.abs(sa[i] - sb[i])).toBeLessThan(1e-5);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      }
+      const dir = await ensureGeneratedModel("tiny-modernbert");
+      const fp32 = await CrossEncoderReranker.load({ model: dir, dtype: "fp32", scores: "logit" });
+      const int8 = await CrossEncoderReranker.load({ model: dir, dtype: "int8", scores: "logit" });
+      try {
+        const byIndex = async (r: CrossEncoderReranker) => (await r.rerank(query, docs)).sort((x, y) => x.index - y.index).map((x) => x.score);
+        const [a, b] = [await byIndex(fp32), await byIndex(int8)];
+        expect(a).not.toEqual(b);
+        expect(errorOverSpread(a, b)).toBeLessThan(0.15);
+      } finally {
+        await fp32.close();
+        await int8.close();
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
