@@ -51,7 +51,8 @@ export class EvalChunkRunner {
     const { dataset, retriever, reranker } = await this.open(jobId, spec);
     const wanted = new Set(queryIds);
     const queries = dataset.queries.filter((q, i) => wanted.has(q.id ?? String(i)));
-    const report = await runExperiment({ queries, qrels: dataset.qrels, firstStage: retriever, depth: spec.depth, reranker, candidates: spec.candidates, signal });
+    // Only the run is kept: one sign flip keeps the (discarded) per-chunk lift test from costing more than the chunk; measures come from the merged run.
+    const report = await runExperiment({ queries, qrels: dataset.qrels, firstStage: retriever, depth: spec.depth, reranker, candidates: spec.candidates, signal, trials: 1, metrics: ["ndcg_cut_10"] });
     return runToChunk(report.runs.final);
   }
 
