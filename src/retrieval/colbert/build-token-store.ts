@@ -28,6 +28,8 @@ export interface BuildTokenStoreOptions {
   chunk?: number;
   onProgress?: (done: number) => void;
   signal?: AbortSignal;
+  /** Vectors already encoded by `encoder`, one per document (benchmarks, tests): no encoding then. */
+  encoded?: readonly TokenMatrix[];
 }
 
 /** The model identity a store records and a reranker must match (ColbertEncoder.identity). */
@@ -52,6 +54,9 @@ export async function buildTokenStore(options: BuildTokenStoreOptions): Promise<
   const pooling = options.pooling ?? 1;
   if (!Number.isInteger(pooling) || pooling < 1 || pooling > 8) throw new WinnowError("INVALID_INPUT", `pooling must be an integer from 1 to 8, got ${String(options.pooling)}`, { details: { field: "pooling", min: 1, max: 8 } });
   const chunk = options.chunk ?? 32;
+  if (options.encoded && options.encoded.length !== documents.size) throw new WinnowError("INTERNAL", `${options.encoded.length} encoded documents for ${documents.size}`);
+  const encode = async (indices: readonly number[]): Promise<TokenMatrix[]> =>
+    options.encoded ? indices.map((i) => options.encoded![i]) : encoder.encodeDocuments(indices.map((i) => documentText(documents.document(i))), options.signal);
   const pool = (m: TokenMatrix) => (pooling > 1 ? poolTokens(m, pooling) : m);
   const name = options.compression ?? "fp16";
   let codec: ResidualCodec | undefined;
@@ -65,8 +70,7 @@ export async function buildTokenStore(options: BuildTokenStoreOptions): Promise<
     const picks: number[] = [];
     for (let i = 0; i < documents.size && tokens < target; i += step) picks.push(i);
     for (let s = 0; s < picks.length && tokens < target; s += chunk) {
-      const batch = picks.slice(s, s + chunk).map((i) => documentText(documents.document(i)));
-      for (const m of await encoder.encodeDocuments(batch, options.signal)) {
+      for (const m of await encode(picks.slice(s, s + chunk))) {
         const p = pool(m);
         parts.push(p.data);
         tokens += p.rows;
@@ -88,7 +92,7 @@ export async function buildTokenStore(options: BuildTokenStoreOptions): Promise<
     for (let start = 0; start < documents.size; start += chunk) {
       const docs = Array.from({ length: Math.min(chunk, documents.size - start) }, (_, k) => documents.document(start + k));
       const texts = docs.map(documentText);
-      const matrices = await encoder.encodeDocuments(texts, options.signal);
+      const matrices = await encode(docs.map((_, k) => start + k));
       for (let k = 0; k < docs.length; k++) await writer.add(docs[k].id, texts[k], pool(matrices[k]));
       options.onProgress?.(start + docs.length);
     }
