@@ -682,7 +682,8 @@ export class Bm25Index implements Retriever {
         const reader = (seg as DiskSegment).reader;
         const shared = clauses.map(([o, w]) => {
           const entry = reader.termEntry(o);
-          return new SegmentTermPostings(reader.postingsBytes(entry), entry.df, w, normInverse, norms, deleted);
+          const { bytes, blocks } = reader.termPostings(entry);
+          return new SegmentTermPostings(bytes, entry.df, w, normInverse, norms, deleted, blocks);
         });
         cursors = shared.map((p) => p.cursor());
         exact = shared.map((p) => p.cursor());

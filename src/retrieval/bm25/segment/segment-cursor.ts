@@ -20,8 +20,9 @@ export class SegmentTermPostings {
     readonly normInverse: Float32Array,
     readonly norms: Uint8Array,
     readonly deleted: Uint8Array | undefined,
+    blocks?: BlockIndex,
   ) {
-    this.blocks = readBlockIndex(bytes, df);
+    this.blocks = blocks ?? readBlockIndex(bytes, df);
     const n = this.blocks.lastDocs.length;
     this.blockBounds = new Float32Array(n);
     let max = 0;

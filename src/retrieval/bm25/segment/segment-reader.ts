@@ -6,7 +6,7 @@ import { WinnowError } from "../../../core/errors.js";
 import type { Document } from "../../../core/types.js";
 import { ByteSource } from "./byte-sink.js";
 import { crc32OfFile } from "./checksummed-file.js";
-import { decodePostings } from "./postings-codec.js";
+import { decodePostings, readBlockIndex, type BlockIndex } from "./postings-codec.js";
 import { SEGMENT_FILES, SMALL_FILES, TERMS_PER_BLOCK } from "./segment-files.js";
 import type { SegmentInfo } from "./segment-writer.js";
 
@@ -30,6 +30,9 @@ export interface TermEntry {
 
 /** Reads a stored record (a JSON line of the segment) back into a Document. */
 export type StoredDocumentReader = (id: string, record: string) => Document;
+
+/** Encoded postings kept per segment for repeated query terms. */
+const POSTINGS_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** A small LRU on a Map's insertion order. */
 class BlockCache<V> {
@@ -77,6 +80,11 @@ export class SegmentReader {
   private normsArray: Uint8Array | undefined;
   private idRankArray: Uint32Array | undefined;
   private readonly scratch = Buffer.allocUnsafe(16);
+  private idBytes: Buffer | undefined;
+  private idOffsets: Uint32Array | undefined;
+  /** Encoded postings and block headers of recently queried terms, by ordinal (queries repeat terms); LRU within POSTINGS_CACHE_BYTES. */
+  private readonly postingsCache = new Map<number, { bytes: Uint8Array; blocks: BlockIndex }>();
+  private postingsCacheBytes = 0;
 
   constructor(
     readonly dir: string,
@@ -231,6 +239,36 @@ export class SegmentReader {
     return this.read(SEGMENT_FILES.postings, entry.offset, entry.length);
   }
 
+  /** A term's encoded postings with their decoded block headers, from a small byte-bounded LRU. */
+  termPostings(entry: TermEntry): { bytes: Uint8Array; blocks: BlockIndex } {
+    const cache = this.postingsCache;
+    let hit = cache.get(entry.ordinal);
+    if (hit !== undefined) {
+      cache.delete(entry.ordinal);
+      cache.set(entry.ordinal, hit);
+      return hit;
+    }
+    const bytes = this.postingsBytes(entry);
+    let blocks: BlockIndex;
+    try {
+      blocks = readBlockIndex(bytes, entry.df);
+    } catch (err) {
+      throw corrupt(this.indexDir, `${this.info.name}/postings.bin is damaged at term "${entry.term}"`, err);
+    }
+    hit = { bytes, blocks };
+    const size = bytes.length + blocks.lastDocs.length * 13;
+    if (size <= POSTINGS_CACHE_BYTES / 4) {
+      cache.set(entry.ordinal, hit);
+      this.postingsCacheBytes += size;
+      while (this.postingsCacheBytes > POSTINGS_CACHE_BYTES) {
+        const [oldest, v] = cache.entries().next().value as [number, { bytes: Uint8Array; blocks: BlockIndex }];
+        cache.delete(oldest);
+        this.postingsCacheBytes -= v.bytes.length + v.blocks.lastDocs.length * 13;
+      }
+    }
+    return hit;
+  }
+
   /** Every posting of a term, decoded. */
   postings(entry: TermEntry): { docs: Uint32Array; freqs: Uint32Array } {
     const docs = new Uint32Array(entry.df);
@@ -255,11 +293,19 @@ export class SegmentReader {
     }
   }
 
+  /**
+   * A document's id. Every hit of every search needs one, so the id files (about 14
+   * bytes per document) are read whole on the first call rather than two reads per hit.
+   */
   docId(doc: number): string {
-    const offs = this.read(SEGMENT_FILES.docIdOffsets, doc * 4, 8, this.scratch);
-    const start = offs.readUInt32LE(0);
-    const end = offs.readUInt32LE(4);
-    return this.read(SEGMENT_FILES.docIds, start, end - start).toString("utf8");
+    if (this.idBytes === undefined) {
+      const offBytes = this.readWhole(SEGMENT_FILES.docIdOffsets);
+      const offs = new Uint32Array(this.maxDoc + 1);
+      new Uint8Array(offs.buffer).set(offBytes);
+      this.idOffsets = offs;
+      this.idBytes = this.readWhole(SEGMENT_FILES.docIds);
+    }
+    return this.idBytes.toString("utf8", this.idOffsets![doc], this.idOffsets![doc + 1]);
   }
 
   /** Ids of documents [from, to) in two reads (merges). */
