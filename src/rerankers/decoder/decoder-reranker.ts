@@ -93,17 +93,68 @@ export class DecoderReranker extends RerankerBase {
     return `${m.source.id}@${m.source.revision}/${m.dtype}/${m.maxLength}/${m.template.name}`;
   }
 
-  protected override async cacheIdentity(_call: ScoringCall): Promise<string> {
+  /** A call's windowing and score kind: the reranker's settings under the call's `family["cross-encoder"]` options. */
+  private callOptions(call: ScoringCall): { maxChunksPerDoc: number; truncate: boolean; maxTokensPerDoc?: number; truncationDirection?: "right" | "left"; scores: "normalized" | "logit" } {
+    const o = call.options.family?.["cross-encoder"] ?? {};
+    return {
+      maxChunksPerDoc: o.maxChunksPerDoc ?? this.options.maxChunksPerDoc ?? 4,
+      truncate: o.truncate ?? this.options.truncate ?? false,
+      maxTokensPerDoc: o.maxTokensPerDoc,
+      truncationDirection: o.truncationDirection,
+      scores: (o.scores as "normalized" | "logit" | undefined) ?? this.options.scores ?? "normalized",
+    };
+  }
+
+  /** The per-call options a decoder reads (the cross-encoder's, less calibration); anything else is refused, never ignored. */
+  protected override checkCall(call: ScoringCall): void {
+    const o: unknown = call.options.family?.["cross-encoder"];
+    if (o === undefined) return;
+    if (o === null || typeof o !== "object") throw new WinnowError("INVALID_INPUT", 'family["cross-encoder"] must be an object', { details: { field: 'family["cross-encoder"]' } });
+    const f = o as Record<string, unknown>;
+    const known = ["scores", "maxChunksPerDoc", "truncate", "maxTokensPerDoc", "truncationDirection"];
+    for (const k of Object.keys(f)) {
+      if (!known.includes(k)) throw new WinnowError("INVALID_INPUT", `family["cross-encoder"].${k}: unknown option (known: ${known.join(", ")})`, { details: { field: `family["cross-encoder"].${k}` } });
+    }
+    if (f.scores !== undefined && f.scores !== "normalized" && f.scores !== "logit") {
+      throw new WinnowError("INVALID_INPUT", `family["cross-encoder"].scores must be "normalized" or "logit" for the decoder ${this.name}, got ${JSON.stringify(f.scores)}`, { details: { field: 'family["cross-encoder"].scores' } });
+    }
+    for (const k of ["maxChunksPerDoc", "maxTokensPerDoc"] as const) {
+      const v = f[k];
+      if (v !== undefined && (typeof v !== "number" || !Number.isInteger(v) || v < 1)) {
+        throw new WinnowError("INVALID_INPUT", `family["cross-encoder"].${k} must be a positive integer, got ${String(v)}`, { details: { field: `family["cross-encoder"].${k}` } });
+      }
+    }
+    if (f.truncate !== undefined && typeof f.truncate !== "boolean") throw new WinnowError("INVALID_INPUT", 'family["cross-encoder"].truncate must be a boolean', { details: { field: 'family["cross-encoder"].truncate' } });
+    if (f.truncationDirection !== undefined && f.truncationDirection !== "right" && f.truncationDirection !== "left") {
+      throw new WinnowError("INVALID_INPUT", 'family["cross-encoder"].truncationDirection must be "right" or "left"', { details: { field: 'family["cross-encoder"].truncationDirection' } });
+    }
+  }
+
+  protected override async cacheIdentity(call: ScoringCall): Promise<string> {
     await this.ready();
-    const w = this.options.truncate ? "t" : `${this.options.maxChunksPerDoc ?? 4}/${this.options.windowOverlap ?? "auto"}`;
+    const o = this.callOptions(call);
+    const w = o.truncate ? "t" : `${o.maxChunksPerDoc}/${this.options.windowOverlap ?? "auto"}`;
     // The call's instruction is in the key already (RerankerBase); the default one is here.
-    return `${this.id}|w${w}|s${this.options.scores ?? "normalized"}|i${this.options.instruction ?? ""}`;
+    return `${this.id}|q${this.loaded!.encoder.maxQueryTokens}|w${w}|d${o.maxTokensPerDoc ?? "-"}${o.truncationDirection ?? "right"}|s${o.scores}|i${this.options.instruction ?? ""}`;
   }
 
   /** Log-odds (positive vs negative label) of each prompt, in token-budget batches. */
-  async scorePrompts(instruction: string | undefined, query: string, texts: readonly string[], signal?: AbortSignal): Promise<{ logits: Float64Array; windows: Int32Array }> {
+  async scorePrompts(
+    instruction: string | undefined,
+    query: string,
+    texts: readonly string[],
+    signal?: AbortSignal,
+    windowing: { maxChunksPerDoc?: number; truncate?: boolean; maxTokensPerDoc?: number; truncationDirection?: "right" | "left" } = {},
+  ): Promise<{ logits: Float64Array; windows: Int32Array }> {
     const m = await this.ready();
-    const enc = m.encoder.encode(instruction, query, texts, { maxChunksPerDoc: this.options.maxChunksPerDoc, windowOverlap: this.options.windowOverlap, truncate: this.options.truncate, signal });
+    const enc = m.encoder.encode(instruction, query, texts, {
+      maxChunksPerDoc: windowing.maxChunksPerDoc ?? this.options.maxChunksPerDoc,
+      windowOverlap: this.options.windowOverlap,
+      truncate: windowing.truncate ?? this.options.truncate,
+      maxTokensPerDoc: windowing.maxTokensPerDoc,
+      truncationDirection: windowing.truncationDirection,
+      signal,
+    });
     const unitLogits = new Float64Array(enc.units.length);
     for (const batch of planBatches(enc.units.map((u) => u.tokens), this.batchTokens)) {
       throwIfAborted(signal);
@@ -122,8 +173,9 @@ export class DecoderReranker extends RerankerBase {
 
   protected async score(call: ScoringCall): Promise<ScoringOutcome> {
     const texts = call.candidates.map((c) => documentText(c.document));
-    const { logits, windows } = await this.scorePrompts(call.instruction ?? this.options.instruction, call.query.text, texts, call.signal);
-    const logit = this.options.scores === "logit";
+    const o = this.callOptions(call);
+    const { logits, windows } = await this.scorePrompts(call.instruction ?? this.options.instruction, call.query.text, texts, call.signal, o);
+    const logit = o.scores === "logit";
     return {
       scores: Array.from(logits, (l) => (logit ? l : sigmoid(l))),
       details: (i) => ({ logit: logits[i], windows: windows[i] }),

@@ -67,6 +67,26 @@ describe("Qwen3-Reranker prompt, token by token", () => {
   });
 });
 
+describe("decoder per-call options", () => {
+  it("reads family[\"cross-encoder\"] windowing and score kind, and refuses what it does not read", async () => {
+    const dir = await ensureGeneratedModel("tiny-qwen3");
+    const r = await DecoderReranker.load({ model: dir, maxLength: 128, cache: true });
+    try {
+      const long = "Scurvy results from a lack of vitamin C in the diet of sailors on long voyages. ".repeat(12);
+      const windowed = await r.rerank("scurvy", [long]);
+      expect(windowed[0].details?.windows).toBeGreaterThan(1);
+      const cut = await r.rerank("scurvy", [long], { family: { "cross-encoder": { truncate: true, scores: "logit" } } });
+      expect(cut[0].details?.windows).toBe(1);
+      expect(cut[0].details?.cached).toBe(false); // another cache key
+      expect(cut[0].score).toBe(cut[0].details?.logit);
+      await expect(r.rerank("q", ["d"], { family: { "cross-encoder": { scores: "calibrated" } } })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      await expect(r.rerank("q", ["d"], { family: { "cross-encoder": { windows: 2 } as never } })).rejects.toThrow(/family\["cross-encoder"\]\.windows: unknown option/);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe("mxbai-rerank-v2 prompt", () => {
   it("renders instruction, query and document in its template and reads labels 0 / 1", async () => {
     const dir = await ensureGeneratedModel("tiny-qwen2");
