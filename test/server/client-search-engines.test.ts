@@ -15,7 +15,7 @@ import { DOCS, expectServedRanking, QUERY, startServedFixture, type ServedFixtur
  *
  * Elasticsearch `_inference` custom service, task rerank
  * (https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-inference-put-custom):
- * service_settings.request `{"query": ${query}, "documents": ${input}, "top_n": ${top_n}, "model": "rerank-v3.5"}`
+ * service_settings.request `{"query": ${query}, "documents": ${input}, "model": "rerank-v3.5"}` (docs/server.md's config)
  * (${query} and ${input} are substituted JSON-encoded), and response.json_parser
  * `reranked_index: $.results[*].index`, `relevance_score: $.results[*].relevance_score`,
  * `document_text: $.results[*].document.text` (only with return_documents).
@@ -46,14 +46,14 @@ describe("search engines' rerank connectors against winnow serve", () => {
   });
 
   it("Elasticsearch custom rerank service: the rendered request, and what its json_parser paths select", async () => {
-    const rendered = `{"query": ${JSON.stringify(QUERY)}, "documents": ${JSON.stringify(DOCS)}, "top_n": 3, "model": "rerank-v3.5"}`;
+    const rendered = `{"query": ${JSON.stringify(QUERY)}, "documents": ${JSON.stringify(DOCS)}, "model": "rerank-v3.5"}`;
     const res = await post(`${f.server.url}/v2/rerank`, rendered);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { results: Array<Record<string, unknown>> };
     const index = selectAll(body, (r) => r.index) as number[];
     const score = selectAll(body, (r) => r.relevance_score) as number[];
-    expect(index).toHaveLength(3);
-    expectServedRanking(f.expected, index.map((i, k) => ({ index: i, score: score[k] })), 3);
+    expect(index).toHaveLength(DOCS.length);
+    expectServedRanking(f.expected, index.map((i, k) => ({ index: i, score: score[k] })));
 
     // With return_documents: document_text at $.results[*].document.text.
     const withText = `{"query": ${JSON.stringify(QUERY)}, "documents": ${JSON.stringify(DOCS)}, "top_n": 2, "return_documents": true, "model": "rerank-v3.5"}`;
