@@ -129,19 +129,33 @@ export function storedDocumentReader(indexDir: string, mode: StoreTextMode, sour
   };
 }
 
+/** Where a lazy document's stored fields come from, until they are loaded. */
+const SOURCE = Symbol("stored document source");
+interface LazyState {
+  reader: SegmentReader;
+  doc: number;
+  loaded?: Document;
+}
+function loaded(o: object): Document {
+  const st = (o as { [SOURCE]: LazyState })[SOURCE];
+  return (st.loaded ??= st.reader.document(st.doc));
+}
+/** Shared accessors (no closures per document: a top-1000 list makes 1,000 of these per query). */
+const LAZY_FIELDS: PropertyDescriptorMap = {
+  text: { enumerable: true, get(this: object) { return loaded(this).text; }, set(this: object, v: string) { loaded(this).text = v; } },
+  title: { enumerable: true, get(this: object) { return loaded(this).title; }, set(this: object, v: string) { loaded(this).title = v; } },
+  metadata: { enumerable: true, get(this: object) { return loaded(this).metadata; }, set(this: object, v: Record<string, unknown>) { loaded(this).metadata = v; } },
+};
+
 /**
  * A document whose id is known and whose stored fields load on first access (a top-1000
  * list would otherwise inflate up to 1,000 stored blocks nobody reads). Own enumerable
- * getters, so spreading, JSON.stringify and deep equality see ordinary fields.
+ * accessors, so spreading, JSON.stringify and deep equality see ordinary fields.
  */
-export function lazyDocument(id: string, load: () => Document): Document {
-  let loaded: Document | undefined;
-  const get = () => (loaded ??= load());
-  const doc = { id } as Document;
-  Object.defineProperty(doc, "text", { enumerable: true, get: () => get().text, set: (v: string) => void (get().text = v) });
-  Object.defineProperty(doc, "title", { enumerable: true, get: () => get().title, set: (v: string) => void (get().title = v) });
-  Object.defineProperty(doc, "metadata", { enumerable: true, get: () => get().metadata, set: (v: Record<string, unknown>) => void (get().metadata = v) });
-  return doc;
+export function lazyDocument(id: string, reader: SegmentReader, doc: number): Document {
+  const o = { id } as Document;
+  Object.defineProperty(o, SOURCE, { value: { reader, doc } satisfies LazyState, enumerable: false });
+  return Object.defineProperties(o, LAZY_FIELDS);
 }
 
 export class DiskSegment implements Bm25Segment {
@@ -175,7 +189,7 @@ export class DiskSegment implements Bm25Segment {
     return this.reader.docId(doc);
   }
   document(doc: number): Document {
-    return lazyDocument(this.reader.docId(doc), () => this.reader.document(doc));
+    return lazyDocument(this.reader.docId(doc), this.reader, doc);
   }
   docTerms(doc: number): { ordinals: Uint32Array; titleLength: number } {
     return this.reader.docTerms(doc);
