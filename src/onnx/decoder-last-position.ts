@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { onnx, type NodeProto } from "./onnx-graph.js";
 import { readModelSkeleton, writeModelWithNodes } from "./model-splice.js";
 
+const LM_HEAD_OPS = new Set(["MatMul", "DynamicQuantizeMatMul", "MatMulNBits"]);
+
 export type LastPositionGraph = { path: string; cleanup: () => Promise<void> } | { reason: string };
 
 /** The graph's nodes with the lm_head restricted to the last position, or why that cannot be done. */
@@ -20,7 +22,8 @@ export function lastPositionNodes(nodes: readonly NodeProto[]): NodeProto[] | { 
   const at = nodes.findIndex((n) => (n.output ?? []).includes("logits"));
   if (at < 0) return { reason: "no node produces logits" };
   const head = nodes[at];
-  if (head.opType !== "MatMul" || (head.input ?? []).length !== 2) return { reason: `logits come from ${head.opType}, not the lm_head MatMul the rewrite expects` };
+  // fp32 exports, dynamic-int8 (DynamicQuantizeMatMul) and 4-bit (MatMulNBits) ones: input 0 is the hidden state.
+  if (!LM_HEAD_OPS.has(head.opType ?? "") || (head.input ?? []).length < 2) return { reason: `logits come from ${head.opType}, not an lm_head matrix multiply the rewrite knows (${[...LM_HEAD_OPS].join(", ")})` };
   const index: NodeProto = {
     name: "winnow_last_position_index",
     opType: "Constant",
@@ -35,7 +38,7 @@ export function lastPositionNodes(nodes: readonly NodeProto[]): NodeProto[] | { 
     output: ["winnow_last_position_hidden"],
     attribute: [{ name: "axis", type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
   };
-  const rewritten: NodeProto = { ...head, input: ["winnow_last_position_hidden", head.input![1]] };
+  const rewritten: NodeProto = { ...head, input: ["winnow_last_position_hidden", ...head.input!.slice(1)] };
   return [...nodes.slice(0, at), index, gather, rewritten, ...nodes.slice(at + 1)];
 }
 
