@@ -1,6 +1,7 @@
 import type { Job, Worker } from "bullmq";
 import { WinnowError } from "../core/errors.js";
 import { EvalChunkRunner } from "./eval-chunks.js";
+import { LabelChunkRunner } from "./label-chunks.js";
 import { openRedis, type JobsConnection } from "./job-client.js";
 import { redisConnection, startChunkWorker, type ChunkData, type ChunkWorkerOptions } from "./job-queue.js";
 import { JobStore } from "./job-store.js";
@@ -27,6 +28,7 @@ export async function runChunkWorker(c: JobsConnection, options: Omit<ChunkWorke
   const redis = openRedis(c.redis);
   const store = new JobStore(redis, c.prefix ?? "winnow");
   const evals = new EvalChunkRunner();
+  const labels = new LabelChunkRunner();
   const process = async (job: Job<ChunkData>) => {
     const { jobId, chunk } = job.data;
     if (await store.hasChunk(jobId, chunk)) return { kept: false, skipped: true };
@@ -34,7 +36,8 @@ export async function runChunkWorker(c: JobsConnection, options: Omit<ChunkWorke
     const queries = record.chunkQueries[chunk];
     if (!queries) throw new WinnowError("INVALID_INPUT", `job ${jobId} has no chunk ${chunk}`);
     events.onStart?.(jobId, chunk);
-    const result = await evals.run(jobId, record.spec, queries);
+    const spec = record.spec;
+    const result = spec.kind === "eval" ? await evals.run(jobId, spec, queries) : await labels.run(jobId, spec, queries);
     const kept = await store.storeChunk(jobId, chunk, result);
     events.onDone?.(jobId, chunk, kept);
     return { kept };
@@ -50,6 +53,7 @@ export async function runChunkWorker(c: JobsConnection, options: Omit<ChunkWorke
     close: async () => {
       await worker.close();
       await evals.close();
+      await labels.close();
       redis.disconnect();
     },
   };

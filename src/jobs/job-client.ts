@@ -7,6 +7,7 @@ import { loadBeirDataset } from "../eval/readers/beir.js";
 import { writeRun } from "../eval/readers/trec.js";
 import { DEFAULT_METRICS } from "../eval/metrics.js";
 import { evalChunks, mergeEvalChunks, type EvalChunkResult } from "./eval-chunks.js";
+import { labelChunks, writeLabelChunks, type LabelChunkResult } from "./label-chunks.js";
 import { chunkJobOptions, openChunkQueue, redisConnection, type ChunkData } from "./job-queue.js";
 import { jobIdOf, jobSpecSchema, type JobSpec } from "./job-spec.js";
 import { JobStore, type JobRecord } from "./job-store.js";
@@ -49,7 +50,7 @@ export async function submitJob(input: unknown, c: JobsConnection): Promise<{ id
   // Workers may run elsewhere: the folder must be the same absolute path there.
   const spec: JobSpec = { ...parsed.data, dataset: resolve(parsed.data.dataset) };
   const id = jobIdOf(spec);
-  const chunkQueries = await evalChunks(spec);
+  const chunkQueries = spec.kind === "eval" ? await evalChunks(spec) : await labelChunks(spec);
   const record: JobRecord = { id, spec, chunks: chunkQueries.length, chunkQueries, createdAt: new Date().toISOString() };
   const created = await withStore(c, (store) => store.create(record));
   const queue = openChunkQueue({ connection: redisConnection(c.redis), prefix: c.prefix });
@@ -88,16 +89,23 @@ export async function jobStatus(id: string, c: JobsConnection): Promise<JobStatu
   });
 }
 
-/** Merges a finished job's chunks and writes the output (atomically); for eval, the TREC run `winnow eval --run-out` writes, and its measures. */
-export async function writeJobResults(id: string, out: string, c: JobsConnection): Promise<{ metrics: Record<string, number>; numQueries: number }> {
+/**
+ * Merges a finished job's chunks and writes the output atomically: for eval, the TREC run
+ * `winnow eval --run-out` writes (and its measures); for label, the qrels `winnow label --out` writes.
+ */
+export async function writeJobResults(id: string, out: string, c: JobsConnection): Promise<Record<string, unknown>> {
   return withStore(c, async (store) => {
     const record = await store.get(id);
+    const spec = record.spec;
+    if (spec.kind === "label") {
+      const chunks = await store.results<LabelChunkResult>(record);
+      return { kind: "label", ...(await writeLabelChunks(out, record.chunkQueries, chunks)) };
+    }
     const chunks = await store.results<EvalChunkResult>(record);
     const run = mergeEvalChunks(chunks);
-    const spec = record.spec;
     await writeRun(out, run, { tag: spec.reranker ? `${spec.retriever.type}+${spec.reranker.type}` : spec.retriever.type });
     const dataset = await loadBeirDataset(spec.dataset, spec.split);
     const evaluation = evaluateRun(dataset.qrels, run, DEFAULT_METRICS, { depth: spec.depth });
-    return { metrics: evaluation.metrics, numQueries: run.size };
+    return { kind: "eval", metrics: evaluation.metrics, numQueries: run.size };
   });
 }
