@@ -116,6 +116,15 @@ export class ColbertEncoder {
 
     const ort = await import("onnxruntime-node");
     const graphPath = join(source.dir, onnxFile);
+    // int8 graphs are checked as the cross-encoder's are (int8-model.ts): weights this CPU's
+    // kernels do not multiply exactly are refused, never run into silently wrong vectors.
+    let x64QuantPrecision = false;
+    if (dtype === "int8") {
+      const [{ probeInt8Kernels }, { inspectInt8Weights }, { planInt8 }] = await Promise.all([import("../../onnx/int8-kernel-probe.js"), import("../../onnx/int8-weights.js"), import("../cross-encoder/int8-model.js")]);
+      const plan = planInt8(onnxFile, await inspectInt8Weights(graphPath), await probeInt8Kernels());
+      if (plan.action === "unsafe") throw new WinnowError("MODEL_LOAD_FAILED", `${graphPath}: ${plan.reason}; use dtype fp32, or quantize the fp32 graph here (winnow quantize)`, { details: { field: "dtype", path: graphPath } });
+      x64QuantPrecision = plan.action === "precision-mode";
+    }
     let session: InferenceSession;
     try {
       session = await ort.InferenceSession.create(graphPath, {
@@ -123,7 +132,7 @@ export class ColbertEncoder {
         intraOpNumThreads: options.threads ?? Math.max(1, cpus().length),
         interOpNumThreads: 1,
         executionMode: "sequential",
-        extra: { session: { intra_op: { allow_spinning: options.spinWait === false ? "0" : "1" } } },
+        extra: { session: { intra_op: { allow_spinning: options.spinWait === false ? "0" : "1" }, ...(x64QuantPrecision ? { x64quantprecision: "1" } : {}) } },
       });
     } catch (err) {
       throw new WinnowError("MODEL_LOAD_FAILED", `cannot load ONNX model ${graphPath}: ${(err as Error).message}`, { details: { path: graphPath }, cause: err });
