@@ -224,6 +224,15 @@ export const PLANS: Record<string, PagePlan> = {
     fixtures: [],
   },
 
+  "docs/bm25-index-format.md": {
+    services: [],
+    substitutions: [],
+    commands: [],
+    typescript: [],
+    files: [],
+    fixtures: [],
+  },
+
   "docs/bm25.md": {
     services: [],
     substitutions: [{ from: "--index my.idx", to: "--index /tmp/scifact-mini.idx", why: "my.idx is the reader's index: the one the page built above" }],
@@ -353,6 +362,20 @@ export const PLANS: Record<string, PagePlan> = {
     files: [],
     fixtures: [DOCS_JSONL, SLICE],
     env: (c) => ({ COHERE_API_KEY: c.cohereKey }),
+  },
+
+  "docs/finetune.md": {
+    services: ["chat"],
+    substitutions: [
+      { from: "--base-url URL --model M", to: (c) => `--base-url ${c.chat}/v1 --model fake-llm`, why: "URL and M: the reader's OpenAI-compatible endpoint and model → the fake chat endpoint" },
+      port,
+    ],
+    commands: [
+      { command: "apt-get install python3-torch", exclude: true, why: "installs a system package (CI's scripts/install-services.sh installs python3-torch)" },
+    ],
+    typescript: [],
+    files: [],
+    fixtures: [],
   },
 
   "docs/learned.md": {
