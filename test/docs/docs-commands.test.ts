@@ -208,10 +208,10 @@ describe("the harness fails a snippet that fails", () => {
     await expect(run.step(command("echo fine", { rule: { command: "", why: "shown failing", exitCode: "non-zero" } }))).rejects.toThrow(/exited 0[\s\S]*expected exit non-zero/);
   });
 
-  it("a TypeScript snippet that throws fails; `from \"winnow\"` and its subpaths are the source files package.json exports", async () => {
+  it("a TypeScript snippet that throws fails; `from \"@winnow-rerank/winnow\"` and its subpaths are the source files package.json exports", async () => {
     const ts = (text: string): TypeScriptStep => ({ kind: "typescript", snippet: { kind: "typescript", page: "synthetic.md", line: 12, lang: "ts", text, notes: [], block: 2 } });
     await run.step(ts('import { reciprocalRankFusion } from "@winnow-rerank/winnow";\nif (typeof reciprocalRankFusion !== "function") throw new Error("not the library");'));
-    await run.step(ts('import { createServer } from \'winnow/server\';\nif (typeof createServer !== "function") throw new Error("not the server entry");'));
+    await run.step(ts('import { createServer } from \'@winnow-rerank/winnow/server\';\nif (typeof createServer !== "function") throw new Error("not the server entry");'));
     await expect(run.step(ts('import { nothing } from "@winnow-rerank/winnow/internals";'))).rejects.toThrow(/imports "@winnow-rerank\/winnow\/internals", which package.json "exports" does not list/);
     await expect(run.step(ts('import { Bm25Index } from "@winnow-rerank/winnow";\nawait Bm25Index.load("does-not-exist.idx");'))).rejects.toThrow(/synthetic\.md:12: the TypeScript snippet[\s\S]*exited 1/);
   });
