@@ -30,7 +30,7 @@ describe("retriever registry", () => {
     for (const type of ["nope", "toString", "__proto__"]) {
       const err = await caught(createRetriever({ type }));
       expect(err).toMatchObject({ code: "CONFIG_INVALID", details: { field: "type" } });
-      expect(err.message).toMatch(/known: bm25, bm25-rm3, dense, elasticsearch, hybrid, memory, opensearch, postgres/);
+      expect(err.message).toMatch(/known: bm25, bm25-rm3, colbert, dense, elasticsearch, hybrid, memory, opensearch, postgres/);
     }
     expect(() => checkRetrieverSpec({} as never)).toThrow(/needs a string `type`/);
   });
