@@ -153,7 +153,7 @@ describe("--retriever in every command that retrieves", () => {
 
   it("an unknown type, bad JSON or a bad field exits 2 with one line naming it", async () => {
     const cases: Array<[string[], RegExp]> = [
-      [["eval", "--dataset", mini, "--retriever", "nope"], /unknown retriever type "nope" \(known: bm25, bm25-rm3, dense, hybrid, memory, test-overlap\)/],
+      [["eval", "--dataset", mini, "--retriever", "nope"], /unknown retriever type "nope" \(known: bm25, bm25-rm3, colbert, dense, elasticsearch, hybrid, memory, opensearch, postgres, test-overlap\)/],
       [["search", "q", "--dataset", mini, "--retriever", "{type: bm25"], /--retriever: not valid JSON/],
       [["sweep", "--dataset", mini, "--retriever", '{"type":"bm25","k1":"high"}'], /--retriever: bm25 retriever: k1: /],
       [["label", "--dataset", mini, "--out", join(dir, "x.tsv"), "--reranker", "test-reversed", "--retriever", '{"type":"hybrid","retrievers":[{"type":"bm25"}]}'], /hybrid retriever: retrievers: list at least two/],
