@@ -8,6 +8,7 @@ interface IndexFlags {
   out: string;
   append?: boolean;
   deleteIds?: string;
+  delete?: string;
   merge?: boolean;
   storeText?: string;
   memoryBudget?: string;
@@ -61,6 +62,7 @@ export function register(program: Command): void {
     .requiredOption("--out <dir>", "index folder to create, replace, or update (every write is atomic)")
     .option("--append", "add the corpus to the index at --out; a document whose _id is already there replaces it")
     .option("--delete-ids <file>", "delete the documents whose ids are listed in FILE, one per line (- reads standard input)")
+    .option("--delete <ids>", "delete these documents (comma-separated ids)")
     .option("--merge", "merge the index at --out into one segment, dropping deleted documents")
     .option("--store-text <mode>", "compressed (default): text stored deflated; source: byte offsets into the corpus file; none: ids and metadata only")
     .option("--memory-budget <MB>", "analysis memory before a segment is written (default 256)")
@@ -83,11 +85,16 @@ export function register(program: Command): void {
       }
       if (flags.dataset !== undefined && flags.corpus !== undefined) throw new UsageError("give --dataset or --corpus, not both");
       const corpus = flags.corpus ?? flags.dataset;
-      const modes = [flags.append, flags.deleteIds !== undefined, flags.merge].filter(Boolean).length;
-      if (modes > 1) throw new UsageError("--append, --delete-ids and --merge are separate operations: give one");
-      if ((flags.deleteIds !== undefined || flags.merge) && corpus !== undefined) throw new UsageError("--delete-ids and --merge work on --out alone; drop --dataset/--corpus");
-      if (flags.deleteIds === undefined && !flags.merge && corpus === undefined) throw new UsageError("give the corpus to index: --dataset DIR or --corpus PATH");
-      if ((flags.append || flags.deleteIds !== undefined || flags.merge) && (k1 !== undefined || b !== undefined)) {
+      if (flags.delete !== undefined) {
+        if (flags.deleteIds !== undefined) throw new UsageError("give --delete or --delete-ids, not both");
+        if (flags.delete.split(",").every((id) => id.trim() === "")) throw new UsageError("--delete needs at least one id");
+      }
+      const deleting = flags.deleteIds !== undefined || flags.delete !== undefined;
+      const modes = [flags.append, deleting, flags.merge].filter(Boolean).length;
+      if (modes > 1) throw new UsageError("--append, --delete/--delete-ids and --merge are separate operations: give one");
+      if ((deleting || flags.merge) && corpus !== undefined) throw new UsageError("--delete, --delete-ids and --merge work on --out alone; drop --dataset/--corpus");
+      if (!deleting && !flags.merge && corpus === undefined) throw new UsageError("give the corpus to index: --dataset DIR or --corpus PATH");
+      if ((flags.append || deleting || flags.merge) && (k1 !== undefined || b !== undefined)) {
         throw new UsageError("--k1/--b are set when an index is built; an update keeps the index's");
       }
       // ColBERT token vectors (src/retrieval/colbert/index-store.ts) are written for a full build only: an update would leave them stale.
@@ -117,7 +124,10 @@ export function register(program: Command): void {
       // The BM25 writer owns the folder: the old token store waits beside it, and comes back if anything fails.
       const aside = colbert ? await colbertStore!.setAsideStore(flags.out) : undefined;
       try {
-        if (flags.deleteIds !== undefined) summary = await Bm25Index.delete(flags.out, await readIds(flags.deleteIds));
+        if (deleting) {
+          const ids = flags.delete !== undefined ? flags.delete.split(",").map((id) => id.trim()).filter((id) => id.length > 0) : await readIds(flags.deleteIds!);
+          summary = await Bm25Index.delete(flags.out, ids);
+        }
         else if (flags.merge) summary = await Bm25Index.merge(flags.out, { maxSegments: 1 });
         else if (flags.append) summary = await Bm25Index.append(flags.out, corpus!, options);
         else summary = await Bm25Index.write(flags.out, corpus!, { ...options, ...(k1 !== undefined ? { k1 } : {}), ...(b !== undefined ? { b } : {}) });
@@ -127,7 +137,9 @@ export function register(program: Command): void {
       } finally {
         bar?.stop();
       }
-      if (colbert) {
+      // After the BM25 summary, so its time is the BM25 build alone.
+      const writeColbert = async () => {
+        if (!colbert) return;
         const built = await Bm25Index.load(flags.out);
         let written;
         try {
@@ -148,14 +160,14 @@ export function register(program: Command): void {
             `colbert: ${manifest.tokens} token vectors of ${manifest.documents} documents (${manifest.dims} dims, ${c.kind}${c.kind === "residual" ? ` ${c.bits}-bit, ${c.centroids} centroids` : ""}${c.pooling ? `, pooled ×${c.pooling}` : ""}, ${manifest.bytesPerToken} bytes/token) at ${docsPerSecond.toFixed(1)} docs/s; saved to ${flags.out}/colbert`,
           );
         }
-      }
-      if (flags.quiet) return;
+      };
+      if (flags.quiet) return writeColbert();
       const seconds = ((performance.now() - started) / 1000).toFixed(2);
       const index = await Bm25Index.load(flags.out);
       try {
         const skipped = summary.skippedBlank > 0 ? ` (${summary.skippedBlank} blank skipped)` : "";
         const segments = `${index.segmentCount} segment${index.segmentCount === 1 ? "" : "s"}`;
-        if (flags.deleteIds !== undefined) {
+        if (deleting) {
           const missing = (summary as { missing?: number }).missing ?? 0;
           if (missing > 0) console.error(`warning: ${missing} of the ids to delete are not in the index`);
           console.log(`deleted ${summary.deleted} documents; ${index.size} left, ${segments} in ${seconds} s; saved to ${flags.out}`);
@@ -172,5 +184,6 @@ export function register(program: Command): void {
       } finally {
         index.close();
       }
+      await writeColbert();
     });
 }

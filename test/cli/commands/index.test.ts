@@ -47,6 +47,9 @@ describe("winnow index: build, --append, --delete-ids, --merge", () => {
     const deleted = await run(["--out", out, "--delete-ids", ids]);
     expect(deleted).toContain("warning: 1 of the ids to delete are not in the index");
     expect(deleted).toMatch(/deleted 1 documents; 684 left, 3 segments/);
+    expect(await run(["--out", out, "--delete", "n2,also-missing"])).toMatch(/deleted 1 documents; 683 left/);
+    expect(await run(["--corpus", corpus, "--out", out, "--append", "--workers", "0"])).toMatch(/^appended 2 documents \(0 replaced\); 685 in the index/);
+    await run(["--out", out, "--delete", "n1"]);
     expect(await run(["--out", out, "--merge"])).toMatch(/^merged into 1 segment: 684 documents/);
     const index = await Bm25Index.load(out);
     expect(index.docIndex("n1")).toBeUndefined();
