@@ -7,12 +7,14 @@ export {
   loadServerConfigFile,
   resolveServerConfig,
   serverConfigSchema,
+  SERVE_ENVIRONMENT,
   type AuthConfig,
   type BatchingConfig,
   type ServedModelConfig,
   type ServerConfig,
   type ServerConfigInput,
   type ServerLimits,
+  type SharedCacheConfig,
 } from "./config.js";
 export type { WinnowServerState } from "./server-state.js";
 export type { ServedPipeline, ServedPipelineState } from "./served-pipeline.js";
