@@ -95,7 +95,13 @@ describe("two winnow serve replicas sharing a Redis score cache", () => {
     ]);
     replicas.push(a, b);
     for (const r of [a, b]) {
-      const ready = await (await fetch(`${r.url}/ready`)).json();
+      // The cache client may still be making its first connection (100 ms per probe): /ready says "unreachable" until it has.
+      let ready: unknown;
+      for (let i = 0; i < 50; i++) {
+        ready = await (await fetch(`${r.url}/ready`)).json();
+        if ((ready as { cache?: string }).cache === "reachable") break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
       expect(ready).toEqual({ status: "ready", models: { m: "ready" }, cache: "reachable" });
     }
 
