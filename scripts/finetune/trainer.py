@@ -519,6 +519,7 @@ def run_train(job):
     group_lengths = [max(rows.lengths[g * G + i] for i in range(G)) for g in range(n_groups)]
     plan = training_plan(group_lengths, G, h)
     total = len(plan)
+    steps_per_epoch = len(epoch_plan(group_lengths, G, h["batch_tokens"], h["accumulate"], h["seed"], 0))
     if total == 0:
         raise Refusal("the plan has no steps (no training groups, or steps/epochs 0)")
 
@@ -553,7 +554,7 @@ def run_train(job):
             state = saved["run"]
             resumed_from = state["step"]
 
-    emit("start", protocol=PROTOCOL, total_steps=total, groups=n_groups, group_size=G, rows=len(rows),
+    emit("start", protocol=PROTOCOL, total_steps=total, steps_per_epoch=steps_per_epoch, groups=n_groups, group_size=G, rows=len(rows),
          parameters=sum(p.numel() for p in model.parameters()), resumed_from=resumed_from, threads=torch.get_num_threads())
     if validation is not None and not state["validation"]:
         v = validate()
@@ -610,7 +611,7 @@ def run_train(job):
     write_safetensors(os.path.join(job["out"], "model.safetensors"), final, {"format": "pt", "winnow_trainer_protocol": PROTOCOL, "step": state["best_step"] or state["step"]})
     result = {"protocol": PROTOCOL, "steps": state["step"], "planned_steps": total, "stopped_early": stopped_early, "resumed_from": resumed_from,
               "losses": state["losses"], "validation": state["validation"], "selected_step": state["best_step"] or state["step"],
-              "seconds": state["seconds"], "groups": n_groups, "epochs": plan[state["step"] - 1][0] + 1, "threads": torch.get_num_threads()}
+              "seconds": state["seconds"], "groups": n_groups, "steps_per_epoch": steps_per_epoch, "epochs": plan[state["step"] - 1][0] + 1, "threads": torch.get_num_threads()}
     with open(os.path.join(job["out"], "result.json.tmp"), "w") as f:
         json.dump(result, f)
     os.replace(os.path.join(job["out"], "result.json.tmp"), os.path.join(job["out"], "result.json"))

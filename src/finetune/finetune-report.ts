@@ -29,6 +29,9 @@ export interface FinetuneReport {
   options: Record<string, unknown>;
   seconds: { prepare: number; train: number; export: number; total: number };
   stepsPerSecond: number;
+  /** Optimizer steps one pass over the groups takes, and its time at the measured rate. */
+  stepsPerEpoch: number;
+  secondsPerEpoch: number;
   python: { interpreter: string; torch: string; threads: number };
   int8: { file: string; weights: string; reason: string } | null;
   files: string[];
@@ -48,7 +51,7 @@ tags: [cross-encoder, reranker, winnow-finetune]
 - **Base model:** ${r.baseModel} (${r.architecture.modelType}, ${r.architecture.layers} layers, hidden ${r.architecture.hidden}, ${r.architecture.parameters.toLocaleString("en-US")} parameters; weights read from ${r.weightsFrom})
 - **Data:** ${r.data.labels} over ${r.data.dataset}: ${r.data.trainQueries} training queries, ${r.data.groups} groups of 1 positive + ${r.data.groupSize - 1} negatives (${r.data.negatives})${r.data.skippedPositives ? `; ${r.data.skippedPositives} relevant labels had too few negatives and were skipped` : ""}
 - **Loss:** ${r.loss.name}, first ${f4(r.loss.first)} → last ${f4(r.loss.last)}
-- **Steps:** ${r.steps} of ${r.plannedSteps} planned (${r.epochs} epoch${r.epochs === 1 ? "" : "s"})${r.stoppedEarly ? ", stopped early on validation nDCG@10" : ""}${r.resumedFrom !== null ? `, resumed from step ${r.resumedFrom}` : ""}; ${r.seconds.train.toFixed(1)} s of training (${r.stepsPerSecond.toFixed(2)} steps/s, ${r.python.threads} threads, torch ${r.python.torch})
+- **Steps:** ${r.steps} of ${r.plannedSteps} planned (${r.epochs} epoch${r.epochs === 1 ? "" : "s"})${r.stoppedEarly ? ", stopped early on validation nDCG@10" : ""}${r.resumedFrom !== null ? `, resumed from step ${r.resumedFrom}` : ""}; ${r.seconds.train.toFixed(1)} s of training (${r.stepsPerSecond.toFixed(2)} steps/s, ${r.stepsPerEpoch} steps and ${r.secondsPerEpoch.toFixed(0)} s per epoch, ${r.python.threads} threads, torch ${r.python.torch})
 - **Validation** (${r.data.validation ?? "none"}${v ? `, ${r.data.validationQueries} queries, nDCG@10 reranking the first stage's candidates` : ""}): ${v ? `before ${f4(v.before)} → after ${f4(v.after)} (weights of step ${v.selectedStep}; the first stage's own order: ${f4(v.firstStage)})` : "not measured"}
 - **Options:** ${Object.entries(r.options).map(([k, x]) => `${k}=${JSON.stringify(x)}`).join(", ")}
 

@@ -375,7 +375,7 @@ export async function finetuneCrossEncoder(o: FinetuneCrossEncoderOptions): Prom
   const trained = performance.now();
   const result = JSON.parse(await readFile(join(trainedDir, "result.json"), "utf8")) as {
     steps: number; planned_steps: number; stopped_early: boolean; resumed_from: number | null; losses: number[]; validation: Array<{ step: number; ndcg10: number }>;
-    selected_step: number; seconds: number; epochs: number; threads: number;
+    selected_step: number; seconds: number; epochs: number; threads: number; steps_per_epoch: number;
   };
 
   progress({ stage: "export", message: "building onnx/model.onnx" });
@@ -435,6 +435,9 @@ export async function finetuneCrossEncoder(o: FinetuneCrossEncoderOptions): Prom
     options: { ...hyper, maxLength, negatives, retriever: retrieverSpec.type },
     seconds: { prepare: (prepared - started) / 1000, train: result.seconds, export: (ended - trained) / 1000, total: (ended - started) / 1000 },
     stepsPerSecond: result.steps / Math.max(1e-9, result.seconds),
+    stepsPerEpoch: result.steps_per_epoch,
+    // From this process's rate: a resumed run's earlier steps ran before it.
+    secondsPerEpoch: (result.steps_per_epoch * result.seconds) / Math.max(1, result.steps),
     python: { interpreter: runtime.python, torch: runtime.torchVersion, threads: result.threads },
     int8,
     files: [...files, "README.md", "finetune.json", "finetune.html"],

@@ -7,7 +7,7 @@ import { WinnowError } from "../core/errors.js";
 import { trainerScriptPath, type TrainerJob } from "./trainer-protocol.js";
 
 export type TrainerEvent =
-  | { event: "start"; protocol: number; total_steps: number; groups: number; group_size: number; rows: number; parameters: number; resumed_from: number | null; threads: number }
+  | { event: "start"; protocol: number; total_steps: number; steps_per_epoch: number; groups: number; group_size: number; rows: number; parameters: number; resumed_from: number | null; threads: number }
   | { event: "step"; step: number; total: number; loss: number; lr: number; seconds: number }
   | { event: "validation"; step: number; ndcg10: number }
   | { event: "checkpoint"; step: number }
