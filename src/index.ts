@@ -84,7 +84,20 @@ export {
   type RetrieverSpec,
 } from "./retrieval/registry.js";
 export { readCorpus } from "./eval/readers/beir.js";
-export { Bm25Index, BM25_INDEX_FORMAT, BM25_INDEX_VERSION, type Bm25Params, type Bm25BuildOptions, type Bm25SearchOptions } from "./retrieval/bm25/bm25-index.js";
+export {
+  Bm25Index,
+  BM25_INDEX_FORMAT,
+  BM25_INDEX_VERSION,
+  type Bm25Params,
+  type Bm25BuildOptions,
+  type Bm25SearchOptions,
+  type Bm25SaveOptions,
+  type CorpusInput,
+  type IndexWriteOptions,
+  type IndexWriteSummary,
+  type IndexProgress,
+} from "./retrieval/bm25/bm25-index.js";
+export { DEFAULT_MERGE_POLICY, planMerges, type MergePolicy } from "./retrieval/bm25/merge-policy.js";
 export { Rm3Retriever, DEFAULT_RM3_PARAMS, type Rm3Params, type Rm3SearchOptions } from "./retrieval/bm25/rm3.js";
 export type { Bm25RetrieverSpec, Bm25Rm3RetrieverSpec, DenseRetrieverSpec, HybridRetrieverSpec, MemoryRetrieverSpec } from "./retrieval/retriever-schemas.js";
 export { EnglishAnalyzer, ENGLISH_STOP_WORDS, type EnglishAnalyzerOptions } from "./retrieval/analysis/english-analyzer.js";
