@@ -447,7 +447,10 @@ export async function appendToIndex(dir: string, input: CorpusInput, options: In
   mkdirSync(workDir);
   const published: string[] = [];
   try {
-    if (storeText === "source") sources.push(resolve(resolveCorpus(input as string).path));
+    if (storeText === "source") {
+      if (typeof input !== "string") throw new InvalidInputError(`the index stores text by reference (storeText "source"): append a corpus file, not documents in memory`, { field: "storeText" });
+      sources.push(resolve(resolveCorpus(input).path));
+    }
     const produced = await produceSegments(workDir, input, options, storeText, sources.length - 1);
     if (produced.flushed.length === 0) emptyCorpus(produced);
     const entry = combineProduced(dir, workDir, produced, options);
