@@ -107,6 +107,8 @@ export class SegmentReader {
       }
     }
     for (const name of Object.values(SEGMENT_FILES)) if (info.files[name] === undefined) throw corrupt(indexDir, `${info.name}/${name} is missing from the manifest`);
+    // Every file is opened now, so a later commit that removes this segment cannot pull files from under an open index.
+    for (const name of Object.values(SEGMENT_FILES)) this.fd(name);
     // Checksums catch damaged bytes; this catches files that are intact but inconsistent with each other.
     const n = info.maxDoc;
     const sizes: Array<[string, number]> = [
