@@ -52,16 +52,46 @@ export interface CorpusView {
    * Keys are the view's own (index term ids, or ids of the candidate list's vocabulary),
    * stable for the view's lifetime; `termKey` maps an analyzed term to the same key.
    */
-  termCounts(candidate: Candidate, c: number): Map<number, number>;
+  termCounts(candidate: Candidate, c: number): TermCounts;
   termKey(term: string): number | undefined;
   /** Document frequency of a term given by its key. */
   docFreqOfKey(key: number): number;
 }
 
-function countKeys(keys: ArrayLike<number>): Map<number, number> {
-  const counts = new Map<number, number>();
-  for (let p = 0; p < keys.length; p++) counts.set(keys[p], (counts.get(keys[p]) ?? 0) + 1);
-  return counts;
+/** A document's term vector: distinct term keys (in first-occurrence order) and their counts. */
+export interface TermCounts {
+  keys: Uint32Array;
+  counts: Uint32Array;
+  /** The largest key (0 when empty). */
+  maxKey: number;
+}
+
+/** Per-key counts while one document is counted; all zeros between calls. Keys are dense ids. */
+let countScratch = new Uint32Array(1024);
+
+/**
+ * Counts a document's keys in one pass over a dense scratch array (no sort, no Map: this
+ * runs on 100 whole documents per query), then zeroes what it touched.
+ */
+function countKeys(keys: ArrayLike<number>): TermCounts {
+  const distinct: number[] = [];
+  let maxKey = 0;
+  for (let p = 0; p < keys.length; p++) {
+    const k = keys[p];
+    if (k >= countScratch.length) {
+      const grown = new Uint32Array(Math.max(k + 1, 2 * countScratch.length));
+      grown.set(countScratch);
+      countScratch = grown;
+    }
+    if (countScratch[k]++ === 0) distinct.push(k);
+    if (k > maxKey) maxKey = k;
+  }
+  const out = { keys: Uint32Array.from(distinct), counts: new Uint32Array(distinct.length), maxKey };
+  for (let i = 0; i < distinct.length; i++) {
+    out.counts[i] = countScratch[distinct[i]];
+    countScratch[distinct[i]] = 0;
+  }
+  return out;
 }
 
 function analyzeDocument(analyzer: TextAnalyzer, doc: Candidate["document"], slotOf: Map<string, number>): AnalyzedDocument {
@@ -122,6 +152,8 @@ function collectionCounts(index: Bm25FeatureIndex): CollectionCounts {
 }
 
 export function indexCorpusView(index: Bm25FeatureIndex): CorpusView {
+  // Document objects are not mutated by the pipeline; a changed text arrives as a new object.
+  const storedIndexCache = new WeakMap<object, number>();
   // Term id → query slot, built once per query (the extractor passes the same `terms` array
   // for every candidate of a query), not once per candidate.
   const slotsByQuery = new WeakMap<readonly string[], Map<number, number>>();
@@ -193,13 +225,17 @@ export function indexCorpusView(index: Bm25FeatureIndex): CorpusView {
 
   /** The candidate's position in the index, when the index holds this very text. */
   function storedIndexOf(candidate: Candidate): number | undefined {
+    // Read twice per candidate (query-term slots, then the whole term vector): the text
+    // comparison below is O(length), so its answer is kept per document object.
+    const known = storedIndexCache.get(candidate.document);
+    if (known !== undefined) return known < 0 ? undefined : known;
     const i = index.docIndex(candidate.document.id);
-    if (i === undefined || i < 0) return undefined;
     // Ids can collide with ad-hoc documents (plain strings get "0", "1"…): only trust the
     // stored terms when the stored text is the candidate's text.
-    const stored = index.document(i);
-    if (!stored || stored.text !== candidate.document.text || (stored.title ?? "") !== (candidate.document.title ?? "")) return undefined;
-    return i;
+    const stored = i === undefined || i < 0 ? undefined : index.document(i);
+    const found = stored && stored.text === candidate.document.text && (stored.title ?? "") === (candidate.document.title ?? "") ? i! : -1;
+    storedIndexCache.set(candidate.document, found);
+    return found < 0 ? undefined : found;
   }
 }
 

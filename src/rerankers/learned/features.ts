@@ -175,6 +175,8 @@ function smallestCoveringWindow(slots: Int16Array, matched: number, m: number): 
 export class FeatureExtractor {
   readonly names: readonly string[];
   private readonly builtinIndex: Map<string, number>;
+  /** Dense per-term scratch for centroid_similarity (all zeros between calls). */
+  private centroidScratch = new Float64Array(0);
 
   constructor(names: readonly string[]) {
     validateFeatureNames(names);
@@ -357,41 +359,52 @@ export class FeatureExtractor {
     }
     if (!wanted || n === 0) return;
     const N = Math.max(1, view.docCount);
-    const idfOf = new Map<number, number>();
-    const idf = (k: number) => {
-      let v = idfOf.get(k);
-      if (v === undefined) idfOf.set(k, (v = bm25Idf(N, view.docFreqOfKey(k))));
-      return v;
-    };
-    // Unit (1 + log tf)·idf vectors.
+    // Unit (1 + log tf)·idf vectors as parallel typed arrays: this runs on
+    // every candidate's whole vocabulary, so no Map per document (bench/learned.ts times it).
+    let maxKey = 0;
     const vectors = candidates.map((cand, c) => {
-      const counts = view.termCounts(cand, c);
-      const v = new Map<number, number>();
+      const { keys, counts, maxKey: m } = view.termCounts(cand, c);
+      if (m > maxKey) maxKey = m;
+      const weights = new Float64Array(keys.length);
       let norm = 0;
-      for (const [k, tf] of counts) {
-        const w = (1 + Math.log(tf)) * idf(k);
-        v.set(k, w);
+      for (let i = 0; i < keys.length; i++) {
+        const w = (1 + Math.log(counts[i])) * bm25Idf(N, view.docFreqOfKey(keys[i]));
+        weights[i] = w;
         norm += w * w;
       }
       norm = Math.sqrt(norm);
-      if (norm > 0) for (const [k, w] of v) v.set(k, w / norm);
-      return v;
+      if (norm > 0) for (let i = 0; i < weights.length; i++) weights[i] /= norm;
+      return { keys, weights };
     });
     const rankOf = (c: number) => (Number.isFinite(candidates[c].rank) ? candidates[c].rank : c + 1);
     const top: number[] = [];
     for (let c = 0; c < n; c++) if (rankOf(c) <= CENTROID_DOCS) top.push(c);
-    const centroid = new Map<number, number>();
-    for (const c of top) for (const [k, w] of vectors[c]) centroid.set(k, (centroid.get(k) ?? 0) + w);
+    // The centroid in a dense scratch array indexed by term key (reused across queries,
+    // zeroed after): a lookup per term of every candidate, so an array, not a Map.
+    if (this.centroidScratch.length <= maxKey) this.centroidScratch = new Float64Array(Math.max(maxKey + 1, 2 * this.centroidScratch.length));
+    const centroid = this.centroidScratch;
+    for (const c of top) {
+      const { keys, weights } = vectors[c];
+      for (let i = 0; i < keys.length; i++) centroid[keys[i]] += weights[i];
+    }
     let centroidSq = 0;
-    for (const w of centroid.values()) centroidSq += w * w;
+    const seen = new Set<number>();
+    for (const c of top) for (const k of vectors[c].keys) if (!seen.has(k)) (seen.add(k), (centroidSq += centroid[k] * centroid[k]));
     const inTop = new Set(top);
+    const dots = new Float64Array(n);
     for (let c = 0; c < n; c++) {
-      const v = vectors[c];
+      const { keys, weights } = vectors[c];
       let dot = 0;
-      for (const [k, w] of v) dot += w * (centroid.get(k) ?? 0);
+      for (let i = 0; i < keys.length; i++) dot += weights[i] * centroid[keys[i]];
+      dots[c] = dot;
+    }
+    for (const k of seen) centroid[k] = 0;
+    for (let c = 0; c < n; c++) {
+      const { keys } = vectors[c];
+      let dot = dots[c];
       // Leave the candidate out of the centroid it is compared with: |S − v|² = |S|² − 2·S·v + 1.
       let sq = centroidSq;
-      if (inTop.has(c) && v.size > 0) {
+      if (inTop.has(c) && keys.length > 0) {
         sq = centroidSq - 2 * dot + 1;
         dot -= 1;
       }
@@ -410,8 +423,9 @@ export class FeatureExtractor {
     modelNorm = Math.sqrt(modelNorm);
     if (modelNorm === 0) return;
     for (let c = 0; c < n; c++) {
+      const { keys, weights } = vectors[c];
       let dot = 0;
-      for (const [k, w] of model) dot += w * (vectors[c].get(k) ?? 0);
+      for (let i = 0; i < keys.length; i++) dot += weights[i] * (model.get(keys[i]) ?? 0);
       all[c * B + col("rm3_similarity_ratio_max")] = dot / modelNorm;
     }
     normalizeByMax(all, n, B, col("rm3_similarity_ratio_max"), col("rm3_similarity_ratio_max"));

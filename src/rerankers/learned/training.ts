@@ -12,14 +12,14 @@ import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type LearnedModel } from "./model-f
 import { scoreRows } from "./learned-reranker.js";
 
 /**
- * The features the shipped default model reads (feature set 2): all scale-free (ratios to
+ * Feature set 2's default list (the second round's shipped model): all scale-free (ratios to
  * the best candidate, fractions of the query, scores relative to the best), because raw
  * scores depend on the collection's size and query lengths and the shipped model is
  * applied to collections it never saw. Left out on purpose: doc_length_ratio,
  * max_idf_matched_ratio and term_density (priors on one corpus's length distribution that
  * hurt other collections) and raw first_stage_rank (its range is the candidate count).
  */
-export const DEFAULT_FEATURES: readonly string[] = [
+export const FEATURE_SET_2_DEFAULTS: readonly string[] = [
   "bm25_ratio_max",
   "bm25_zscore",
   "bm25_title_ratio_max",
@@ -36,6 +36,14 @@ export const DEFAULT_FEATURES: readonly string[] = [
   "ql_dirichlet",
   "dph_ratio_max",
 ];
+
+/**
+ * The features the shipped default model reads: feature set 2's defaults plus the three of
+ * the third round's candidates that the selection kept (models/README.md): BM25F over
+ * title + text (missing without titles), the candidate's similarity to the first stage's
+ * top 10 (length-free pseudo-relevance evidence) and its rank by BM25+RM3 within the list.
+ */
+export const DEFAULT_FEATURES: readonly string[] = [...FEATURE_SET_2_DEFAULTS, "bm25f_ratio_max", "centroid_similarity", "rm3_rank_fraction"];
 
 /**
  * The trees start from 5 × (BM25 / best BM25 in the list): the first-stage order, on a
