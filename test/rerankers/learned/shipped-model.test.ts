@@ -16,6 +16,9 @@ describe("the shipped learned model (models/learned-default.json)", () => {
     const collections = shipped.training.collections as Array<{ dataset: string; split: string; queries: number }>;
     expect(collections.map((c) => [c.dataset.split("/").at(-1), c.split])).toEqual([["scifact", "train"], ["cranfield", "test"], ["cisi", "test"], ["adi", "test"]]);
     expect(shipped.features).toContain("rm3_ratio_max");
+    // round 3's selection: recorded with its criterion, which reads no SciFact test query
+    expect(shipped.training.selection.criterion).toMatch(/SciFact train 5-fold CV/);
+    expect(shipped.training.selection.criterion).toMatch(/SciFact test read by none/);
     expect(shipped.features).not.toContain("doc_length_ratio");
     expect(shipped.features).not.toContain("max_idf_matched_ratio");
     // Each figure comes from a model that never saw the collection; the issue's bar: ≥ BM25 − 0.005 each, mean ≥ BM25 + 0.01.
@@ -43,8 +46,8 @@ describe("the shipped learned model (models/learned-default.json)", () => {
     const base = evaluateRun(qrels, bm25, ["ndcg_cut_10"]).metrics.ndcg_cut_10;
     const lifted = evaluateRun(qrels, learned, ["ndcg_cut_10"]).metrics.ndcg_cut_10;
     expect(base).toBeCloseTo(0.6789, 3); // Anserini's published BM25 figure
-    // Measured 0.6892 (+0.0103). Issue #16 asks for +0.02 (0.6989): not met by the model its
-    // selection rule chose (models/README.md), so this pins what it does reach.
+    // Measured 0.6897 (+0.0108). Issue #16 asks for +0.02 (0.6989): not met by the model its
+    // selection rule chose (round 3, models/README.md), so this pins what it does reach.
     expect(lifted).toBeGreaterThanOrEqual(base + 0.01);
     expect(lifted).toBeCloseTo(shippedFigure.learned, 3);
   }, 120_000);
