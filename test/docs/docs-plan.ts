@@ -368,14 +368,14 @@ export const PLANS: Record<string, PagePlan> = {
     services: ["chat"],
     substitutions: [
       { from: "--base-url URL --model M", to: (c) => `--base-url ${c.chat}/v1 --model fake-llm`, why: "URL and M: the reader's OpenAI-compatible endpoint and model → the fake chat endpoint" },
-      port,
+      { from: "npx winnow eval --dataset examples/scifact-mini", to: "npx winnow eval --dataset fixtures/scifact-slice", why: BUDGET },
     ],
     commands: [
       { command: "apt-get install python3-torch", exclude: true, why: "installs a system package (CI's scripts/install-services.sh installs python3-torch)" },
     ],
     typescript: [],
     files: [],
-    fixtures: [],
+    fixtures: [SLICE],
   },
 
   "docs/learned.md": {

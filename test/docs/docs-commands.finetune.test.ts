@@ -1,0 +1,3 @@
+import { describeDocsPage } from "./docs-page-suite.js";
+
+describeDocsPage("docs/finetune.md");
