@@ -268,7 +268,7 @@ describe("the packed tarball, installed offline in an empty folder", () => {
   });
 
   it("ships what runs: dist JavaScript and declarations, bin, the shipped model, examples, README and LICENSE; no sources or source maps", () => {
-    for (const f of ["package.json", "README.md", "LICENSE", "bin/winnow.js", "dist/index.js", "dist/index.d.ts", "dist/integrations/ai-sdk/index.js", "models/learned-default.json", "examples/ai-sdk.ts", "examples/scifact-mini/corpus.jsonl"]) {
+    for (const f of ["package.json", "README.md", "LICENSE", "bin/winnow.js", "dist/index.js", "dist/index.d.ts", "dist/integrations/ai-sdk/index.js", "models/learned-default.json", "scripts/finetune/trainer.py", "examples/ai-sdk.ts", "examples/scifact-mini/corpus.jsonl"]) {
       expect(files, f).toContain(f);
     }
     expect(files.filter((f) => f.startsWith("src/") || f.startsWith("test/") || f.endsWith(".map"))).toEqual([]);
