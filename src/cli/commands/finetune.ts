@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../usage-error.js";
 import { numberFlag } from "../number-flag.js";
-import { retrieverSpecFromFlag } from "../retriever-options.js";
+import { retrieverSpecFromFlag, retrieverTypesHelp } from "../retriever-options.js";
 
 interface FinetuneFlags {
   model: string;
@@ -56,7 +56,8 @@ export function register(program: Command): void {
     .option("--loss <name>", "listwise | pointwise | ranknet | margin | margin-mse (default: margin-mse with teacher scores, else listwise)")
     .option("--negatives <k>", "negatives per positive (default 3)")
     .option("--negative-depth <n>", "first-stage depth hard negatives come from (default 30)")
-    .option("--retriever <name|json>", "first stage for hard negatives and validation candidates", "bm25")
+    .option("--retriever <name|json>", "first stage for hard negatives and validation candidates (a name listed below or a JSON spec)", "bm25")
+    .addHelpText("after", () => retrieverTypesHelp())
     .option("--lr <x>", "peak learning rate (default 5e-5)")
     .option("--warmup <x>", "warm-up steps, or a fraction of the steps when below 1 (default 0.1); then linear decay to 0")
     .option("--steps <n>", "optimizer steps (default: --epochs 1)")
