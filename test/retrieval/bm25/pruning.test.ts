@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compareIdsCodePoint } from "../../../src/core/id-order.js";
 import type { Candidate, Document } from "../../../src/core/types.js";
 import { readCorpus, readQueries } from "../../../src/eval/readers/beir.js";
@@ -17,6 +17,14 @@ const datasets = join(root, "..", "shared", "datasets");
 const COLLECTIONS = ["scifact", "cranfield", "cisi", "adi"];
 const KS = [10, 100, 1000];
 
+// These collections are small enough that the index would score them exhaustively: force pruning.
+const defaultMinPostings = Bm25Index.pruningMinPostings;
+beforeAll(() => {
+  Bm25Index.pruningMinPostings = 0;
+});
+afterAll(() => {
+  Bm25Index.pruningMinPostings = defaultMinPostings;
+});
 afterEach(() => {
   Bm25Index.dynamicPruning = true;
 });

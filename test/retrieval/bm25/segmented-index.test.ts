@@ -128,12 +128,15 @@ describe("incremental updates", () => {
     await expectSameAs(index, [...current.values()]);
     // Pruned search over disk cursors skips deleted documents exactly as exhaustive scoring does.
     Bm25Index.dynamicPruning = false;
+    const minPostings = Bm25Index.pruningMinPostings;
+    Bm25Index.pruningMinPostings = 0;
     try {
       const exhaustive = await run(index, 100);
       Bm25Index.dynamicPruning = true;
       expect(await run(index, 100)).toEqual(exhaustive);
     } finally {
       Bm25Index.dynamicPruning = true;
+      Bm25Index.pruningMinPostings = minPostings;
     }
 
     const before = await run(index, 100);
