@@ -251,7 +251,7 @@ describe("the packed tarball, installed offline in an empty folder", () => {
     const stage = join(work, "stage");
     mkdirSync(stage);
     cpSync(join(pkg, "dist"), join(stage, "dist"), { recursive: true });
-    for (const entry of ["package.json", "README.md", "LICENSE", "bin", "models", "examples"]) cpSync(join(repo, entry), join(stage, entry), { recursive: true });
+    for (const entry of ["package.json", "README.md", "LICENSE", "bin", "models", "examples", "scripts"]) cpSync(join(repo, entry), join(stage, entry), { recursive: true });
     const packed = JSON.parse(run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], stage).stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     tarball = join(work, packed[0].filename);
     files = packed[0].files.map((f) => f.path);
